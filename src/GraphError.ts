@@ -1,0 +1,174 @@
+/**
+ * What can be wrong with a graph before anything runs. Every error names the
+ * tasks involved and says how to fix it; nothing has started when one is raised.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Task, TaskGraph } from "effect-taskgraph"
+ *
+ * const a = Task.make("a", { run: Effect.void })
+ * const b = Task.make("b", { after: [a], run: Effect.void })
+ * const cyclic = TaskGraph.make("cyclic", [a, b]).pipe(TaskGraph.precedence(b, a))
+ *
+ * TaskGraph.validate(cyclic).pipe(
+ *   Effect.catchTag("CycleError", (e) => Effect.log(e.message)) // "cycle: a -> b -> a …"
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+import { Data } from "effect"
+
+/**
+ * The tasks form a cycle (data and precedence edges alike).
+ *
+ * @example
+ * ```ts
+ * import { GraphError } from "effect-taskgraph"
+ * new GraphError.CycleError({ path: ["a", "b", "a"] }).message // "cycle in the task graph: a -> b -> a …"
+ * ```
+ * @since 0.1.0
+ */
+export class CycleError extends Data.TaggedError("CycleError")<{ readonly path: ReadonlyArray<string> }> {
+  override get message() {
+    return `cycle in the task graph: ${this.path.join(" -> ")}. ` +
+      `Remove one of these edges (a "requires" tag or an "after"/precedence).`
+  }
+}
+
+/**
+ * A task requires the tag it provides, or lists itself in `after`.
+ *
+ * @example
+ * ```ts
+ * import { GraphError } from "effect-taskgraph"
+ * new GraphError.SelfDependencyError({ task: "vm", via: "Vm" }).message
+ * ```
+ * @since 0.1.0
+ */
+export class SelfDependencyError extends Data.TaggedError("SelfDependencyError")<{
+  readonly task: string
+  /** the tag key, or "after" */
+  readonly via: string
+}> {
+  override get message() {
+    return this.via === "after"
+      ? `task "${this.task}" lists itself in "after"; remove it.`
+      : `task "${this.task}" both provides and requires "${this.via}"; a task cannot depend on itself.`
+  }
+}
+
+/**
+ * A required tag is provided by no task of the graph and not by the context.
+ *
+ * @example
+ * ```ts
+ * import { GraphError } from "effect-taskgraph"
+ * new GraphError.MissingProviderError({ tag: "Vm", requiredBy: ["run tests"] }).message
+ * ```
+ * @since 0.1.0
+ */
+export class MissingProviderError extends Data.TaggedError("MissingProviderError")<{
+  readonly tag: string
+  readonly requiredBy: ReadonlyArray<string>
+}> {
+  override get message() {
+    return `no provider for "${this.tag}", required by ${quoteList(this.requiredBy)}: ` +
+      `add a task that provides it to the graph, or provide it to the run (Effect.provide / Layer).`
+  }
+}
+
+/**
+ * Two tasks provide the same tag.
+ *
+ * @example
+ * ```ts
+ * import { GraphError } from "effect-taskgraph"
+ * new GraphError.DuplicateProviderError({ tag: "Vm", providers: ["vm a", "vm b"] }).message
+ * ```
+ * @since 0.1.0
+ */
+export class DuplicateProviderError extends Data.TaggedError("DuplicateProviderError")<{
+  readonly tag: string
+  readonly providers: ReadonlyArray<string>
+}> {
+  override get message() {
+    return `"${this.tag}" is provided by ${quoteList(this.providers)}; a tag needs exactly one provider ` +
+      `(give each its own tag, e.g. class VmA extends Context.Tag("VmA")…).`
+  }
+}
+
+/**
+ * Two tasks of a graph have the same name.
+ *
+ * @example
+ * ```ts
+ * import { GraphError } from "effect-taskgraph"
+ * new GraphError.DuplicateTaskError({ name: "build" }).message
+ * ```
+ * @since 0.1.0
+ */
+export class DuplicateTaskError extends Data.TaggedError("DuplicateTaskError")<{ readonly name: string }> {
+  override get message() {
+    return `two tasks are named "${this.name}"; task names must be unique in a graph (they name events, logs and reports).`
+  }
+}
+
+/**
+ * A precedence or `after` names a task that is not in the graph.
+ *
+ * @example
+ * ```ts
+ * import { GraphError } from "effect-taskgraph"
+ * new GraphError.UnknownTaskError({ task: "lint", referencedBy: "test", via: "after" }).message
+ * ```
+ * @since 0.1.0
+ */
+export class UnknownTaskError extends Data.TaggedError("UnknownTaskError")<{
+  readonly task: string
+  readonly referencedBy: string
+  readonly via: "after" | "precedence"
+}> {
+  override get message() {
+    return this.via === "after"
+      ? `task "${this.referencedBy}" must run after "${this.task}", which is not in the graph: add it to TaskGraph.make.`
+      : `a precedence (${this.referencedBy}) names "${this.task}", which is not in the graph: add it to TaskGraph.make.`
+  }
+}
+
+/**
+ * A run option is out of range: concurrency or a pool size is not a positive
+ * integer, a task uses a pool that has no size, or needs more than the pool holds.
+ *
+ * @example
+ * ```ts
+ * import { GraphError } from "effect-taskgraph"
+ * new GraphError.InvalidOptionError({ option: "concurrency", reason: "must be a positive integer, got 0" }).message
+ * ```
+ * @since 0.1.0
+ */
+export class InvalidOptionError extends Data.TaggedError("InvalidOptionError")<{
+  readonly option: string
+  readonly reason: string
+}> {
+  override get message() {
+    return `invalid ${this.option}: ${this.reason}`
+  }
+}
+
+/**
+ * Every way a graph can be invalid.
+ *
+ * @since 0.1.0
+ */
+export type GraphError =
+  | CycleError
+  | SelfDependencyError
+  | MissingProviderError
+  | DuplicateProviderError
+  | DuplicateTaskError
+  | UnknownTaskError
+  | InvalidOptionError
+
+const quoteList = (names: ReadonlyArray<string>) => names.map((n) => `"${n}"`).join(" and ")

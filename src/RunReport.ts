@@ -1,0 +1,316 @@
+/**
+ * The outcome of a run: each task's status, timings, value or error; the
+ * critical path; and pictures of what happened (Mermaid flowchart and gantt).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { RunReport, Task, TaskGraph } from "effect-taskgraph"
+ *
+ * const graph = TaskGraph.make("hello", [Task.make("say hi", { run: Effect.succeed("hi") })])
+ * const program = Effect.gen(function* () {
+ *   const report = yield* TaskGraph.run(graph)
+ *   console.log(RunReport.toGantt(report))
+ *   return RunReport.value(report, "say hi") // Option.some("hi")
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+import type { Cause } from "effect"
+import { Option } from "effect"
+import type { DataEdge, PrecedenceEdge } from "./internal/plan.js"
+import { formatMs, ganttName, label, nodeId } from "./internal/mermaid.js"
+import type { Snapshot, TaskState } from "./internal/scheduler.js"
+
+export type { DataEdge, PrecedenceEdge } from "./internal/plan.js"
+export type { TaskState } from "./internal/scheduler.js"
+
+/**
+ * What happened to one task. Times are milliseconds since the epoch, read
+ * from the run's `Clock`.
+ *
+ * @since 0.1.0
+ */
+export interface TaskReport {
+  readonly name: string
+  readonly status: TaskState
+  /** how many times its run was attempted (retries + 1); 0 if it never started */
+  readonly attempts: number
+  readonly startedAt: Option.Option<number>
+  /** when its value was published */
+  readonly readyAt: Option.Option<number>
+  /** when its resources were released */
+  readonly releasedAt: Option.Option<number>
+  /** when it reached its final state */
+  readonly endedAt: Option.Option<number>
+  /** start to ready (or to failure) */
+  readonly durationMs: Option.Option<number>
+  /** the value its run produced (the service, for a provider) */
+  readonly value: Option.Option<unknown>
+  /** why it failed, timed out or was interrupted */
+  readonly cause: Option.Option<Cause.Cause<unknown>>
+  /** for a skipped or interrupted task: the failed task that blocked it */
+  readonly blockedBy: Option.Option<string>
+  /** the tasks it waited for (data and precedence) */
+  readonly waitedFor: ReadonlyArray<string>
+}
+
+/**
+ * The whole run.
+ *
+ * @since 0.1.0
+ */
+export interface RunReport {
+  readonly graph: string
+  readonly status: "running" | "succeeded" | "failed" | "interrupted"
+  readonly startedAt: number
+  readonly finishedAt: Option.Option<number>
+  readonly durationMs: Option.Option<number>
+  /** in the order the graph lists them */
+  readonly tasks: ReadonlyArray<TaskReport>
+  /** the chain of tasks that decided the run's length, first to last */
+  readonly criticalPath: ReadonlyArray<string>
+  /** the names of the tasks whose failure made the run fail, in order */
+  readonly failed: ReadonlyArray<string>
+  readonly dependencies: ReadonlyArray<DataEdge>
+  readonly precedences: ReadonlyArray<PrecedenceEdge>
+}
+
+const opt = (n: number | undefined): Option.Option<number> =>
+  n === undefined || Number.isNaN(n) ? Option.none() : Option.some(n)
+
+/** @internal */
+export const fromSnapshot = (snap: Snapshot): RunReport => {
+  const { plan } = snap
+  const finish = (i: number): number => {
+    const ready = snap.readyTimes[i]!
+    return Number.isNaN(ready) ? snap.endTimes[i]! : ready
+  }
+  const tasks: Array<TaskReport> = new Array(plan.n)
+  for (let i = 0; i < plan.n; i++) {
+    const started = snap.startTimes[i]!
+    const end = finish(i)
+    const state = snap.states[i]!
+    const blocked = snap.blockedBy[i]!
+    const cause = snap.causes[i]
+    tasks[i] = {
+      name: plan.names[i]!,
+      status: state,
+      attempts: snap.attempts[i]!,
+      startedAt: opt(started),
+      readyAt: opt(snap.readyTimes[i]),
+      releasedAt: opt(snap.releaseTimes[i]),
+      endedAt: opt(snap.endTimes[i]),
+      durationMs: Number.isNaN(started) || Number.isNaN(end) ? Option.none() : Option.some(end - started),
+      value: Number.isNaN(snap.readyTimes[i]!) ? Option.none() : Option.some(snap.values[i]),
+      cause: cause === undefined ? Option.none() : Option.some(cause),
+      blockedBy: blocked < 0 ? Option.none() : Option.some(plan.names[blocked]!),
+      waitedFor: plan.waitsFor[i]!.map((j) => plan.names[j]!)
+    }
+  }
+  return {
+    graph: plan.source.name,
+    status: snap.outcome,
+    startedAt: snap.startedAt,
+    finishedAt: opt(snap.finishedAt),
+    durationMs: snap.finishedAt === undefined ? Option.none() : Option.some(snap.finishedAt - snap.startedAt),
+    tasks,
+    criticalPath: criticalPath(snap, finish),
+    failed: snap.failures.map((i) => plan.names[i]!),
+    dependencies: plan.dataEdges,
+    precedences: plan.precedenceEdges
+  }
+}
+
+/**
+ * The last task to finish its run, then, walking back, the task it waited for
+ * that finished last, and so on: the chain that set the run's length.
+ */
+const criticalPath = (snap: Snapshot, finish: (i: number) => number): Array<string> => {
+  const { plan } = snap
+  let last = -1
+  for (let i = 0; i < plan.n; i++) {
+    if (Number.isNaN(snap.startTimes[i]!)) continue
+    if (last < 0 || finish(i) >= finish(last)) last = i
+  }
+  const path: Array<string> = []
+  while (last >= 0) {
+    path.push(plan.names[last]!)
+    let prev = -1
+    for (const j of plan.waitsFor[last]!) {
+      if (Number.isNaN(snap.startTimes[j]!)) continue
+      if (prev < 0 || finish(j) > finish(prev)) prev = j
+    }
+    last = prev
+  }
+  return path.reverse()
+}
+
+/**
+ * The report of one task, by name.
+ *
+ * @example
+ * ```ts
+ * import { RunReport } from "effect-taskgraph"
+ * declare const report: RunReport.RunReport
+ * RunReport.task(report, "start vm") // Option<TaskReport>
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const task = (report: RunReport, name: string): Option.Option<TaskReport> =>
+  Option.fromNullable(report.tasks.find((t) => t.name === name))
+
+/**
+ * The value a task produced, by name.
+ *
+ * @example
+ * ```ts
+ * import { RunReport } from "effect-taskgraph"
+ * declare const report: RunReport.RunReport
+ * RunReport.value(report, "run tests") // Option<unknown>
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const value = (report: RunReport, name: string): Option.Option<unknown> =>
+  Option.flatMap(task(report, name), (t) => t.value)
+
+const classFor: Record<TaskState, string> = {
+  pending: "pending",
+  running: "running",
+  ready: "ready",
+  released: "ok",
+  failed: "failed",
+  "timed out": "failed",
+  interrupted: "interrupted",
+  skipped: "skipped"
+}
+
+/**
+ * The executed graph as a Mermaid flowchart: each task coloured by its status
+ * and labelled with its duration; data edges labelled with the tag key,
+ * precedence edges dashed, the critical path in bold.
+ *
+ * @example
+ * ```ts
+ * import { RunReport } from "effect-taskgraph"
+ * declare const report: RunReport.RunReport
+ * console.log(RunReport.toMermaid(report))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const toMermaid = (report: RunReport): string => {
+  const index = new Map(report.tasks.map((t, i) => [t.name, i]))
+  const critical = new Set(report.criticalPath)
+  const lines = ["flowchart TD"]
+  lines.push(
+    "  classDef ok fill:#d4f7dc,stroke:#1a7f37,color:#0b3d1a",
+    "  classDef ready fill:#dbeafe,stroke:#1d4ed8,color:#0b2559",
+    "  classDef running fill:#fef9c3,stroke:#a16207,color:#422006",
+    "  classDef failed fill:#fde2e1,stroke:#cf222e,color:#5c0b0b",
+    "  classDef interrupted fill:#fde8d0,stroke:#bc4c00,color:#4a1d00",
+    "  classDef skipped fill:#eeeeee,stroke:#8c959f,color:#57606a,stroke-dasharray: 4 3",
+    "  classDef pending fill:#ffffff,stroke:#8c959f,color:#57606a"
+  )
+  report.tasks.forEach((t, i) => {
+    const detail = Option.match(t.durationMs, { onNone: () => t.status, onSome: (ms) => `${t.status} · ${formatMs(ms)}` })
+    const extra = Option.match(t.blockedBy, { onNone: () => "", onSome: (b) => `<br/>blocked by ${label(b)}` })
+    lines.push(`  ${nodeId(i)}["${label(t.name)}<br/>${label(detail)}${extra}"]:::${classFor[t.status]}`)
+  })
+  edges(report.dependencies, report.precedences, index, lines, critical)
+  return lines.join("\n")
+}
+
+/** @internal */
+export const edges = (
+  dependencies: ReadonlyArray<DataEdge>,
+  precedences: ReadonlyArray<PrecedenceEdge>,
+  index: ReadonlyMap<string, number>,
+  lines: Array<string>,
+  critical?: ReadonlySet<string>
+): void => {
+  const thick: Array<number> = []
+  let count = 0
+  const onPath = (a: string, b: string) =>
+    critical !== undefined && critical.has(a) && critical.has(b)
+  for (const e of dependencies) {
+    lines.push(`  ${nodeId(index.get(e.from)!)} -- "${label(e.tag)}" --> ${nodeId(index.get(e.to)!)}`)
+    if (onPath(e.from, e.to)) thick.push(count)
+    count++
+  }
+  for (const e of precedences) {
+    lines.push(`  ${nodeId(index.get(e.before)!)} -.-> ${nodeId(index.get(e.after)!)}`)
+    if (onPath(e.before, e.after)) thick.push(count)
+    count++
+  }
+  if (thick.length > 0) lines.push(`  linkStyle ${thick.join(",")} stroke-width:3px`)
+}
+
+/**
+ * The timeline as a Mermaid gantt chart: one bar per task from start to ready
+ * (critical path marked `crit`), and for tasks that held resources a second
+ * bar from ready to release.
+ *
+ * @example
+ * ```ts
+ * import { RunReport } from "effect-taskgraph"
+ * declare const report: RunReport.RunReport
+ * console.log(RunReport.toGantt(report))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const toGantt = (report: RunReport): string => {
+  const t0 = report.startedAt
+  const critical = new Set(report.criticalPath)
+  const lines = ["gantt", `  title ${ganttName(report.graph)}`, "  dateFormat x", "  axisFormat %M:%S.%L"]
+  lines.push("  section run")
+  const held: Array<string> = []
+  report.tasks.forEach((t, i) => {
+    if (Option.isNone(t.startedAt)) return
+    const start = t.startedAt.value - t0
+    const startedAt = t.startedAt.value
+    const end = Option.getOrElse(Option.orElse(t.readyAt, () => t.endedAt), () => startedAt) - t0
+    const tags = [
+      t.status === "failed" || t.status === "timed out" ? "crit" : critical.has(t.name) ? "crit" : "done"
+    ]
+    const name = `${ganttName(t.name)} (${t.status}, ${formatMs(end - start)})`
+    lines.push(`  ${name} :${tags.join(",")}, ${nodeId(i)}, ${start}, ${Math.max(end, start + 1)}`)
+    if (Option.isSome(t.readyAt) && Option.isSome(t.releasedAt) && t.releasedAt.value > t.readyAt.value) {
+      const from = t.readyAt.value - t0
+      const to = t.releasedAt.value - t0
+      held.push(`  ${ganttName(t.name)} held :active, ${nodeId(i)}h, ${from}, ${to}`)
+    }
+  })
+  if (held.length > 0) lines.push("  section resources", ...held)
+  return lines.join("\n")
+}
+
+/**
+ * A short plain-text summary: one line per task with status and duration,
+ * then the critical path and the total.
+ *
+ * @example
+ * ```ts
+ * import { RunReport } from "effect-taskgraph"
+ * declare const report: RunReport.RunReport
+ * console.log(RunReport.summary(report))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const summary = (report: RunReport): string => {
+  const width = Math.min(48, Math.max(4, ...report.tasks.map((t) => t.name.length)))
+  const lines = report.tasks.map((t) => {
+    const duration = Option.match(t.durationMs, { onNone: () => "", onSome: formatMs })
+    const blocked = Option.match(t.blockedBy, { onNone: () => "", onSome: (b) => ` (blocked by ${b})` })
+    return `  ${t.name.padEnd(width)}  ${t.status.padEnd(11)} ${duration.padStart(10)}${blocked}`
+  })
+  const total = Option.match(report.durationMs, { onNone: () => "still running", onSome: formatMs })
+  lines.push(`critical path: ${report.criticalPath.join(" -> ") || "(none)"}`)
+  lines.push(`${report.graph}: ${report.status} in ${total}`)
+  return lines.join("\n")
+}

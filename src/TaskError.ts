@@ -1,0 +1,61 @@
+/**
+ * Errors a task can fail with besides its own: a timeout, and the use of a
+ * service another task provides without declaring it in `requires`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Task, TaskGraph } from "effect-taskgraph"
+ *
+ * const slow = Task.make("slow", { timeout: "1 second", run: Effect.never })
+ * TaskGraph.run(TaskGraph.make("g", [slow])).pipe(
+ *   Effect.catchTag("RunFailedError", (e) => Effect.log(e.message)) // … did not become ready within 1s …
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+import { Data } from "effect"
+
+/**
+ * A task did not become ready within its `timeout` (retries included).
+ *
+ * @example
+ * ```ts
+ * import { TaskError } from "effect-taskgraph"
+ * new TaskError.TaskTimeoutError({ task: "wait for ssh", timeout: "30s" }).message
+ * ```
+ * @since 0.1.0
+ */
+export class TaskTimeoutError extends Data.TaggedError("TaskTimeoutError")<{
+  readonly task: string
+  /** the limit, formatted (e.g. "10m") */
+  readonly timeout: string
+}> {
+  override get message() {
+    return `task "${this.task}" did not become ready within ${this.timeout} (its timeout); ` +
+      `raise "timeout" in Task.make if it is just slow, or look at its output for why it hangs.`
+  }
+}
+
+/**
+ * A task used a service that another task of the graph provides, without
+ * listing its tag in `requires` (so it could not wait for it).
+ *
+ * @example
+ * ```ts
+ * import { TaskError } from "effect-taskgraph"
+ * new TaskError.UndeclaredDependencyError({ task: "run tests", tag: "Vm", provider: "start vm" }).message
+ * ```
+ * @since 0.1.0
+ */
+export class UndeclaredDependencyError extends Data.TaggedError("UndeclaredDependencyError")<{
+  readonly task: string
+  readonly tag: string
+  readonly provider: string
+}> {
+  override get message() {
+    return `task "${this.task}" uses "${this.tag}" (provided by task "${this.provider}") without declaring it: ` +
+      `add it to the task's requires: [${this.tag}, …].`
+  }
+}

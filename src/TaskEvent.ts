@@ -1,0 +1,139 @@
+/**
+ * Everything observable about a run is an event. One stream of them drives
+ * every view: the live terminal, plain CI lines, JSON lines, log files.
+ * They are Schema classes, so they encode to JSON and decode back.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { TaskEvent } from "effect-taskgraph"
+ *
+ * const event = new TaskEvent.TaskStarted({ task: "build", timestamp: 0 })
+ * const json = Schema.encodeSync(TaskEvent.TaskEvent)(event)          // { _tag: "TaskStarted", … }
+ * const back = Schema.decodeUnknownSync(TaskEvent.TaskEvent)(json)    // a TaskStarted again
+ * ```
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+
+const base = {
+  /** the task's name */
+  task: Schema.String,
+  /** milliseconds since the epoch (the run's `Clock`, so `TestClock` in tests) */
+  timestamp: Schema.Number
+}
+
+/** The task's run began. @since 0.1.0 */
+export class TaskStarted extends Schema.TaggedClass<TaskStarted>()("TaskStarted", {
+  ...base,
+  /** 1 for the first attempt, 2 for the first retry… */
+  attempt: Schema.optionalWith(Schema.Number, { default: () => 1 })
+}) {}
+
+/** The task's run succeeded: its value is published to its dependents. @since 0.1.0 */
+export class TaskReady extends Schema.TaggedClass<TaskReady>()("TaskReady", {
+  ...base,
+  /** milliseconds from start to ready */
+  durationMs: Schema.Number
+}) {}
+
+/** One line of output: a subprocess line (`stdout`/`stderr`) or an `Effect.log` (`log`). @since 0.1.0 */
+export class TaskOutput extends Schema.TaggedClass<TaskOutput>()("TaskOutput", {
+  ...base,
+  stream: Schema.Literal("stdout", "stderr", "log"),
+  line: Schema.String
+}) {}
+
+/** The task failed (its run, or a watcher after it was ready). @since 0.1.0 */
+export class TaskFailed extends Schema.TaggedClass<TaskFailed>()("TaskFailed", {
+  ...base,
+  /** the rendered cause (`Cause.pretty`) */
+  error: Schema.String
+}) {}
+
+/** The task did not become ready within its timeout. @since 0.1.0 */
+export class TaskTimedOut extends Schema.TaggedClass<TaskTimedOut>()("TaskTimedOut", {
+  ...base,
+  timeoutMs: Schema.Number
+}) {}
+
+/** The task was interrupted (another task failed, or the run was interrupted). @since 0.1.0 */
+export class TaskInterrupted extends Schema.TaggedClass<TaskInterrupted>()("TaskInterrupted", base) {}
+
+/** The task never started because a task it depends on failed (or the run stopped). @since 0.1.0 */
+export class TaskSkipped extends Schema.TaggedClass<TaskSkipped>()("TaskSkipped", {
+  ...base,
+  /** the failed task that blocked it, if a failure did */
+  blockedBy: Schema.optional(Schema.String)
+}) {}
+
+/** The task's resources were released (its scope closed). @since 0.1.0 */
+export class TaskReleased extends Schema.TaggedClass<TaskReleased>()("TaskReleased", base) {}
+
+/** The run ended; `task` is the graph's name. @since 0.1.0 */
+export class RunFinished extends Schema.TaggedClass<RunFinished>()("RunFinished", {
+  ...base,
+  status: Schema.Literal("succeeded", "failed", "interrupted"),
+  durationMs: Schema.Number
+}) {}
+
+/**
+ * The union of all events, as a Schema: `Schema.encodeSync(TaskEvent)(e)`
+ * gives JSON-ready data, `Schema.decodeUnknownSync(TaskEvent)` reads it back.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { TaskEvent } from "effect-taskgraph"
+ *
+ * const line = JSON.stringify(Schema.encodeSync(TaskEvent.TaskEvent)(
+ *   new TaskEvent.TaskReady({ task: "vm", timestamp: 1, durationMs: 1 })))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const TaskEvent = Schema.Union(
+  TaskStarted,
+  TaskReady,
+  TaskOutput,
+  TaskFailed,
+  TaskTimedOut,
+  TaskInterrupted,
+  TaskSkipped,
+  TaskReleased,
+  RunFinished
+)
+
+/** @since 0.1.0 */
+export type TaskEvent = typeof TaskEvent.Type
+
+/** The JSON form of an event. @since 0.1.0 */
+export type Encoded = typeof TaskEvent.Encoded
+
+/**
+ * Encodes an event to one JSON line (no trailing newline).
+ *
+ * @example
+ * ```ts
+ * import { TaskEvent } from "effect-taskgraph"
+ * TaskEvent.toJsonLine(new TaskEvent.TaskReleased({ task: "vm", timestamp: 5 }))
+ * // '{"_tag":"TaskReleased","task":"vm","timestamp":5}'
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const toJsonLine = (event: TaskEvent): string => JSON.stringify(Schema.encodeSync(TaskEvent)(event))
+
+/**
+ * Decodes one JSON line back into an event.
+ *
+ * @example
+ * ```ts
+ * import { TaskEvent } from "effect-taskgraph"
+ * TaskEvent.fromJsonLine('{"_tag":"TaskReleased","task":"vm","timestamp":5}')
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const fromJsonLine = (line: string): TaskEvent => Schema.decodeUnknownSync(TaskEvent)(JSON.parse(line))

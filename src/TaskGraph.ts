@@ -1,0 +1,695 @@
+/**
+ * Building, validating, drawing and running a graph of tasks.
+ *
+ * @example
+ * ```ts
+ * import { Context, Effect } from "effect"
+ * import { Task, TaskGraph } from "effect-taskgraph"
+ *
+ * class Overlay extends Context.Tag("Overlay")<Overlay, { readonly path: string }>() {}
+ * class Vm extends Context.Tag("Vm")<Vm, { readonly sshPort: number }>() {}
+ *
+ * const overlay = Task.make("create overlay image", { provides: Overlay, run: Effect.succeed({ path: "o.qcow2" }) })
+ * const vm = Task.make("start vm", { requires: [Overlay], provides: Vm, run: Effect.succeed({ sshPort: 2222 }) })
+ * const tests = Task.make("run tests", { requires: [Vm], run: Effect.succeed(42) })
+ *
+ * const graph = TaskGraph.make("run tests once", [overlay, vm, tests])
+ * const report = TaskGraph.run(graph, { concurrency: 4 })   // Effect<RunReport, TaskGraphError, never>
+ * ```
+ *
+ * @since 0.1.0
+ */
+import type { Exit, Scope } from "effect"
+import { Cause, Chunk, Context, Data, Deferred, Effect, Either, Layer, Option, Stream } from "effect"
+import type { Pipeable } from "effect/Pipeable"
+import { pipeArguments } from "effect/Pipeable"
+import * as GraphError from "./GraphError.js"
+import { label, nodeId } from "./internal/mermaid.js"
+import type { CompiledPlan, DataEdge, ExternalRequirement, GraphSource, PrecedenceEdge } from "./internal/plan.js"
+import { compile } from "./internal/plan.js"
+import * as Scheduler from "./internal/scheduler.js"
+import * as RunReport from "./RunReport.js"
+import type { Task } from "./Task.js"
+import type { TaskTimeoutError, UndeclaredDependencyError } from "./TaskError.js"
+import type * as TaskEvent from "./TaskEvent.js"
+
+export type { DataEdge, ExternalRequirement, PrecedenceEdge } from "./internal/plan.js"
+export type { TaskState } from "./internal/scheduler.js"
+
+/** @since 0.1.0 */
+export const TypeId: unique symbol = Symbol.for("effect-taskgraph/TaskGraph")
+/** @since 0.1.0 */
+export type TypeId = typeof TypeId
+
+/**
+ * A named set of tasks plus precedence edges.
+ *
+ * - `E`: the union of the tasks' errors.
+ * - `R`: what running it needs: every ambient service the tasks use, plus
+ *   every required tag no task of the graph provides.
+ * - `Provides`: every tag its tasks provide (what `toLayer` builds).
+ *
+ * @since 0.1.0
+ */
+export interface TaskGraph<out E = never, out R = never, out Provides = never> extends Pipeable {
+  readonly [TypeId]: {
+    readonly _E: (_: never) => E
+    readonly _R: (_: never) => R
+    readonly _Provides: (_: never) => Provides
+  }
+  readonly name: string
+  readonly tasks: ReadonlyArray<Task.Any>
+  /** `[a, b]`: a must finish its run before b starts */
+  readonly precedences: ReadonlyArray<readonly [Task.Any, Task.Any]>
+}
+
+/** @since 0.1.0 */
+export declare namespace TaskGraph {
+  /** Any graph. @since 0.1.0 */
+  export type Any = TaskGraph<unknown, unknown, unknown>
+  /** The union of a graph's task errors. @since 0.1.0 */
+  export type Error<G> = G extends TaskGraph<infer E, infer _R, infer _P> ? E : never
+  /** What running a graph needs from outside. @since 0.1.0 */
+  export type Context<G> = G extends TaskGraph<infer _E, infer R, infer _P> ? R : never
+  /** What a graph provides. @since 0.1.0 */
+  export type Provides<G> = G extends TaskGraph<infer _E, infer _R, infer P> ? P : never
+}
+
+// ---- type-level checks ------------------------------------------------------
+
+type ProvidedBy<Tasks extends ReadonlyArray<Task.Any>> = Task.Provides<Tasks[number]>
+type NeededBy<Tasks extends ReadonlyArray<Task.Any>> = Task.Context<Tasks[number]> | Task.Requires<Tasks[number]>
+
+/** Per task: the tags it uses in `run`, does not declare, and another task provides. */
+type UndeclaredIn<T, Provided> = T extends Task<infer _A, infer _E, infer R, infer _P, infer Q>
+  ? Extract<Exclude<R, Q>, Provided>
+  : never
+
+/**
+ * `unknown` when every task declares what it uses from other tasks; otherwise
+ * an object type whose property name explains the error, shown by the
+ * compiler at `TaskGraph.make`.
+ *
+ * @since 0.1.0
+ */
+export type CheckUndeclared<Tasks extends ReadonlyArray<Task.Any>> = [
+  UndeclaredIn<Tasks[number], ProvidedBy<Tasks>>
+] extends [never] ? unknown
+  : {
+    readonly "a task uses a service that another task of the graph provides, without listing it in requires": UndeclaredIn<
+      Tasks[number],
+      ProvidedBy<Tasks>
+    >
+  }
+
+const GraphProto = {
+  [TypeId]: { _E: (_: never) => _, _R: (_: never) => _, _Provides: (_: never) => _ },
+  pipe() {
+    // eslint-disable-next-line prefer-rest-params
+    return pipeArguments(this, arguments)
+  },
+  toString(this: TaskGraph.Any) {
+    return `TaskGraph(${this.name}, ${this.tasks.length} tasks)`
+  }
+}
+
+const makeGraph = <E, R, P>(
+  name: string,
+  tasks: ReadonlyArray<Task.Any>,
+  precedences: ReadonlyArray<readonly [Task.Any, Task.Any]>
+): TaskGraph<E, R, P> => {
+  const graph = Object.create(GraphProto)
+  graph.name = name
+  graph.tasks = tasks
+  graph.precedences = precedences
+  return graph
+}
+
+/**
+ * Makes a graph from tasks (in any order). The compiler rejects a task that
+ * uses, in its `run`, a tag another task provides without listing it in
+ * `requires`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Task, TaskGraph } from "effect-taskgraph"
+ *
+ * const a = Task.make("a", { run: Effect.succeed(1) })
+ * const b = Task.make("b", { after: [a], run: Effect.succeed(2) })
+ * const graph = TaskGraph.make("two steps", [a, b])
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const make = <const Tasks extends ReadonlyArray<Task.Any>>(
+  name: string,
+  tasks: Tasks & CheckUndeclared<Tasks>
+): TaskGraph<
+  Task.Error<Tasks[number]>,
+  Exclude<NeededBy<Tasks>, ProvidedBy<Tasks>>,
+  ProvidedBy<Tasks>
+> => makeGraph(name, tasks, [])
+
+/**
+ * Is this value a graph?
+ *
+ * @example
+ * ```ts
+ * import { TaskGraph } from "effect-taskgraph"
+ * TaskGraph.isTaskGraph(TaskGraph.make("empty", [])) // true
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const isTaskGraph = (u: unknown): u is TaskGraph.Any => typeof u === "object" && u !== null && TypeId in u
+
+/**
+ * Adds ordering without data: `precedence(a, b, c)` runs a before b before c.
+ * Data-last (`graph.pipe(TaskGraph.precedence(a, b))`) or data-first.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Task, TaskGraph } from "effect-taskgraph"
+ *
+ * const port = Task.make("wait until port is ready", { run: Effect.void })
+ * const ssh = Task.make("wait until ssh is ready", { run: Effect.void })
+ * const graph = TaskGraph.make("boot", [port, ssh]).pipe(TaskGraph.precedence(port, ssh))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const precedence: {
+  (...tasks: ReadonlyArray<Task.Any>): <E, R, P>(self: TaskGraph<E, R, P>) => TaskGraph<E, R, P>
+  <E, R, P>(self: TaskGraph<E, R, P>, ...tasks: ReadonlyArray<Task.Any>): TaskGraph<E, R, P>
+} = function() {
+  // eslint-disable-next-line prefer-rest-params
+  const args = Array.from(arguments) as Array<unknown>
+  if (isTaskGraph(args[0])) return addPrecedence(args[0], args.slice(1) as Array<Task.Any>)
+  return (self: TaskGraph.Any) => addPrecedence(self, args as Array<Task.Any>)
+} as never
+
+const addPrecedence = <E, R, P>(self: TaskGraph<E, R, P>, chain: ReadonlyArray<Task.Any>): TaskGraph<E, R, P> => {
+  const pairs: Array<readonly [Task.Any, Task.Any]> = []
+  for (let k = 1; k < chain.length; k++) pairs.push([chain[k - 1]!, chain[k]!])
+  return makeGraph(self.name, self.tasks, [...self.precedences, ...pairs])
+}
+
+// ---- plans ----------------------------------------------------------------
+
+/**
+ * A validated graph: what will run, in which order, and why.
+ *
+ * @since 0.1.0
+ */
+export interface Plan {
+  readonly graph: string
+  readonly tasks: ReadonlyArray<string>
+  /** topological layers: every task of a layer only waits for earlier layers */
+  readonly layers: ReadonlyArray<ReadonlyArray<string>>
+  /** data edges: provider -> consumer, with the tag */
+  readonly dependencies: ReadonlyArray<DataEdge>
+  readonly precedences: ReadonlyArray<PrecedenceEdge>
+  /** required tags no task provides: they must be in the run's context */
+  readonly external: ReadonlyArray<ExternalRequirement>
+}
+
+const compiledCache = new WeakMap<GraphSource, Either.Either<CompiledPlan, GraphError.GraphError>>()
+const compileCached = (graph: TaskGraph.Any): Either.Either<CompiledPlan, GraphError.GraphError> => {
+  let compiled = compiledCache.get(graph)
+  if (compiled === undefined) {
+    compiled = compile(graph)
+    compiledCache.set(graph, compiled)
+  }
+  return compiled
+}
+
+const toPlan = (compiled: CompiledPlan): Plan => ({
+  graph: compiled.source.name,
+  tasks: compiled.names,
+  layers: compiled.layers.map((layer) => layer.map((i) => compiled.names[i]!)),
+  dependencies: compiled.dataEdges,
+  precedences: compiled.precedenceEdges,
+  external: compiled.external.map(({ requiredBy, tag }) => ({ tag, requiredBy }))
+})
+
+/**
+ * Checks a graph without running anything: unique names, known tasks in
+ * precedences, one provider per tag, no self-dependency, no cycle.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Task, TaskGraph } from "effect-taskgraph"
+ *
+ * const graph = TaskGraph.make("g", [Task.make("a", { run: Effect.void })])
+ * const layers = TaskGraph.validate(graph).pipe(Effect.map((plan) => plan.layers)) // [["a"]]
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const validate = <E, R, P>(graph: TaskGraph<E, R, P>): Effect.Effect<Plan, GraphError.GraphError> =>
+  Effect.map(compileCached(graph), toPlan)
+
+/**
+ * The planned graph as a Mermaid flowchart: data edges labelled with the tag
+ * key, precedence edges dashed, tags from outside the graph as rounded nodes.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Task, TaskGraph } from "effect-taskgraph"
+ *
+ * const a = Task.make("a", { run: Effect.void })
+ * const b = Task.make("b", { after: [a], run: Effect.void })
+ * TaskGraph.toMermaid(TaskGraph.make("g", [a, b]))
+ * // flowchart TD
+ * //   t0["a"]
+ * //   t1["b"]
+ * //   t0 -.-> t1
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const toMermaid = <E, R, P>(graph: TaskGraph<E, R, P>): string => {
+  const lines = ["flowchart TD"]
+  graph.tasks.forEach((task, i) => lines.push(`  ${nodeId(i)}["${label(task.name)}"]`))
+  const index = new Map(graph.tasks.map((t, i) => [t.name, i]))
+  const providers = new Map<string, string>()
+  for (const task of graph.tasks) if (task.provides !== undefined) providers.set(task.provides.key, task.name)
+  const dependencies: Array<DataEdge> = []
+  const external = new Map<string, Array<string>>()
+  for (const task of graph.tasks) {
+    for (const tag of task.requires) {
+      const from = providers.get(tag.key)
+      if (from === undefined) external.set(tag.key, [...(external.get(tag.key) ?? []), task.name])
+      else dependencies.push({ from, to: task.name, tag: tag.key })
+    }
+  }
+  const precedences: Array<PrecedenceEdge> = []
+  for (const task of graph.tasks) {
+    for (const before of task.after) {
+      if (index.has(before.name)) precedences.push({ before: before.name, after: task.name })
+    }
+  }
+  for (const [a, b] of graph.precedences) {
+    if (index.has(a.name) && index.has(b.name)) precedences.push({ before: a.name, after: b.name })
+  }
+  RunReport.edges(dependencies, precedences, index, lines)
+  let k = 0
+  for (const [tag, users] of external) {
+    lines.push(`  x${k}(["${label(tag)} (from context)"])`)
+    for (const user of users) lines.push(`  x${k} -- "${label(tag)}" --> ${nodeId(index.get(user)!)}`)
+    k++
+  }
+  return lines.join("\n")
+}
+
+// ---- running -------------------------------------------------------------------
+
+/**
+ * How a run behaves.
+ *
+ * @since 0.1.0
+ */
+export interface RunOptions {
+  /** at most this many tasks in their run phase at once (default: unbounded) */
+  readonly concurrency?: number | "unbounded" | undefined
+  /**
+   * `fail-fast` (default): the first failure interrupts everything running,
+   * skips the rest and releases everything. `continue`: only the dependents of
+   * a failed task are skipped; the run still fails at the end.
+   */
+  readonly mode?: "fail-fast" | "continue" | undefined
+  /** sizes of the named pools tasks use, e.g. `{ vm: 2 }` */
+  readonly pools?: Readonly<Record<string, number>> | undefined
+  /** run each task in a span named after it (default: true) */
+  readonly spans?: boolean | undefined
+}
+
+/**
+ * A task that failed, and why.
+ *
+ * @since 0.1.0
+ */
+export interface TaskFailure<E> {
+  readonly task: string
+  readonly cause: Cause.Cause<E | TaskTimeoutError | UndeclaredDependencyError>
+}
+
+/**
+ * A run in which at least one task failed. It carries the full report and
+ * each failure's `Cause`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Task, TaskGraph } from "effect-taskgraph"
+ *
+ * const boom = Task.make("boom", { run: Effect.fail("no disk space") })
+ * TaskGraph.run(TaskGraph.make("g", [boom])).pipe(
+ *   Effect.catchTag("RunFailedError", (e) => Effect.log(e.failures[0]!.task, e.report.status))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+export class RunFailedError<E = unknown> extends Data.TaggedError("RunFailedError")<{
+  readonly report: RunReport.RunReport
+  readonly failures: ReadonlyArray<TaskFailure<E>>
+}> {
+  override get message() {
+    const first = this.failures[0]
+    const skipped = this.report.tasks.filter((t) => t.status === "skipped").length
+    const head = first === undefined
+      ? `graph "${this.report.graph}" failed`
+      : `graph "${this.report.graph}" failed: task "${first.task}" ${describe(first.cause)}`
+    const more = this.failures.length > 1 ? `; ${this.failures.length - 1} more task(s) failed` : ""
+    return head + more + (skipped > 0 ? `; ${skipped} task(s) skipped` : "")
+  }
+}
+
+const describe = (cause: Cause.Cause<unknown>): string => {
+  const error = Cause.squash(cause)
+  const text = error instanceof Error ? error.message : typeof error === "string" ? error : JSON.stringify(error)
+  return `failed: ${text}`
+}
+
+/**
+ * What `run` and `toLayer` fail with: the graph was invalid (nothing ran), or
+ * a task failed (everything was cleaned up).
+ *
+ * @since 0.1.0
+ */
+export type TaskGraphError<E = unknown> = GraphError.GraphError | RunFailedError<E>
+
+interface Prepared {
+  readonly compiled: CompiledPlan
+  readonly options: Scheduler.SchedulerOptions
+}
+
+const prepare = (
+  graph: TaskGraph.Any,
+  options: RunOptions | undefined,
+  extra: { readonly hold: boolean; readonly events: boolean }
+): Effect.Effect<Prepared, GraphError.GraphError> =>
+  Effect.gen(function*() {
+    const compiled = yield* compileCached(graph)
+    const concurrency = options?.concurrency ?? "unbounded"
+    if (concurrency !== "unbounded" && (!Number.isInteger(concurrency) || concurrency <= 0)) {
+      return yield* new GraphError.InvalidOptionError({
+        option: "concurrency",
+        reason: `must be a positive integer or "unbounded", got ${concurrency}`
+      })
+    }
+    const pools = options?.pools ?? {}
+    for (const pool in pools) {
+      const size = pools[pool]!
+      if (!Number.isInteger(size) || size <= 0) {
+        return yield* new GraphError.InvalidOptionError({
+          option: `pool "${pool}"`,
+          reason: `size must be a positive integer, got ${size}`
+        })
+      }
+    }
+    for (const [pool, { max, task }] of compiled.poolWeights) {
+      const size = pools[pool]
+      if (size === undefined) {
+        return yield* new GraphError.InvalidOptionError({
+          option: `pool "${pool}"`,
+          reason: `task "${task}" uses it but the run gives it no size: pass { pools: { ${pool}: N } }`
+        })
+      }
+      if (max > size) {
+        return yield* new GraphError.InvalidOptionError({
+          option: `pool "${pool}"`,
+          reason: `task "${task}" needs ${max} of it but its size is ${size}; it could never start`
+        })
+      }
+    }
+    if (compiled.external.length > 0) {
+      const context = yield* Effect.context<never>()
+      for (const ext of compiled.external) {
+        if (Option.isNone(Context.getOption(context, ext.tagObject))) {
+          return yield* new GraphError.MissingProviderError({ tag: ext.tag, requiredBy: ext.requiredBy })
+        }
+      }
+    }
+    return {
+      compiled,
+      options: {
+        concurrency: concurrency === "unbounded" ? Number.POSITIVE_INFINITY : concurrency,
+        mode: options?.mode ?? "fail-fast",
+        pools,
+        hold: extra.hold,
+        events: extra.events,
+        spans: options?.spans ?? true
+      }
+    }
+  })
+
+const makeScheduler = (prepared: Prepared) =>
+  Effect.map(
+    Effect.all([Effect.runtime<never>(), Effect.clock]),
+    ([runtime, clock]) => Scheduler.make(prepared.compiled, runtime, clock, prepared.options)
+  )
+
+const failuresOf = <E>(snap: Scheduler.Snapshot): Array<TaskFailure<E>> =>
+  snap.failures.map((i) => ({
+    task: snap.plan.names[i]!,
+    cause: snap.causes[i]! as Cause.Cause<E | TaskTimeoutError | UndeclaredDependencyError>
+  }))
+
+/** Waits for the scheduler; interrupting the waiter stops the run and waits for its cleanup. */
+const awaitStopping = (scheduler: Scheduler.Scheduler) =>
+  Deferred.await(scheduler.done).pipe(
+    Effect.onInterrupt(() =>
+      Effect.suspend(() => {
+        scheduler.interrupt()
+        return Deferred.await(scheduler.done)
+      })
+    )
+  )
+
+const reportOrFail = <E>(snap: Scheduler.Snapshot): Effect.Effect<RunReport.RunReport, RunFailedError<E>> => {
+  const report = RunReport.fromSnapshot(snap)
+  return snap.outcome === "failed"
+    ? Effect.fail(new RunFailedError<E>({ report, failures: failuresOf<E>(snap) }))
+    : Effect.succeed(report)
+}
+
+/**
+ * Validates the graph, then runs it: each task starts as soon as everything
+ * it waits for is ready; resources are released as soon as no task needs
+ * them; a failure (fail-fast) or an interruption stops everything and runs
+ * every finalizer, dependents before their dependencies.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { RunReport, Task, TaskGraph } from "effect-taskgraph"
+ *
+ * const graph = TaskGraph.make("g", [Task.make("a", { run: Effect.succeed(1) })])
+ * const program = TaskGraph.run(graph, { concurrency: 4, mode: "fail-fast" }).pipe(
+ *   Effect.tap((report) => Effect.log(RunReport.summary(report)))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const run: {
+  (options?: RunOptions): <E, R, P>(graph: TaskGraph<E, R, P>) => Effect.Effect<RunReport.RunReport, TaskGraphError<E>, R>
+  <E, R, P>(graph: TaskGraph<E, R, P>, options?: RunOptions): Effect.Effect<RunReport.RunReport, TaskGraphError<E>, R>
+} = function() {
+  // eslint-disable-next-line prefer-rest-params
+  const args = arguments
+  if (isTaskGraph(args[0])) return runImpl(args[0], args[1])
+  return (graph: TaskGraph.Any) => runImpl(graph, args[0])
+} as never
+
+const runImpl = <E, R, P>(
+  graph: TaskGraph<E, R, P>,
+  options: RunOptions | undefined
+): Effect.Effect<RunReport.RunReport, TaskGraphError<E>, R> =>
+  Effect.gen(function*() {
+    const prepared = yield* prepare(graph, options, { hold: false, events: false })
+    const scheduler = yield* makeScheduler(prepared)
+    const snap = yield* Effect.suspend(() => {
+      scheduler.start()
+      return awaitStopping(scheduler)
+    })
+    if (snap.outcome === "interrupted") return yield* Effect.interrupt
+    return yield* reportOrFail<E>(snap)
+  }) as never
+
+/**
+ * A running graph.
+ *
+ * @since 0.1.0
+ */
+export interface Handle<E> {
+  /** Waits for the end; a report with status "interrupted" if `interrupt` stopped it. */
+  readonly await: Effect.Effect<RunReport.RunReport, RunFailedError<E>>
+  /** Stops the run, runs every finalizer, and returns the report. */
+  readonly interrupt: Effect.Effect<RunReport.RunReport>
+  /** `None` while running, then the outcome. */
+  readonly poll: Effect.Effect<Option.Option<Exit.Exit<RunReport.RunReport, RunFailedError<E>>>>
+  /** Each task's state now. */
+  readonly status: Effect.Effect<Readonly<Record<string, Scheduler.TaskState>>>
+  /** A report of the run so far. */
+  readonly report: Effect.Effect<RunReport.RunReport>
+  /** Every event from the start of the run (replayed), then live; ends after `RunFinished`. */
+  readonly events: Stream.Stream<TaskEvent.TaskEvent>
+  /** No new task starts while paused; running tasks go on. */
+  readonly pause: Effect.Effect<void>
+  readonly resume: Effect.Effect<void>
+}
+
+const eventStream = (scheduler: Scheduler.Scheduler): Stream.Stream<TaskEvent.TaskEvent> =>
+  Stream.unfoldChunkEffect(0, (from) =>
+    Effect.suspend(function next(): Effect.Effect<Option.Option<readonly [Chunk.Chunk<TaskEvent.TaskEvent>, number]>> {
+      const events = scheduler.events
+      if (from < events.length) {
+        return Effect.succeed(Option.some([Chunk.unsafeFromArray(events.slice(from)), events.length] as const))
+      }
+      const last = events[events.length - 1]
+      if (last !== undefined && last._tag === "RunFinished") return Effect.succeed(Option.none())
+      return Effect.zipRight(Deferred.await(scheduler.nextEvent()), Effect.suspend(next))
+    }))
+
+/**
+ * Starts a graph in the background and returns a handle: `await`,
+ * `interrupt`, `poll`, `status`, `events`, `pause`, `resume`. Closing the
+ * scope interrupts the run and waits for its cleanup.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { Task, TaskGraph } from "effect-taskgraph"
+ *
+ * const graph = TaskGraph.make("g", [Task.make("a", { run: Effect.sleep("1 second") })])
+ * const program = Effect.scoped(Effect.gen(function* () {
+ *   const handle = yield* TaskGraph.start(graph)
+ *   yield* Effect.fork(Stream.runForEach(handle.events, (e) => Effect.log(e._tag, e.task)))
+ *   return yield* handle.await
+ * }))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const start: {
+  (options?: RunOptions): <E, R, P>(graph: TaskGraph<E, R, P>) => Effect.Effect<Handle<E>, GraphError.GraphError, Scope.Scope | R>
+  <E, R, P>(graph: TaskGraph<E, R, P>, options?: RunOptions): Effect.Effect<Handle<E>, GraphError.GraphError, Scope.Scope | R>
+} = function() {
+  // eslint-disable-next-line prefer-rest-params
+  const args = arguments
+  if (isTaskGraph(args[0])) return startImpl(args[0], args[1])
+  return (graph: TaskGraph.Any) => startImpl(graph, args[0])
+} as never
+
+const startImpl = <E, R, P>(
+  graph: TaskGraph<E, R, P>,
+  options: RunOptions | undefined
+): Effect.Effect<Handle<E>, GraphError.GraphError, Scope.Scope | R> =>
+  Effect.gen(function*() {
+    const prepared = yield* prepare(graph, options, { hold: false, events: true })
+    const scheduler = yield* Effect.acquireRelease(
+      Effect.map(makeScheduler(prepared), (scheduler) => {
+        scheduler.start()
+        return scheduler
+      }),
+      (scheduler) =>
+        Effect.suspend(() => {
+          scheduler.interrupt()
+          return Deferred.await(scheduler.done)
+        })
+    )
+    const finished = Effect.flatMap(Deferred.await(scheduler.done), reportOrFail<E>)
+    const handle: Handle<E> = {
+      await: finished,
+      interrupt: Effect.suspend(() => {
+        scheduler.interrupt()
+        return Effect.map(Deferred.await(scheduler.done), RunReport.fromSnapshot)
+      }),
+      poll: Effect.flatMap(Deferred.poll(scheduler.done), (polled) =>
+        Option.match(polled, {
+          onNone: () => Effect.succeedNone,
+          onSome: (snap) => Effect.asSome(Effect.exit(Effect.flatMap(snap, reportOrFail<E>)))
+        })),
+      status: Effect.sync(() => {
+        const snap = scheduler.snapshot()
+        const status: Record<string, Scheduler.TaskState> = {}
+        snap.plan.names.forEach((name, i) => (status[name] = snap.states[i]!))
+        return status
+      }),
+      report: Effect.sync(() => RunReport.fromSnapshot(scheduler.snapshot())),
+      events: eventStream(scheduler),
+      pause: Effect.sync(() => scheduler.pause()),
+      resume: Effect.sync(() => scheduler.resume())
+    }
+    return handle
+  }) as never
+
+/**
+ * The graph as a `Layer` that provides every tag its tasks provide. The
+ * tasks run when the layer is built; their resources live as long as the
+ * layer and are released, dependents first, when its scope closes.
+ *
+ * @example
+ * ```ts
+ * import { Context, Effect } from "effect"
+ * import { Task, TaskGraph } from "effect-taskgraph"
+ *
+ * class Db extends Context.Tag("Db")<Db, { readonly url: string }>() {}
+ * const db = Task.make("start db", { provides: Db, run: Effect.succeed({ url: "postgres://…" }) })
+ *
+ * const program = Effect.map(Db, (d) => d.url).pipe(Effect.provide(TaskGraph.toLayer(TaskGraph.make("env", [db]))))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const toLayer: {
+  (options?: RunOptions): <E, R, P>(graph: TaskGraph<E, R, P>) => Layer.Layer<P, TaskGraphError<E>, R>
+  <E, R, P>(graph: TaskGraph<E, R, P>, options?: RunOptions): Layer.Layer<P, TaskGraphError<E>, R>
+} = function() {
+  // eslint-disable-next-line prefer-rest-params
+  const args = arguments
+  if (isTaskGraph(args[0])) return toLayerImpl(args[0], args[1])
+  return (graph: TaskGraph.Any) => toLayerImpl(graph, args[0])
+} as never
+
+const toLayerImpl = <E, R, P>(
+  graph: TaskGraph<E, R, P>,
+  options: RunOptions | undefined
+): Layer.Layer<P, TaskGraphError<E>, R> =>
+  Layer.scopedContext(
+    Effect.gen(function*() {
+      const prepared = yield* prepare(graph, options, { hold: true, events: false })
+      const scheduler = yield* Effect.acquireRelease(
+        Effect.map(makeScheduler(prepared), (scheduler) => {
+          scheduler.start()
+          return scheduler
+        }),
+        (scheduler) =>
+          Effect.flatMap(Deferred.isDone(scheduler.allReady), (ready) => {
+            if (ready) scheduler.releaseAll()
+            else scheduler.interrupt()
+            return Deferred.await(scheduler.done)
+          })
+      )
+      const snap = yield* Deferred.await(scheduler.allReady).pipe(
+        Effect.catchAll((failed) =>
+          Effect.flatMap(Deferred.await(scheduler.done), (final) =>
+            final.outcome === "interrupted"
+              ? Effect.interrupt
+              : Effect.fail(new RunFailedError<E>({ report: RunReport.fromSnapshot(final), failures: failuresOf<E>(failed.failures.length > 0 ? failed : final) })))
+        )
+      )
+      const map = new Map<string, unknown>()
+      snap.plan.tasks.forEach((task, i) => {
+        if (task.provides !== undefined) map.set(task.provides.key, snap.values[i])
+      })
+      return Context.unsafeMake<P>(map)
+    })
+  ) as never

@@ -1,0 +1,27 @@
+/**
+ * effect-taskgraph: typed task graphs with structured concurrency on Effect 3.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Task, TaskGraph } from "effect-taskgraph"
+ *
+ * const hello = Task.make("hello", { run: Effect.log("hello") })
+ * Effect.runPromise(TaskGraph.run(TaskGraph.make("hi", [hello])))
+ * ```
+ *
+ * @since 0.1.0
+ */
+
+/** @since 0.1.0 */
+export * as GraphError from "./GraphError.js"
+/** @since 0.1.0 */
+export * as RunReport from "./RunReport.js"
+/** @since 0.1.0 */
+export * as Task from "./Task.js"
+/** @since 0.1.0 */
+export * as TaskError from "./TaskError.js"
+/** @since 0.1.0 */
+export * as TaskEvent from "./TaskEvent.js"
+/** @since 0.1.0 */
+export * as TaskGraph from "./TaskGraph.js"

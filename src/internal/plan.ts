@@ -1,0 +1,248 @@
+/**
+ * Compiles a graph into index-based arrays and validates it. The scheduler
+ * works on these arrays only (no Maps or task objects in its hot loop).
+ *
+ * @internal
+ */
+import { Either } from "effect"
+import * as GraphError from "../GraphError.js"
+import type { AnyTag, Task } from "../Task.js"
+
+/** @internal */
+export interface GraphSource {
+  readonly name: string
+  readonly tasks: ReadonlyArray<Task.Any>
+  readonly precedences: ReadonlyArray<readonly [Task.Any, Task.Any]>
+}
+
+/** A data edge: `from` provides `tag`, `to` requires it. */
+export interface DataEdge {
+  readonly from: string
+  readonly to: string
+  readonly tag: string
+}
+
+/** A precedence edge: `before` must finish its run before `after` starts. */
+export interface PrecedenceEdge {
+  readonly before: string
+  readonly after: string
+}
+
+/** A tag that no task of the graph provides: it must come from the context. */
+export interface ExternalRequirement {
+  readonly tag: string
+  readonly requiredBy: ReadonlyArray<string>
+}
+
+/** @internal */
+export interface CompiledPlan {
+  readonly source: GraphSource
+  readonly n: number
+  readonly tasks: ReadonlyArray<Task.Any>
+  readonly names: ReadonlyArray<string>
+  /** per task: indices of the tasks providing its required tags (distinct) */
+  readonly dataDeps: ReadonlyArray<ReadonlyArray<number>>
+  /** per task: the tags it receives from `dataDeps` (same order) */
+  readonly dataDepTags: ReadonlyArray<ReadonlyArray<AnyTag>>
+  /** per task: every task it waits for (data and precedence, distinct) */
+  readonly waitsFor: ReadonlyArray<ReadonlyArray<number>>
+  /** per task: every task that waits for it (data and precedence, distinct) */
+  readonly dependents: ReadonlyArray<ReadonlyArray<number>>
+  /** per task: how many tasks hold its resources (distinct data dependents) */
+  readonly holders: ReadonlyArray<number>
+  /** per task: tags it requires that no task provides (from the context) */
+  readonly externalTags: ReadonlyArray<ReadonlyArray<AnyTag>>
+  readonly external: ReadonlyArray<ExternalRequirement & { readonly tagObject: AnyTag }>
+  /** tag key -> providing task index */
+  readonly providerByKey: ReadonlyMap<string, number>
+  readonly layers: ReadonlyArray<ReadonlyArray<number>>
+  readonly dataEdges: ReadonlyArray<DataEdge>
+  readonly precedenceEdges: ReadonlyArray<PrecedenceEdge>
+  /** every pool any task uses, with the largest weight asked of it */
+  readonly poolWeights: ReadonlyMap<string, { readonly max: number; readonly task: string }>
+}
+
+/** Shared by every task without edges; compared by identity and never mutated. */
+const EMPTY: Array<never> = []
+
+/** @internal */
+export const compile = (source: GraphSource): Either.Either<CompiledPlan, GraphError.GraphError> => {
+  const tasks = source.tasks
+  const n = tasks.length
+  const indexOf = new Map<Task.Any, number>()
+  const byName = new Map<string, number>()
+  for (let i = 0; i < n; i++) {
+    const task = tasks[i]!
+    if (byName.has(task.name)) return Either.left(new GraphError.DuplicateTaskError({ name: task.name }))
+    byName.set(task.name, i)
+    indexOf.set(task, i)
+  }
+
+  // providers
+  const providerByKey = new Map<string, number>()
+  for (let i = 0; i < n; i++) {
+    const tag = tasks[i]!.provides
+    if (tag === undefined) continue
+    const other = providerByKey.get(tag.key)
+    if (other !== undefined) {
+      return Either.left(
+        new GraphError.DuplicateProviderError({ tag: tag.key, providers: [tasks[other]!.name, tasks[i]!.name] })
+      )
+    }
+    providerByKey.set(tag.key, i)
+  }
+
+  const dataDeps: Array<Array<number>> = new Array(n)
+  const dataDepTags: Array<Array<AnyTag>> = new Array(n)
+  const waitsFor: Array<Array<number>> = new Array(n)
+  const externalTags: Array<Array<AnyTag>> = new Array(n)
+  const external = new Map<string, { tagObject: AnyTag; requiredBy: Array<string> }>()
+  const dataEdges: Array<DataEdge> = []
+  const precedenceEdges: Array<PrecedenceEdge> = []
+  const poolWeights = new Map<string, { max: number; task: string }>()
+
+  for (let i = 0; i < n; i++) {
+    const task = tasks[i]!
+    let deps: Array<number> | undefined
+    let depTags: Array<AnyTag> | undefined
+    let ext: Array<AnyTag> | undefined
+    for (const tag of task.requires) {
+      const provider = providerByKey.get(tag.key)
+      if (provider === i) return Either.left(new GraphError.SelfDependencyError({ task: task.name, via: tag.key }))
+      if (provider === undefined) {
+        ;(ext ??= []).push(tag)
+        const entry = external.get(tag.key)
+        if (entry === undefined) external.set(tag.key, { tagObject: tag, requiredBy: [task.name] })
+        else entry.requiredBy.push(task.name)
+        continue
+      }
+      if (deps !== undefined && deps.includes(provider)) continue
+      ;(deps ??= []).push(provider)
+      ;(depTags ??= []).push(tag)
+      dataEdges.push({ from: tasks[provider]!.name, to: task.name, tag: tag.key })
+    }
+    let waits: Array<number> | undefined = deps === undefined ? undefined : deps.slice()
+    for (const before of task.after) {
+      const j = indexOf.get(before)
+      if (j === undefined) {
+        return Either.left(new GraphError.UnknownTaskError({ task: before.name, referencedBy: task.name, via: "after" }))
+      }
+      if (j === i) return Either.left(new GraphError.SelfDependencyError({ task: task.name, via: "after" }))
+      precedenceEdges.push({ before: before.name, after: task.name })
+      if (waits === undefined) waits = [j]
+      else if (!waits.includes(j)) waits.push(j)
+    }
+    for (const pool in task.pools) {
+      const weight = task.pools[pool]!
+      if (!Number.isInteger(weight) || weight <= 0) {
+        return Either.left(
+          new GraphError.InvalidOptionError({
+            option: `pool weight of "${pool}" in task "${task.name}"`,
+            reason: `must be a positive integer, got ${weight}`
+          })
+        )
+      }
+      const seen = poolWeights.get(pool)
+      if (seen === undefined || seen.max < weight) poolWeights.set(pool, { max: weight, task: task.name })
+    }
+    dataDeps[i] = deps ?? EMPTY
+    dataDepTags[i] = depTags ?? EMPTY
+    waitsFor[i] = waits ?? EMPTY
+    externalTags[i] = ext ?? EMPTY
+  }
+
+  for (const [a, b] of source.precedences) {
+    const i = indexOf.get(a)
+    const j = indexOf.get(b)
+    const label = `${a.name} before ${b.name}`
+    if (i === undefined) {
+      return Either.left(new GraphError.UnknownTaskError({ task: a.name, referencedBy: label, via: "precedence" }))
+    }
+    if (j === undefined) {
+      return Either.left(new GraphError.UnknownTaskError({ task: b.name, referencedBy: label, via: "precedence" }))
+    }
+    if (i === j) return Either.left(new GraphError.SelfDependencyError({ task: a.name, via: "after" }))
+    precedenceEdges.push({ before: a.name, after: b.name })
+    const waits = waitsFor[j]!
+    if (waits === EMPTY) waitsFor[j] = [i]
+    else if (!waits.includes(i)) waits.push(i)
+  }
+
+  // reverse edges
+  const dependents: Array<Array<number>> = new Array(n)
+  const holders: Array<number> = new Array(n).fill(0)
+  for (let i = 0; i < n; i++) dependents[i] = EMPTY
+  for (let j = 0; j < n; j++) {
+    for (const i of waitsFor[j]!) {
+      if (dependents[i] === EMPTY) dependents[i] = [j]
+      else dependents[i]!.push(j)
+    }
+    for (const i of dataDeps[j]!) holders[i]!++
+  }
+
+  // Kahn's algorithm, layer by layer
+  const remaining = new Array<number>(n)
+  let current: Array<number> = []
+  for (let i = 0; i < n; i++) {
+    remaining[i] = waitsFor[i]!.length
+    if (remaining[i] === 0) current.push(i)
+  }
+  const layers: Array<Array<number>> = []
+  let placed = 0
+  while (current.length > 0) {
+    layers.push(current)
+    placed += current.length
+    const next: Array<number> = []
+    for (const i of current) {
+      for (const j of dependents[i]!) {
+        if (--remaining[j]! === 0) next.push(j)
+      }
+    }
+    current = next
+  }
+  if (placed < n) return Either.left(new GraphError.CycleError({ path: findCycle(remaining, waitsFor, tasks) }))
+
+  return Either.right({
+    source,
+    n,
+    tasks,
+    names: tasks.map((t) => t.name),
+    dataDeps,
+    dataDepTags,
+    waitsFor,
+    dependents,
+    holders,
+    externalTags,
+    external: Array.from(external, ([tag, { requiredBy, tagObject }]) => ({ tag, requiredBy, tagObject })),
+    providerByKey,
+    layers,
+    dataEdges,
+    precedenceEdges,
+    poolWeights
+  })
+}
+
+/**
+ * Among the tasks Kahn's algorithm could not place (remaining > 0), walk
+ * "waits for" edges until a task repeats: that loop is a cycle. Reported in
+ * execution order: `a -> b` means a must finish before b.
+ */
+const findCycle = (
+  remaining: ReadonlyArray<number>,
+  waitsFor: ReadonlyArray<ReadonlyArray<number>>,
+  tasks: ReadonlyArray<Task.Any>
+): Array<string> => {
+  let start = remaining.findIndex((r) => r > 0)
+  const seenAt = new Map<number, number>()
+  const walk: Array<number> = []
+  while (!seenAt.has(start)) {
+    seenAt.set(start, walk.length)
+    walk.push(start)
+    // every unplaced task waits for at least one other unplaced task
+    start = waitsFor[start]!.find((j) => remaining[j]! > 0)!
+  }
+  const loop = walk.slice(seenAt.get(start)!)
+  loop.push(start)
+  // walk followed "waits for" edges (b waits for a); reverse to read in execution order
+  return loop.reverse().map((i) => tasks[i]!.name)
+}
