@@ -269,6 +269,8 @@ export const toGantt = (report: RunReport): string => {
   const lines = ["gantt", `  title ${ganttName(report.graph)}`, "  dateFormat x", "  axisFormat %M:%S.%L"]
   lines.push("  section run")
   const held: Array<string> = []
+  // only tasks whose value someone used held anything worth drawing
+  const providers = new Set(report.dependencies.map((e) => e.from))
   report.tasks.forEach((t, i) => {
     if (Option.isNone(t.startedAt)) return
     const start = t.startedAt.value - t0
@@ -279,7 +281,10 @@ export const toGantt = (report: RunReport): string => {
     ]
     const name = `${ganttName(t.name)} (${t.status}, ${formatMs(end - start)})`
     lines.push(`  ${name} :${tags.join(",")}, ${nodeId(i)}, ${start}, ${Math.max(end, start + 1)}`)
-    if (Option.isSome(t.readyAt) && Option.isSome(t.releasedAt) && t.releasedAt.value > t.readyAt.value) {
+    if (
+      providers.has(t.name) && Option.isSome(t.readyAt) && Option.isSome(t.releasedAt) &&
+      t.releasedAt.value > t.readyAt.value
+    ) {
       const from = t.readyAt.value - t0
       const to = t.releasedAt.value - t0
       held.push(`  ${ganttName(t.name)} held :active, ${nodeId(i)}h, ${from}, ${to}`)

@@ -199,7 +199,7 @@ export const make: {
       readonly requires?: Requires | undefined
       readonly run: Effect.Effect<S, E, R>
     }
-  ): Task<S, E, Exclude<R, Scope.Scope> | RS, I, Identifiers<Requires>>
+  ): Task<S, E, Exclude<R, Scope.Scope> | NoInfer<RS>, I, Identifiers<Requires>>
   <A, const Requires extends ReadonlyArray<AnyTag> = readonly [], E = never, R = never, RS = never>(
     name: string,
     options: CommonOptions<E, RS> & {
@@ -207,7 +207,7 @@ export const make: {
       readonly requires?: Requires | undefined
       readonly run: Effect.Effect<A, E, R>
     }
-  ): Task<A, E, Exclude<R, Scope.Scope> | RS, never, Identifiers<Requires>>
+  ): Task<A, E, Exclude<R, Scope.Scope> | NoInfer<RS>, never, Identifiers<Requires>>
 } = (name: string, options: {
   readonly provides?: AnyTag | undefined
   readonly requires?: ReadonlyArray<AnyTag> | undefined

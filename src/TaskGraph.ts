@@ -20,7 +20,7 @@
  * @since 0.1.0
  */
 import type { Exit, Scope } from "effect"
-import { Cause, Chunk, Context, Data, Deferred, Effect, Either, Layer, Option, Stream } from "effect"
+import { Cause, Chunk, Context, Data, Deferred, Effect, Either, Layer, Option, Runtime, RuntimeFlags, Stream } from "effect"
 import type { Pipeable } from "effect/Pipeable"
 import { pipeArguments } from "effect/Pipeable"
 import * as GraphError from "./GraphError.js"
@@ -452,7 +452,14 @@ const prepare = (
 const makeScheduler = (prepared: Prepared) =>
   Effect.map(
     Effect.all([Effect.runtime<never>(), Effect.clock]),
-    ([runtime, clock]) => Scheduler.make(prepared.compiled, runtime, clock, prepared.options)
+    ([runtime, clock]) =>
+      Scheduler.make(
+        prepared.compiled,
+        // tasks are interruptible even when the graph is started from an uninterruptible region (acquireRelease)
+        Runtime.enableRuntimeFlag(runtime, RuntimeFlags.Interruption),
+        clock,
+        prepared.options
+      )
   )
 
 const failuresOf = <E>(snap: Scheduler.Snapshot): Array<TaskFailure<E>> =>

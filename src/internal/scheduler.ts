@@ -353,7 +353,8 @@ export const make = (
   const explain = (i: number, cause: Cause.Cause<unknown>): Cause.Cause<unknown> => {
     const defect = Cause.dieOption(cause)
     if (Option.isNone(defect) || !(defect.value instanceof Error)) return cause
-    const match = /^Service not found: (.+)$/.exec(defect.value.message.split("\n")[0] ?? "")
+    // "Service not found: A (defined at …)"
+    const match = /^Service not found: (.+?)(?: \(defined at .*\))?$/.exec(defect.value.message.split("\n")[0] ?? "")
     if (match === null) return cause
     const provider = plan.providerByKey.get(match[1]!)
     if (provider === undefined) return cause
@@ -424,8 +425,10 @@ export const make = (
           skip(i, root)
           break
         case RUNNING:
+          if (fibers[i] === undefined) break // its run just ended (e.g. the root failure itself)
           stoppedByUs[i] = 1
-          fibers[i]?.unsafeInterruptAsFork(schedulerId)
+          blockedBy[i] = root
+          fibers[i]!.unsafeInterruptAsFork(schedulerId)
           break
         case HOLDING:
           if (holders[i] === 0) releaseQueue.push(i)

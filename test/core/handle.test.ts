@@ -1,0 +1,145 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Chunk, Context, Effect, Exit, Fiber, Option, Ref, Stream, TestClock } from "effect"
+import { Task, TaskEvent, TaskGraph } from "../../src/index.js"
+
+class A extends Context.Tag("A")<A, number>() {}
+
+const pipeline = () => {
+  const a = Task.make("a", {
+    provides: A,
+    run: Effect.acquireRelease(Effect.as(Effect.sleep("1 second"), 1), () => Effect.void)
+  })
+  const b = Task.make("b", {
+    requires: [A],
+    run: Effect.gen(function*() {
+      yield* Effect.log("hello from b")
+      yield* Task.output("compiled 3 files")
+      yield* Task.output("warning: unused", "stderr")
+      yield* Effect.sleep("1 second")
+      return (yield* A) + 1
+    })
+  })
+  return TaskGraph.make("pipeline", [a, b])
+}
+
+describe("TaskGraph.start", () => {
+  it.scoped("await, poll and status follow the run", () =>
+    Effect.gen(function*() {
+      const handle = yield* TaskGraph.start(pipeline())
+      expect(yield* handle.poll).toEqual(Option.none())
+      expect(yield* handle.status).toEqual({ a: "running", b: "pending" })
+      yield* TestClock.adjust("1 second")
+      expect(yield* handle.status).toEqual({ a: "ready", b: "running" })
+      yield* TestClock.adjust("1 second")
+      const report = yield* handle.await
+      expect(report.status).toBe("succeeded")
+      expect(yield* handle.status).toEqual({ a: "released", b: "released" })
+      const polled = yield* handle.poll
+      expect(Option.isSome(polled) && Exit.isSuccess(polled.value)).toBe(true)
+    }))
+
+  it.scoped("events is a Stream that misses nothing from the start, even when subscribed late", () =>
+    Effect.gen(function*() {
+      const handle = yield* TaskGraph.start(pipeline())
+      yield* TestClock.adjust("2 seconds")
+      yield* handle.await
+      const events = Chunk.toReadonlyArray(yield* Stream.runCollect(handle.events))
+      expect(events.map((e) => `${e._tag} ${e.task}`)).toEqual([
+        "TaskStarted a",
+        "TaskReady a",
+        "TaskStarted b",
+        "TaskOutput b",
+        "TaskOutput b",
+        "TaskOutput b",
+        "TaskReady b",
+        "TaskReleased b",
+        "TaskReleased a",
+        "RunFinished pipeline"
+      ])
+      const outputs = events.filter((e): e is TaskEvent.TaskOutput => e._tag === "TaskOutput")
+      expect(outputs.map((e) => [e.stream, e.line])).toEqual([
+        ["log", "hello from b"],
+        ["stdout", "compiled 3 files"],
+        ["stderr", "warning: unused"]
+      ])
+      expect(events.every((e) => typeof e.timestamp === "number")).toBe(true)
+    }))
+
+  it.scoped("a subscriber running during the run sees the same events as a late one", () =>
+    Effect.gen(function*() {
+      const handle = yield* TaskGraph.start(pipeline())
+      const live = yield* Effect.fork(Stream.runCollect(handle.events))
+      yield* TestClock.adjust("2 seconds")
+      yield* handle.await
+      const early = Chunk.toReadonlyArray(yield* Fiber.join(live))
+      const late = Chunk.toReadonlyArray(yield* Stream.runCollect(handle.events))
+      expect(early).toEqual(late)
+      expect(early.at(-1)?._tag).toBe("RunFinished")
+    }))
+
+  it.scoped("pause: no new task starts while paused; running ones go on", () =>
+    Effect.gen(function*() {
+      const handle = yield* TaskGraph.start(pipeline())
+      yield* handle.pause
+      yield* TestClock.adjust("5 seconds")
+      expect(yield* handle.status).toEqual({ a: "ready", b: "pending" })
+      yield* handle.resume
+      expect(yield* handle.status).toEqual({ a: "ready", b: "running" })
+      yield* TestClock.adjust("1 second")
+      expect((yield* handle.await).status).toBe("succeeded")
+    }))
+
+  it.scoped("interrupt stops the run, releases everything and returns the report", () =>
+    Effect.gen(function*() {
+      const released = yield* Ref.make(false)
+      const a = Task.make("a", {
+        provides: A,
+        run: Effect.acquireRelease(Effect.succeed(1), () => Ref.set(released, true))
+      })
+      const b = Task.make("b", { requires: [A], run: Effect.never })
+      const c = Task.make("c", { requires: [A], after: [b], run: Effect.void })
+      const handle = yield* TaskGraph.start(TaskGraph.make("g", [a, b, c]))
+      const report = yield* handle.interrupt
+      expect(report.status).toBe("interrupted")
+      expect(report.tasks.map((t) => t.status)).toEqual(["released", "interrupted", "skipped"])
+      expect(yield* Ref.get(released)).toBe(true)
+      expect((yield* handle.await).status).toBe("interrupted")
+    }))
+
+  it.effect("closing the handle's scope interrupts the run and waits for its cleanup", () =>
+    Effect.gen(function*() {
+      const released = yield* Ref.make(false)
+      const a = Task.make("a", {
+        run: Effect.zipRight(Effect.addFinalizer(() => Ref.set(released, true)), Effect.never)
+      })
+      yield* Effect.scoped(TaskGraph.start(TaskGraph.make("g", [a])))
+      expect(yield* Ref.get(released)).toBe(true)
+    }))
+
+  it.scoped("await fails with the RunFailedError when a task fails", () =>
+    Effect.gen(function*() {
+      const handle = yield* TaskGraph.start(TaskGraph.make("g", [Task.make("x", { run: Effect.fail("bad") })]))
+      const error = yield* Effect.flip(handle.await)
+      expect(error.failures.map((f) => f.task)).toEqual(["x"])
+      const events = Chunk.toReadonlyArray(yield* Stream.runCollect(handle.events))
+      expect(events.map((e) => e._tag)).toEqual(["TaskStarted", "TaskFailed", "RunFinished"])
+    }))
+})
+
+describe("task context", () => {
+  it.effect("Effect.log inside a task is annotated with the task's name, and every task runs in a span named after it", () =>
+    Effect.gen(function*() {
+      const seen = yield* Ref.make<Array<unknown>>([])
+      const t = Task.make("annotated", {
+        run: Effect.gen(function*() {
+          const annotations = yield* Effect.logAnnotations
+          const span = yield* Effect.currentSpan
+          yield* Ref.set(seen, [annotations.pipe((m) => Object.fromEntries(m)), span.name])
+          return yield* Task.currentName
+        })
+      })
+      const report = yield* TaskGraph.run(TaskGraph.make("g", [t]))
+      expect(yield* Ref.get(seen)).toEqual([{ task: "annotated" }, "annotated"])
+      expect(report.tasks[0]!.value).toEqual(Option.some(Option.some("annotated")))
+    }))
+})

@@ -1,0 +1,107 @@
+/**
+ * Type-level rules, checked by `tsc --noEmit` (part of `npm test`): every
+ * `@ts-expect-error` line must really be an error, or type-checking fails.
+ */
+import { describe, expectTypeOf, it } from "@effect/vitest"
+import { FileSystem } from "@effect/platform"
+import { Context, Effect, Layer } from "effect"
+import type { RunReport } from "../../src/index.js"
+import { Task, TaskGraph } from "../../src/index.js"
+
+class Overlay extends Context.Tag("Overlay")<Overlay, { readonly path: string }>() {}
+class Vm extends Context.Tag("Vm")<Vm, { readonly sshPort: number }>() {}
+class Secret extends Context.Tag("Secret")<Secret, string>() {}
+
+const overlay = Task.make("create overlay image", { provides: Overlay, run: Effect.succeed({ path: "o.qcow2" }) })
+const vm = Task.make("start vm", {
+  requires: [Overlay],
+  provides: Vm,
+  run: Effect.map(Overlay, () => ({ sshPort: 2222 }))
+})
+const tests = Task.make("run tests", {
+  requires: [Vm],
+  run: Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem // ambient: from outside the graph
+    yield* Effect.orDie(fs.exists("/tmp"))
+    return (yield* Vm).sshPort
+  })
+})
+
+describe("types", () => {
+  it("a task's type carries its value, error, context, provided and required tags", () => {
+    expectTypeOf(vm).toEqualTypeOf<Task.Task<{ readonly sshPort: number }, never, Overlay, Vm, Overlay>>()
+    expectTypeOf(tests).toEqualTypeOf<Task.Task<number, never, FileSystem.FileSystem | Vm, never, Vm>>()
+  })
+
+  it("R of run/start/toLayer is every ambient service plus every required tag no task provides", () => {
+    const graph = TaskGraph.make("run tests once", [overlay, vm, tests])
+    expectTypeOf(TaskGraph.run(graph)).toEqualTypeOf<
+      Effect.Effect<RunReport.RunReport, TaskGraph.TaskGraphError<never>, FileSystem.FileSystem>
+    >()
+    // without the overlay task, Overlay must come from outside
+    const partial = TaskGraph.make("partial", [vm, tests])
+    expectTypeOf(TaskGraph.run(partial)).toEqualTypeOf<
+      Effect.Effect<RunReport.RunReport, TaskGraph.TaskGraphError<never>, FileSystem.FileSystem | Overlay>
+    >()
+    expectTypeOf(TaskGraph.toLayer(graph)).toEqualTypeOf<
+      Layer.Layer<Overlay | Vm, TaskGraph.TaskGraphError<never>, FileSystem.FileSystem>
+    >()
+    // a required but unused tag still counts
+    const needsSecret = Task.make("needs secret", { requires: [Secret], run: Effect.void })
+    expectTypeOf(TaskGraph.run(TaskGraph.make("g", [needsSecret]))).toEqualTypeOf<
+      Effect.Effect<RunReport.RunReport, TaskGraph.TaskGraphError<never>, Secret>
+    >()
+  })
+
+  it("a graph with an unprovided dependency cannot be run without providing it", () => {
+    const partial = TaskGraph.make("partial", [vm])
+    const runnable: Effect.Effect<unknown, unknown, never> = TaskGraph.run(partial).pipe(
+      Effect.provideService(Overlay, { path: "x" })
+    )
+    // @ts-expect-error Overlay is missing
+    const notRunnable: Effect.Effect<unknown, unknown, never> = TaskGraph.run(partial)
+    void runnable
+    void notRunnable
+  })
+
+  it("using a tag another task provides without listing it in requires is a compile-time error", () => {
+    const sneaky = Task.make("sneaky", { run: Effect.map(Vm, (v) => v.sshPort) })
+    // @ts-expect-error sneaky uses Vm, which "start vm" provides, but does not require it
+    TaskGraph.make("g", [overlay, vm, sneaky])
+    // declaring it fixes it
+    const honest = Task.make("honest", { requires: [Vm], run: Effect.map(Vm, (v) => v.sshPort) })
+    TaskGraph.make("g", [overlay, vm, honest])
+    // and when no task provides Vm, it is simply an ambient requirement
+    expectTypeOf(TaskGraph.run(TaskGraph.make("g", [sneaky]))).toEqualTypeOf<
+      Effect.Effect<RunReport.RunReport, TaskGraph.TaskGraphError<never>, Vm>
+    >()
+  })
+
+  it("errors of tasks flow into the run's error", () => {
+    const failing = Task.make("failing", { run: Effect.fail("boom" as const) })
+    expectTypeOf(TaskGraph.run(TaskGraph.make("g", [failing]))).toEqualTypeOf<
+      Effect.Effect<RunReport.RunReport, TaskGraph.TaskGraphError<"boom">, never>
+    >()
+  })
+
+  it("tasks written inline in the graph infer as precisely as named ones", () => {
+    const graph = TaskGraph.make("g", [Task.make("x", { run: Effect.fail("bad" as const) })])
+    expectTypeOf(TaskGraph.run(graph)).toEqualTypeOf<
+      Effect.Effect<RunReport.RunReport, TaskGraph.TaskGraphError<"bad">, never>
+    >()
+  })
+
+  it("a provider's run must produce its tag's service", () => {
+    // @ts-expect-error the Vm service is { sshPort: number }
+    Task.make("bad vm", { provides: Vm, run: Effect.succeed({ port: 1 }) })
+  })
+
+  it("Scope is given to every task and is not a requirement of the graph", () => {
+    const scoped = Task.make("scoped", {
+      run: Effect.acquireRelease(Effect.succeed(1), () => Effect.void)
+    })
+    expectTypeOf(TaskGraph.run(TaskGraph.make("g", [scoped]))).toEqualTypeOf<
+      Effect.Effect<RunReport.RunReport, TaskGraph.TaskGraphError<never>, never>
+    >()
+  })
+})

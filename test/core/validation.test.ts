@@ -1,0 +1,115 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Context, Effect, Ref } from "effect"
+import { GraphError, Task, TaskGraph } from "../../src/index.js"
+
+class A extends Context.Tag("A")<A, number>() {}
+class B extends Context.Tag("B")<B, number>() {}
+
+/** Every error must be raised before any task starts. */
+const rejects = <E, R, P>(graph: TaskGraph.TaskGraph<E, R, P>, options?: TaskGraph.RunOptions) =>
+  Effect.gen(function*() {
+    const error = yield* Effect.flip(TaskGraph.run(graph, options) as Effect.Effect<unknown, TaskGraph.TaskGraphError<E>>)
+    if (error._tag === "RunFailedError") throw new Error("expected a validation error, got a failed run")
+    return error
+  })
+
+const noop = (name: string, options: { after?: ReadonlyArray<Task.Task.Any> } = {}) =>
+  Task.make(name, { ...options, run: Effect.void })
+
+describe("validation: bad input gets a clear error before anything runs", () => {
+  it.effect("a cycle is reported as a path, data and precedence edges alike", () =>
+    Effect.gen(function*() {
+      const started = yield* Ref.make(0)
+      const a = Task.make("a", { requires: [B], provides: A, run: Effect.as(Ref.update(started, (n) => n + 1), 1) })
+      const b = Task.make("b", { requires: [A], provides: B, run: Effect.as(Ref.update(started, (n) => n + 1), 2) })
+      const error = yield* rejects(TaskGraph.make("g", [a, b]))
+      expect(error._tag).toBe("CycleError")
+      expect(error.message).toMatch(/cycle in the task graph: (a -> b -> a|b -> a -> b)/)
+      expect(yield* Ref.get(started)).toBe(0)
+
+      const x = noop("x")
+      const y = noop("y", { after: [x] })
+      const z = noop("z", { after: [y] })
+      const mixed = yield* rejects(TaskGraph.make("g", [x, y, z]).pipe(TaskGraph.precedence(z, x)))
+      expect(mixed).toEqual(new GraphError.CycleError({ path: ["x", "y", "z", "x"] }))
+    }))
+
+  it.effect("a task that requires itself", () =>
+    Effect.gen(function*() {
+      const a = Task.make("a", { requires: [A], provides: A, run: Effect.succeed(1) })
+      // the compiler rejects this graph too (a task using what it provides); the runtime check is the safety net
+      const error = yield* rejects(TaskGraph.make("g", [a] as ReadonlyArray<Task.Task.Any>))
+      expect(error.message).toBe(`task "a" both provides and requires "A"; a task cannot depend on itself.`)
+      const self: Task.Task.Any = noop("s")
+      ;(self as { after: ReadonlyArray<Task.Task.Any> }).after = [self]
+      expect((yield* rejects(TaskGraph.make("g", [self])))._tag).toBe("SelfDependencyError")
+    }))
+
+  it.effect("a required tag with no provider in the graph or the context names the tag and who needs it", () =>
+    Effect.gen(function*() {
+      const user = Task.make("run tests", { requires: [A], run: Effect.void })
+      const error = yield* rejects(TaskGraph.make("g", [user]))
+      expect(error).toEqual(new GraphError.MissingProviderError({ tag: "A", requiredBy: ["run tests"] }))
+      expect(error.message).toContain(`no provider for "A", required by "run tests"`)
+      // validate lists it as external instead: the context is only known when running
+      const plan = yield* TaskGraph.validate(TaskGraph.make("g", [user]))
+      expect(plan.external).toEqual([{ tag: "A", requiredBy: ["run tests"] }])
+    }))
+
+  it.effect("two providers of one tag are both named", () =>
+    Effect.gen(function*() {
+      const a1 = Task.make("vm a", { provides: A, run: Effect.succeed(1) })
+      const a2 = Task.make("vm b", { provides: A, run: Effect.succeed(2) })
+      const error = yield* rejects(TaskGraph.make("g", [a1, a2]))
+      expect(error).toEqual(new GraphError.DuplicateProviderError({ tag: "A", providers: ["vm a", "vm b"] }))
+    }))
+
+  it.effect("two tasks with one name", () =>
+    Effect.gen(function*() {
+      const error = yield* rejects(TaskGraph.make("g", [noop("build"), noop("build")]))
+      expect(error).toEqual(new GraphError.DuplicateTaskError({ name: "build" }))
+    }))
+
+  it.effect("a precedence or `after` naming a task not in the graph", () =>
+    Effect.gen(function*() {
+      const lint = noop("lint")
+      const test = noop("test", { after: [lint] })
+      const viaAfter = yield* rejects(TaskGraph.make("g", [test]))
+      expect(viaAfter).toEqual(new GraphError.UnknownTaskError({ task: "lint", referencedBy: "test", via: "after" }))
+      expect(viaAfter.message).toContain("add it to TaskGraph.make")
+      const other = noop("other")
+      const viaPrecedence = yield* rejects(TaskGraph.make("g", [lint]).pipe(TaskGraph.precedence(lint, other)))
+      expect(viaPrecedence).toEqual(
+        new GraphError.UnknownTaskError({ task: "other", referencedBy: "lint before other", via: "precedence" })
+      )
+    }))
+
+  it.effect("a non-positive concurrency or pool size, an unsized pool, a weight larger than its pool", () =>
+    Effect.gen(function*() {
+      const graph = TaskGraph.make("g", [Task.make("vm", { pools: { vm: 2 }, run: Effect.void })])
+      expect((yield* rejects(graph, { concurrency: 0, pools: { vm: 2 } })).message).toBe(
+        `invalid concurrency: must be a positive integer or "unbounded", got 0`
+      )
+      expect((yield* rejects(graph, { pools: { vm: 0 } })).message).toContain(`size must be a positive integer, got 0`)
+      expect((yield* rejects(graph)).message).toContain(`task "vm" uses it but the run gives it no size`)
+      expect((yield* rejects(graph, { pools: { vm: 1 } })).message).toContain(`task "vm" needs 2 of it but its size is 1`)
+      const bad = TaskGraph.make("g", [Task.make("vm", { pools: { vm: -1 }, run: Effect.void })])
+      expect((yield* rejects(bad, { pools: { vm: 1 } }))._tag).toBe("InvalidOptionError")
+    }))
+
+  it.effect("validate returns the plan: topological layers, dependency and precedence edges", () =>
+    Effect.gen(function*() {
+      const a = Task.make("a", { provides: A, run: Effect.succeed(1) })
+      const b = Task.make("b", { requires: [A], provides: B, run: Effect.succeed(2) })
+      const c = Task.make("c", { requires: [A], run: Effect.void })
+      const d = Task.make("d", { requires: [B], after: [c], run: Effect.void })
+      const plan = yield* TaskGraph.validate(TaskGraph.make("g", [d, c, b, a]))
+      expect(plan.layers).toEqual([["a"], ["c", "b"], ["d"]])
+      expect(plan.dependencies).toEqual([
+        { from: "b", to: "d", tag: "B" },
+        { from: "a", to: "c", tag: "A" },
+        { from: "a", to: "b", tag: "A" }
+      ])
+      expect(plan.precedences).toEqual([{ before: "c", after: "d" }])
+    }))
+})

@@ -1,0 +1,31 @@
+/**
+ * Every example is type-checked (tsconfig includes examples/) and smoke-run
+ * here as a real process, as a user would run it: `npx tsx examples/NAME.ts`.
+ */
+import { execFile } from "node:child_process"
+import { existsSync } from "node:fs"
+import { describe, expect, it } from "vitest"
+
+const run = (file: string) =>
+  new Promise<{ code: number | null; out: string }>((resolve) => {
+    execFile(process.execPath, ["--import", "tsx", file], { timeout: 120_000, env: { ...process.env, CI: "true" } }, (error, stdout, stderr) => {
+      resolve({ code: error === null ? 0 : (error as NodeJS.ErrnoException & { code?: number }).code as number ?? 1, out: stdout + stderr })
+    })
+  })
+
+const examples: ReadonlyArray<readonly [string, ReadonlyArray<string>]> = [
+  ["examples/sleeps.ts", ["slept 300ms", "sleeps: succeeded", "t1 -.-> t0", "precedence: succeeded"]],
+  ["examples/diamond.ts", ["critical path: checkout -> compile -> package", "build: succeeded", "gantt", "removing the checkout"]],
+  ["examples/layer.ts", ["users: 19 rows cached", "query cost: 8", "cache dropped", "database down"]]
+]
+
+describe("examples run", () => {
+  for (const [file, expected] of examples) {
+    it.runIf(existsSync(file))(file, async () => {
+      const { code, out } = await run(file)
+      expect(out, out).toBeTypeOf("string")
+      expect(code, out).toBe(0)
+      for (const text of expected) expect(out).toContain(text)
+    }, 130_000)
+  }
+})
