@@ -23,11 +23,11 @@
  * @since 0.1.0
  */
 import type { Context, Duration, Fiber, Schedule } from "effect"
-import { Cause, Effect, Exit, FiberRef, Option, Scope } from "effect"
+import { Cause, Effect, Exit, Option, Scope } from "effect"
 import type { Pipeable } from "effect/Pipeable"
 import { pipeArguments } from "effect/Pipeable"
 import type { OutputStream } from "./internal/taskHooks.js"
-import { currentTaskHooks } from "./internal/taskHooks.js"
+import { currentHooks } from "./internal/taskHooks.js"
 
 export type { OutputStream } from "./internal/taskHooks.js"
 
@@ -265,7 +265,7 @@ export const isTask = (u: unknown): u is Task.Any => typeof u === "object" && u 
  * @since 0.1.0
  */
 export const output = (line: string, stream: OutputStream = "stdout"): Effect.Effect<void> =>
-  Effect.flatMap(FiberRef.get(currentTaskHooks), (hooks) => {
+  Effect.flatMap(currentHooks, (hooks) => {
     if (hooks === undefined) return Effect.log(line)
     hooks.output(stream, line)
     return Effect.void
@@ -285,7 +285,7 @@ export const output = (line: string, stream: OutputStream = "stdout"): Effect.Ef
  * @since 0.1.0
  */
 export const currentName: Effect.Effect<Option.Option<string>> = Effect.map(
-  FiberRef.get(currentTaskHooks),
+  currentHooks,
   (hooks) => Option.fromNullable(hooks?.name)
 )
 
@@ -321,7 +321,7 @@ export const watch = <A, E, R>(
 ): Effect.Effect<Fiber.RuntimeFiber<A, E>, never, R | Scope.Scope> =>
   Effect.gen(function* () {
     const scope = yield* Scope.Scope
-    const hooks = yield* FiberRef.get(currentTaskHooks)
+    const hooks = yield* currentHooks
     const watched = hooks === undefined ? effect : effect.pipe(
       Effect.onExit((exit) => {
         if (Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)) hooks.watcherFailed(exit.cause)

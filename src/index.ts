@@ -16,6 +16,8 @@
 /** @since 0.1.0 */
 export * as GraphError from "./GraphError.js"
 /** @since 0.1.0 */
+export * as Process from "./Process.js"
+/** @since 0.1.0 */
 export * as RunReport from "./RunReport.js"
 /** @since 0.1.0 */
 export * as Task from "./Task.js"

@@ -16,6 +16,7 @@ const run = (file: string) =>
 const examples: ReadonlyArray<readonly [string, ReadonlyArray<string>]> = [
   ["examples/sleeps.ts", ["slept 300ms", "sleeps: succeeded", "t1 -.-> t0", "precedence: succeeded"]],
   ["examples/diamond.ts", ["critical path: checkout -> compile -> package", "build: succeeded", "gantt", "removing the checkout"]],
+  ["examples/processes.ts", ["[test archives]", "build archives: succeeded"]],
   ["examples/layer.ts", ["users: 19 rows cached", "query cost: 8", "cache dropped", "database down"]]
 ]
 

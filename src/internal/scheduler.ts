@@ -34,13 +34,15 @@ import {
   Logger,
   Option,
   Runtime,
-  Scope
+  Scope,
+  Tracer
 } from "effect"
 import * as TaskEvent from "../TaskEvent.js"
 import type { CompiledPlan } from "./plan.js"
 import type { OutputStream, TaskHooks } from "./taskHooks.js"
-import { currentTaskHooks } from "./taskHooks.js"
+import { hooksFrom, TaskHooksKey } from "./taskHooks.js"
 import { TaskTimeoutError, UndeclaredDependencyError } from "../TaskError.js"
+import * as TaskScope from "./taskScope.js"
 
 /** Phases of a task's life in the scheduler (not the reported status). */
 const WAITING = 0
@@ -72,6 +74,7 @@ export interface SchedulerOptions {
   readonly events: boolean
   /** give each task a span named after it */
   readonly spans: boolean
+  readonly tracer: Tracer.Tracer
 }
 
 /** What the scheduler knows at the end (or at any moment). */
@@ -140,7 +143,8 @@ export const make = (
   const causes: Array<Cause.Cause<unknown> | undefined> = new Array(n)
   const blockedBy = new Int32Array(n).fill(NONE)
   const fibers: Array<Fiber.RuntimeFiber<unknown, unknown> | undefined> = new Array(n)
-  const scopes: Array<Scope.CloseableScope | undefined> = new Array(n)
+  const scopes: Array<TaskScope.TaskScope | undefined> = new Array(n)
+  const spans: Array<Tracer.Span | undefined> = options.spans ? new Array(n) : []
   const watcherCauses: Array<Cause.Cause<unknown> | undefined> = new Array(n)
   const stoppedByUs = new Uint8Array(n)
   const failures: Array<number> = []
@@ -190,9 +194,22 @@ export const make = (
 
   // ---- the context every task fiber starts with ----------------------------
   const baseContext = runtime.context
-  const baseAnnotations = FiberRefs.getOrDefault(runtime.fiberRefs, FiberRef.currentLogAnnotations)
-  const baseLoggers = FiberRefs.getOrDefault(runtime.fiberRefs, FiberRef.currentLoggers)
-  const loggers = emit === undefined ? baseLoggers : HashSet.add(baseLoggers, eventLogger)
+  // spans are made directly with the tracer (Effect.withSpan costs ~14 µs a task)
+  const tracer = options.spans ? options.tracer : undefined
+  const parentSpan = Context.getOption(baseContext, Tracer.ParentSpan)
+  const runtimeFlags = runtime.runtimeFlags
+  // Loggers are adjusted once per run, not per task: they add the task's name
+  // to the annotations of every line logged inside a task (found through the
+  // hooks in the fiber's context), and send those lines to the events.
+  const taskLoggers = HashSet.map(
+    FiberRefs.getOrDefault(runtime.fiberRefs, FiberRef.currentLoggers),
+    (logger) => Logger.mapInputOptions(logger, annotateWithTask)
+  )
+  const baseRefs = FiberRefs.updateAs(runtime.fiberRefs, {
+    fiberId: schedulerId,
+    fiberRef: FiberRef.currentLoggers,
+    value: emit === undefined ? taskLoggers : HashSet.add(taskLoggers, eventLogger)
+  })
 
   class Hooks implements TaskHooks {
     constructor(readonly index: number, readonly name: string) {}
@@ -206,24 +223,22 @@ export const make = (
     }
   }
 
-  const contextFor = (i: number): Context.Context<never> => {
-    const deps = plan.dataDeps[i]!
-    if (deps.length === 0) return baseContext
-    const map = new Map(baseContext.unsafeMap)
-    const tags = plan.dataDepTags[i]!
-    for (let k = 0; k < deps.length; k++) map.set(tags[k]!.key, values[deps[k]!])
-    return Context.unsafeMake(map)
-  }
-
   // ---- the effect a task fiber runs ----------------------------------------
+  /**
+   * With `retry`, every attempt gets a fresh scope, closed when the attempt
+   * fails; the successful attempt's scope becomes the task's. Without it (the
+   * fast path) the run is the task's effect itself, with the scope that
+   * `startTask` put in its context.
+   */
   const attemptOf = (i: number) => {
     const task = tasks[i]!
-    return Effect.flatMap(Scope.make(), (scope) => {
+    return Effect.suspend(() => {
+      const scope = TaskScope.make()
       attempts[i]++
       if (attempts[i] > 1 && emit !== undefined) {
         emit(new TaskEvent.TaskStarted({ task: task.name, timestamp: now(), attempt: attempts[i] }, true))
       }
-      return Effect.onExit(Scope.extend(task.run, scope), (exit) => {
+      return Effect.onExit(Effect.provideService(task.run, Scope.Scope, scope), (exit) => {
         if (exit._tag === "Success") {
           scopes[i] = scope
           return Effect.void
@@ -235,9 +250,12 @@ export const make = (
 
   const effectOf = (i: number): Effect.Effect<unknown, unknown> => {
     const task = tasks[i]!
-    let effect: Effect.Effect<unknown, unknown, unknown> = attemptOf(i)
+    let effect: Effect.Effect<unknown, unknown, unknown>
     if (task.retry !== undefined) {
-      effect = Effect.retry(effect, task.retry as never)
+      effect = Effect.retry(attemptOf(i), task.retry as never)
+    } else {
+      attempts[i] = 1
+      effect = task.run
     }
     if (task.timeout !== undefined) {
       const timeout = Duration.decode(task.timeout)
@@ -245,9 +263,6 @@ export const make = (
         duration: timeout,
         onTimeout: () => new TaskTimeoutError({ task: task.name, timeout: Duration.format(timeout) })
       })
-    }
-    if (options.spans) {
-      effect = Effect.withSpan(effect, task.name, { attributes: { "taskgraph.graph": plan.source.name } })
     }
     return effect as Effect.Effect<unknown, unknown>
   }
@@ -276,18 +291,22 @@ export const make = (
     if (usesPools) takePools(i, 1)
     startTimes[i] = now()
     if (emit !== undefined) emit(new TaskEvent.TaskStarted({ task: task.name, timestamp: startTimes[i]!, attempt: 1 }, true))
-    const context = contextFor(i)
-    const hooks = new Hooks(i, task.name)
-    const fiber = runtimeFork(effectOf(i), (refs, fiberId) =>
-      FiberRefs.updateManyAs(refs, {
-        forkAs: fiberId,
-        entries: [
-          [FiberRef.currentContext, [[fiberId, context]]],
-          [FiberRef.currentLogAnnotations, [[fiberId, HashMap.set(baseAnnotations, "task", task.name)]]],
-          [FiberRef.currentLoggers, [[fiberId, loggers]]],
-          [currentTaskHooks, [[fiberId, hooks]]]
-        ]
-      }))
+    const scope = TaskScope.make()
+    scopes[i] = scope
+    const context = new Map(baseContext.unsafeMap)
+    const deps = plan.dataDeps[i]!
+    const tags = plan.dataDepTags[i]!
+    for (let k = 0; k < deps.length; k++) context.set(tags[k]!.key, values[deps[k]!])
+    context.set(Scope.Scope.key, scope)
+    if (tracer !== undefined) {
+      const span = tracer.span(task.name, parentSpan, Context.empty(), [], clock.unsafeCurrentTimeNanos(), "internal")
+      span.attribute("taskgraph.graph", plan.source.name)
+      spans[i] = span
+      context.set(Tracer.ParentSpan.key, span)
+    }
+    context.set(TaskHooksKey, new Hooks(i, task.name))
+    const taskRuntime = Runtime.make({ context: Context.unsafeMake<never>(context), fiberRefs: baseRefs, runtimeFlags })
+    const fiber = Runtime.runFork(taskRuntime, effectOf(i))
     fibers[i] = fiber
     fiber.addObserver((exit) => onRunExit(i, exit))
   }
@@ -302,6 +321,11 @@ export const make = (
   const onRunExit = (i: number, exit: Exit.Exit<unknown, unknown>) => {
     fibers[i] = undefined
     running--
+    const span = spans[i]
+    if (span !== undefined) {
+      span.end(clock.unsafeCurrentTimeNanos(), exit)
+      spans[i] = undefined
+    }
     const task = tasks[i]!
     if (exit._tag === "Success" && watcherCauses[i] === undefined) {
       values[i] = exit.value
@@ -342,9 +366,8 @@ export const make = (
         if (emit !== undefined) emit(new TaskEvent.TaskFailed({ task: task.name, timestamp: endTimes[i]!, error: Cause.pretty(cause) }, true))
       }
       if (!byUs) onFailure(i)
-      // a run that succeeded and was then stopped may still hold a scope
-      if (scopes[i] !== undefined) releaseQueue.push(i)
-      else doneQueue.push(i)
+      // what the failed run acquired is released before anything it depends on
+      releaseQueue.push(i)
     }
     pump()
   }
@@ -452,15 +475,16 @@ export const make = (
   const release = (i: number) => {
     const scope = scopes[i]
     phase[i] = CLOSING
-    if (scope === undefined) return finishRelease(i)
     scopes[i] = undefined
-    const closing = runtimeFork(Scope.close(scope, Exit.void))
-    const onClosed = () => {
+    // nothing acquired: released on the spot, no fiber needed
+    if (scope === undefined || TaskScope.isEmpty(scope)) return finishRelease(i)
+    const exit = causes[i] === undefined ? Exit.void : Exit.failCause(causes[i]!)
+    const closing = runtimeFork(Scope.close(scope, exit))
+    if (closing.unsafePoll() !== null) return finishRelease(i)
+    closing.addObserver(() => {
       finishRelease(i)
       pump()
-    }
-    if (closing.unsafePoll() !== null) finishRelease(i)
-    else closing.addObserver(onClosed)
+    })
   }
 
   const finishRelease = (i: number) => {
@@ -499,7 +523,7 @@ export const make = (
       }
       if (releaseHead < releaseQueue.length) {
         const i = releaseQueue[releaseHead++]!
-        if (phase[i] === HOLDING || (phase[i] !== CLOSING && phase[i] !== DONE && scopes[i] !== undefined)) release(i)
+        if (phase[i] === HOLDING || phase[i] === RUNNING) release(i)
         continue
       }
       if (!paused && !stopping && startHead < startQueue.length && running < concurrency) {
@@ -605,9 +629,19 @@ export const make = (
   }
 }
 
+const hooksOf = (fiberRefs: FiberRefs.FiberRefs) =>
+  hooksFrom(FiberRefs.getOrDefault(fiberRefs, FiberRef.currentContext), fiberRefs)
+
+/** Adds `task=<name>` to the annotations of a line logged inside a task. */
+const annotateWithTask = <A>(options: Logger.Logger.Options<A>): Logger.Logger.Options<A> => {
+  const hooks = hooksOf(options.context)
+  if (hooks === undefined || HashMap.has(options.annotations, "task")) return options
+  return { ...options, annotations: HashMap.set(options.annotations, "task", hooks.name) }
+}
+
 /** Sends `Effect.log` lines of a task to its output events. */
 const eventLogger = Logger.make<unknown, void>(({ context, message }) => {
-  const hooks = FiberRefs.getOrDefault(context, currentTaskHooks)
+  const hooks = hooksOf(context)
   if (hooks === undefined) return
   const parts = Array.isArray(message) ? message : [message]
   hooks.output("log", parts.map((p) => (typeof p === "string" ? p : JSON.stringify(p))).join(" "))

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Context, Effect, Exit, Fiber, Option, Ref, Stream, TestClock } from "effect"
+import { Chunk, Context, Effect, Exit, Fiber, HashMap, Logger, Option, Ref, Stream, TestClock, Tracer } from "effect"
 import { Task, TaskEvent, TaskGraph } from "../../src/index.js"
 
 class A extends Context.Tag("A")<A, number>() {}
@@ -127,19 +127,63 @@ describe("TaskGraph.start", () => {
 })
 
 describe("task context", () => {
-  it.effect("Effect.log inside a task is annotated with the task's name, and every task runs in a span named after it", () =>
+  it.effect("Effect.log inside a task is annotated with the task's name", () =>
     Effect.gen(function*() {
-      const seen = yield* Ref.make<Array<unknown>>([])
+      const lines: Array<string> = []
+      const capture = Logger.make(({ annotations, message }) => {
+        lines.push(`${HashMap.get(annotations, "task").pipe(Option.getOrElse(() => "-"))}: ${String(message)}`)
+      })
       const t = Task.make("annotated", {
         run: Effect.gen(function*() {
-          const annotations = yield* Effect.logAnnotations
-          const span = yield* Effect.currentSpan
-          yield* Ref.set(seen, [annotations.pipe((m) => Object.fromEntries(m)), span.name])
+          yield* Effect.log("inside")
+          yield* Effect.fork(Effect.log("in a child fiber")).pipe(Effect.flatMap(Fiber.join))
           return yield* Task.currentName
         })
       })
-      const report = yield* TaskGraph.run(TaskGraph.make("g", [t]))
-      expect(yield* Ref.get(seen)).toEqual([{ task: "annotated" }, "annotated"])
+      const report = yield* TaskGraph.run(TaskGraph.make("g", [t])).pipe(
+        Effect.zipLeft(Effect.log("outside")),
+        Effect.provide(Logger.replace(Logger.defaultLogger, capture))
+      )
+      expect(lines).toEqual(["annotated: inside", "annotated: in a child fiber", "-: outside"])
       expect(report.tasks[0]!.value).toEqual(Option.some(Option.some("annotated")))
+    }))
+
+  it.effect("with a tracer installed, every task runs in a span named after it, child of the caller's span", () =>
+    Effect.gen(function*() {
+      const native = yield* Effect.tracer
+      const made: Array<Tracer.Span> = []
+      const recording = Tracer.make({
+        span: (...args) => {
+          const span = native.span(...args)
+          made.push(span)
+          return span
+        },
+        context: native.context
+      })
+      const seen = yield* Ref.make<Array<string>>([])
+      const a = Task.make("a", { provides: A, run: Effect.succeed(1) })
+      const b = Task.make("b", {
+        requires: [A],
+        run: Effect.currentSpan.pipe(
+          Effect.map((span) => span.name),
+          Effect.orElseSucceed(() => "no span"),
+          Effect.flatMap((name) => Ref.update(seen, (s) => [...s, name]))
+        )
+      })
+      yield* TaskGraph.run(TaskGraph.make("g", [a, b])).pipe(Effect.withSpan("outer"), Effect.withTracer(recording))
+      expect(yield* Ref.get(seen)).toEqual(["b"])
+      const byName = Object.fromEntries(made.map((s) => [s.name, s]))
+      expect(Object.keys(byName).sort()).toEqual(["a", "b", "outer"])
+      for (const name of ["a", "b"]) {
+        const span = byName[name]!
+        expect(span.status._tag).toBe("Ended")
+        expect(span.parent.pipe(Option.map((p) => p.spanId))).toEqual(Option.some(byName["outer"]!.spanId))
+        expect(span.attributes.get("taskgraph.graph")).toBe("g")
+      }
+      // spans: false turns them off even with a tracer
+      made.length = 0
+      yield* TaskGraph.run(TaskGraph.make("g", [a, b]), { spans: false }).pipe(Effect.withTracer(recording))
+      expect(made).toEqual([])
+      expect(yield* Ref.get(seen)).toEqual(["b", "no span"])
     }))
 })
