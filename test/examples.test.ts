@@ -8,9 +8,14 @@ import { describe, expect, it } from "vitest"
 
 const run = (file: string) =>
   new Promise<{ code: number | null; out: string }>((resolve) => {
-    execFile(process.execPath, ["--import", "tsx", file], { timeout: 120_000, env: { ...process.env, CI: "true" } }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : (error as NodeJS.ErrnoException & { code?: number }).code as number ?? 1, out: stdout + stderr })
+    const child = execFile(process.execPath, ["--import", "tsx", file], {
+      timeout: 120_000,
+      env: { ...process.env, CI: "true" }
     })
+    let out = ""
+    child.stdout?.on("data", (chunk) => (out += String(chunk)))
+    child.stderr?.on("data", (chunk) => (out += String(chunk)))
+    child.on("close", (code) => resolve({ code, out }))
   })
 
 const examples: ReadonlyArray<readonly [string, ReadonlyArray<string>]> = [
