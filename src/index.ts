@@ -14,6 +14,10 @@
  */
 
 /** @since 0.1.0 */
+export * as BackgroundWorker from "./BackgroundWorker.js"
+/** @since 0.1.0 */
+export * as Bridge from "./Bridge.js"
+/** @since 0.1.0 */
 export * as GraphError from "./GraphError.js"
 /** @since 0.1.0 */
 export * as Process from "./Process.js"
@@ -27,3 +31,7 @@ export * as TaskError from "./TaskError.js"
 export * as TaskEvent from "./TaskEvent.js"
 /** @since 0.1.0 */
 export * as TaskGraph from "./TaskGraph.js"
+/** @since 0.1.0 */
+export * as WorkerPool from "./WorkerPool.js"
+/** @since 0.1.0 */
+export * as WorkerThread from "./WorkerThread.js"

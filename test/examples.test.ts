@@ -22,6 +22,9 @@ const examples: ReadonlyArray<readonly [string, ReadonlyArray<string>]> = [
   ["examples/sleeps.ts", ["slept 300ms", "sleeps: succeeded", "t1 -.-> t0", "precedence: succeeded"]],
   ["examples/diamond.ts", ["critical path: checkout -> compile -> package", "build: succeeded", "gantt", "removing the checkout"]],
   ["examples/processes.ts", ["[test archives]", "build archives: succeeded"]],
+  ["examples/images.ts", ["digest images: succeeded", "stopped and cleaned up"]],
+  ["examples/requests.ts", ["fetch items: succeeded"]],
+  ["examples/notifier.ts", ["notify: succeeded"]],
   ["examples/layer.ts", ["users: 19 rows cached", "query cost: 8", "cache dropped", "database down"]]
 ]
 

@@ -1,0 +1,275 @@
+/**
+ * WorkerPool + WorkerThread with real worker threads (the test entry is
+ * TypeScript, so every thread is booted through the tsx bootstrap).
+ *
+ * OS threads are checked through /proc/self/task/<tid> (Linux): each worker
+ * reports its own tid, and a thread that has exited is gone from there.
+ */
+import { describe, expect, it, layer } from "@effect/vitest"
+import { Context, Effect, Exit, Fiber, Scope } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { BroadcastChannel } from "node:worker_threads"
+import * as WorkerPool from "../src/WorkerPool.js"
+import type { Announcement } from "./fixtures/worker/requests.js"
+import { Boom, channelName, Crash, Fib, FibError, Nap, Spin, WhoAmI } from "./fixtures/worker/requests.js"
+import type { Requests } from "./fixtures/worker/requests.js"
+
+const fixture = (name: string) => new URL(`./fixtures/worker/${name}`, import.meta.url)
+const threadAlive = (tid: number) => fs.existsSync(`/proc/self/task/${tid}`)
+
+/**
+ * Resolves when the worker announces `event` for `label` on the test channel.
+ * Subscribes at once (before the request is sent), so nothing is missed.
+ */
+const announcement = (label: string, event: Announcement["event"]) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const channel = new BroadcastChannel(channelName)
+      let resolve: (a: Announcement) => void = () => {}
+      const promise = new Promise<Announcement>((r) => (resolve = r))
+      channel.onmessage = (message: unknown) => {
+        const data = (message as { readonly data: Announcement }).data
+        if (data.label === label && data.event === event) resolve(data)
+      }
+      return { channel, wait: Effect.promise(() => promise) }
+    }),
+    ({ channel }) => Effect.sync(() => channel.close())
+  ).pipe(Effect.map(({ wait }) => wait))
+
+class Compute extends Context.Tag("test/Compute")<Compute, WorkerPool.WorkerPool<Requests>>() {}
+
+layer(WorkerPool.layer(Compute, { entry: fixture("compute.ts"), size: 2 }), { timeout: 60_000 })(
+  "a shared pool of 2 threads",
+  (it) => {
+    it.effect("runs typed requests and decodes typed results", () =>
+      Effect.gen(function*() {
+        const pool = yield* Compute
+        expect(pool.size).toBe(2)
+        const results = yield* Effect.forEach([10, 20, 25], (n) => pool.execute(new Fib({ n })), {
+          concurrency: "unbounded"
+        })
+        expect(results).toEqual([55, 6765, 75025])
+      }))
+
+    it.effect("a declared failure fails that call, typed, with the worker's stack", () =>
+      Effect.gen(function*() {
+        const pool = yield* Compute
+        const error = yield* Effect.flip(pool.execute(new Fib({ n: -1 })))
+        expect(error).toBeInstanceOf(FibError)
+        if (!(error instanceof FibError)) return
+        expect(error.n).toBe(-1)
+        expect(error.message).toBe("fib is not defined for -1")
+        expect(error.stack).toContain("compute.ts")
+        expect(error.stack).toContain("in worker thread")
+        // the pool keeps working
+        expect(yield* pool.execute(new Fib({ n: 10 }))).toBe(55)
+      }))
+
+    it.effect("a thrown exception fails that call with WorkerTaskError (message + worker stack)", () =>
+      Effect.gen(function*() {
+        const pool = yield* Compute
+        const error = yield* Effect.flip(pool.execute(new Boom({ text: "disk on fire" })))
+        expect(error._tag).toBe("WorkerTaskError")
+        if (error._tag !== "WorkerTaskError") return
+        expect(error.errorMessage).toBe("disk on fire")
+        expect(error.message).toContain("request Boom failed in worker thread")
+        expect(error.message).toContain("disk on fire")
+        expect(error.workerStack).toContain("compute.ts")
+        expect(error.stack).toContain("compute.ts")
+      }))
+
+    it.scoped("interrupting a busy request stops the thread within 100 ms and replaces it", () =>
+      Effect.gen(function*() {
+        const pool = yield* Compute
+        const started = yield* announcement("busy-1", "started")
+        const caller = yield* Effect.fork(pool.execute(new Spin({ millis: 30_000, label: "busy-1" })))
+        const { tid } = yield* started
+        expect(threadAlive(tid)).toBe(true)
+
+        const t0 = performance.now()
+        yield* Fiber.interrupt(caller)
+        const elapsed = performance.now() - t0
+        // the interruption returns once the thread has exited: the OS thread is gone now
+        expect(threadAlive(tid)).toBe(false)
+        expect(elapsed).toBeLessThanOrEqual(100)
+
+        // a replacement thread was started: two requests that hold their thread run at once,
+        // on two live threads, neither of them the terminated one
+        const startedA = yield* announcement("hold-a", "started")
+        const startedB = yield* announcement("hold-b", "started")
+        const holders = yield* Effect.fork(Effect.all([
+          pool.execute(new Nap({ millis: 30_000, label: "hold-a" })),
+          pool.execute(new Nap({ millis: 30_000, label: "hold-b" }))
+        ], { concurrency: "unbounded" }))
+        const [a, b] = yield* Effect.all([startedA, startedB])
+        expect(a.tid).not.toBe(b.tid)
+        expect([a.tid, b.tid]).not.toContain(tid)
+        yield* Fiber.interrupt(holders)
+      }), { timeout: 60_000 })
+
+    it.effect("a thread that exits mid-request fails that call with WorkerCrashError; the pool recovers", () =>
+      Effect.gen(function*() {
+        const pool = yield* Compute
+        const error = yield* Effect.flip(pool.execute(new Crash({ code: 7 })))
+        expect(error._tag).toBe("WorkerCrashError")
+        if (error._tag !== "WorkerCrashError") return
+        expect(error.exitCode).toBe(7)
+        expect(error.message).toContain("exited with code 7 while running request Crash")
+        expect(yield* pool.execute(new Fib({ n: 12 }))).toBe(144)
+      }), { timeout: 60_000 })
+  }
+)
+
+describe("cooperative cancellation", () => {
+  it.scopedLive("a request that yields to the event loop is cancelled in the worker; the thread is kept", () =>
+    Effect.gen(function*() {
+      // a generous grace: the worker's acknowledgement decides, not the machine's load
+      const pool = yield* WorkerPool.make<Requests>({ entry: fixture("compute.ts"), size: 1, interruptGrace: "5 seconds" })
+      const started = yield* announcement("nap-1", "started")
+      const interrupted = yield* announcement("nap-1", "interrupted")
+      const before = yield* pool.threadIds
+      const caller = yield* Effect.fork(pool.execute(new Nap({ millis: 30_000, label: "nap-1" })))
+      const { tid } = yield* started
+      yield* Fiber.interrupt(caller)
+      // the worker-side finalizer (Effect.onInterrupt) ran, and the thread survived
+      expect((yield* interrupted).tid).toBe(tid)
+      expect(threadAlive(tid)).toBe(true)
+      expect(yield* pool.threadIds).toEqual(before)
+      expect(yield* pool.execute(new Fib({ n: 10 }))).toBe(55)
+    }), 60_000)
+})
+
+describe("pool lifetime", () => {
+  it.live("closing the pool's scope leaves no worker thread alive", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const pool = yield* WorkerPool.make<Requests>({ entry: fixture("compute.ts"), size: 2 }).pipe(
+        Scope.extend(scope)
+      )
+      // two concurrent requests occupy both threads: one tid each
+      const who = yield* Effect.forEach([1, 2], () => pool.execute(new WhoAmI({ holdMillis: 20 })), {
+        concurrency: "unbounded"
+      })
+      const tids = who.map((w) => w.tid)
+      expect(new Set(tids).size).toBe(2)
+      expect(tids.every(threadAlive)).toBe(true)
+
+      yield* Scope.close(scope, Exit.void)
+      expect(tids.filter(threadAlive)).toEqual([])
+      expect(yield* pool.threadIds).toEqual([])
+      const error = yield* Effect.flip(pool.execute(new Fib({ n: 3 })))
+      expect(error._tag).toBe("WorkerPoolClosedError")
+    }), 60_000)
+
+  it.scopedLive("closing the scope under a busy request terminates it at once; its caller fails clearly", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const pool = yield* WorkerPool.make<Requests>({ entry: fixture("compute.ts"), size: 1 }).pipe(
+        Scope.extend(scope)
+      )
+      const started = yield* announcement("busy-close", "started")
+      // the caller lives outside the pool's scope: nobody interrupts it
+      const caller = yield* Effect.fork(pool.execute(new Spin({ millis: 30_000, label: "busy-close" })))
+      const waiting = yield* Effect.fork(pool.execute(new Fib({ n: 5 })))
+      const { tid } = yield* started
+
+      const t0 = performance.now()
+      yield* Scope.close(scope, Exit.void)
+      expect(performance.now() - t0).toBeLessThan(1000)
+      expect(threadAlive(tid)).toBe(false)
+      const callerError = yield* Effect.flip(Fiber.join(caller))
+      expect(callerError._tag).toBe("WorkerPoolClosedError")
+      expect(callerError.message).toContain("the worker pool for")
+      const waitingError = yield* Effect.flip(Fiber.join(waiting))
+      expect(waitingError._tag).toBe("WorkerPoolClosedError")
+    }), 60_000)
+
+  it.scopedLive("interrupting a fiber that owns the pool stops every thread before the interruption returns", () =>
+    Effect.gen(function*() {
+      const started = yield* announcement("owner", "started")
+      const owner = yield* Effect.fork(Effect.scoped(Effect.gen(function*() {
+        const pool = yield* WorkerPool.make<Requests>({ entry: fixture("compute.ts"), size: 2 })
+        yield* pool.execute(new Spin({ millis: 30_000, label: "owner" }))
+      })))
+      const { tid } = yield* started
+      const t0 = performance.now()
+      yield* Fiber.interrupt(owner)
+      expect(performance.now() - t0).toBeLessThan(1_000)
+      expect(threadAlive(tid)).toBe(false)
+    }), 60_000)
+})
+
+describe("threads that fail to start", () => {
+  const startError = (entry: URL, options?: Partial<WorkerPool.Options>) =>
+    WorkerPool.make<Requests>({ entry, size: 1, ...options }).pipe(Effect.scoped, Effect.flip)
+
+  it.live("an entry that throws while loading fails the pool with its error", () =>
+    Effect.gen(function*() {
+      const error = yield* startError(fixture("broken.ts"))
+      expect(error._tag).toBe("WorkerStartError")
+      expect(error.message).toContain("broken.ts failed to start")
+      expect(error.message).toContain("configuration file is missing")
+    }), 60_000)
+
+  it.live("a missing entry fails the pool", () =>
+    Effect.gen(function*() {
+      const error = yield* startError(fixture("does-not-exist.ts"))
+      expect(error.message).toContain("does-not-exist.ts failed to start")
+      expect(error.reason).toMatch(/Cannot find module|ERR_MODULE_NOT_FOUND/)
+    }), 60_000)
+
+  it.live("an entry that never serves fails the pool", () =>
+    Effect.gen(function*() {
+      const error = yield* startError(fixture("silent.ts"))
+      expect(error.reason).toContain("exited with code 0 before it was ready")
+    }), 60_000)
+
+  it.live("an entry whose services fail to build fails the pool with that error", () =>
+    Effect.gen(function*() {
+      const error = yield* startError(fixture("layer-fails.ts"))
+      expect(error.reason).toContain("database url is not set")
+    }), 60_000)
+
+  it.scopedLive("an entry that never becomes ready fails after startTimeout, and its thread is stopped", () =>
+    Effect.gen(function*() {
+      const started = yield* announcement("hangs", "started")
+      const pool = yield* Effect.fork(startError(fixture("hangs.mjs"), { startTimeout: "1 second" }))
+      const { tid } = yield* started
+      const error = yield* Fiber.join(pool)
+      expect(error.reason).toContain("not ready after 1s")
+      expect(threadAlive(tid)).toBe(false)
+    }), 60_000)
+})
+
+describe("replacement threads", () => {
+  it.scopedLive("a replacement that fails to start fails the requests waiting for it (no retry loop)", () =>
+    Effect.gen(function*() {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "worker-pool-test-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
+      const marker = path.join(dir, "fail-start")
+      process.env["EFFECT_TASKGRAPH_TEST_FAIL_START"] = marker
+      yield* Effect.addFinalizer(() => Effect.sync(() => delete process.env["EFFECT_TASKGRAPH_TEST_FAIL_START"]))
+
+      const pool = yield* WorkerPool.make<Requests>({ entry: fixture("flaky-start.ts"), size: 1 })
+      expect(yield* pool.execute(new Fib({ n: 10 }))).toBe(55)
+      fs.writeFileSync(marker, "")
+      const crash = yield* Effect.flip(pool.execute(new Crash({ code: 3 })))
+      expect(crash._tag).toBe("WorkerCrashError")
+      const error = yield* Effect.flip(pool.execute(new Fib({ n: 10 })))
+      expect(error._tag).toBe("WorkerStartError")
+      expect(error.message).toContain("license server is unreachable")
+      // and it keeps failing clearly instead of hanging
+      const again = yield* Effect.flip(pool.execute(new Fib({ n: 10 })))
+      expect(again._tag).toBe("WorkerStartError")
+    }), 60_000)
+})
+
+describe("compiled entries", () => {
+  it.live("a .mjs entry is started directly (no tsx)", () =>
+    Effect.gen(function*() {
+      const pool = yield* WorkerPool.make<Fib>({ entry: fixture("plain.mjs"), size: 1 })
+      expect(yield* pool.execute(new Fib({ n: 21 }))).toBe(42)
+    }).pipe(Effect.scoped), 30_000)
+})
