@@ -48,7 +48,7 @@ const log = (line: string) => {
 
 log(`## noop: scheduling overhead, µs per task — median of ${reps} (min–max); ratio = taskgraph / other`)
 log("")
-log("| workload | effect-taskgraph | p-graph | Promise floor | ÷ p-graph | ÷ floor | taskgraph KB/task |")
+log("| workload | effect-taskgraph | p-graph | Promise floor | ÷ p-graph | ÷ floor | taskgraph KB/task (graph + run + report, after GC) |")
 log("|---|---|---|---|---|---|---|")
 const noop: Record<string, unknown> = {}
 for (const n of sizes) {

@@ -87,39 +87,50 @@ export const fromSnapshot = (snap: Snapshot): RunReport => {
     const ready = snap.readyTimes[i]!
     return Number.isNaN(ready) ? snap.endTimes[i]! : ready
   }
-  const tasks: Array<TaskReport> = new Array(plan.n)
-  for (let i = 0; i < plan.n; i++) {
-    const started = snap.startTimes[i]!
-    const end = finish(i)
-    const state = snap.states[i]!
-    const blocked = snap.blockedBy[i]!
-    const cause = snap.causes[i]
-    tasks[i] = {
-      name: plan.names[i]!,
-      status: state,
-      attempts: snap.attempts[i]!,
-      startedAt: opt(started),
-      readyAt: opt(snap.readyTimes[i]),
-      releasedAt: opt(snap.releaseTimes[i]),
-      endedAt: opt(snap.endTimes[i]),
-      durationMs: Number.isNaN(started) || Number.isNaN(end) ? Option.none() : Option.some(end - started),
-      value: Number.isNaN(snap.readyTimes[i]!) ? Option.none() : Option.some(snap.values[i]),
-      cause: cause === undefined ? Option.none() : Option.some(cause),
-      blockedBy: blocked < 0 ? Option.none() : Option.some(plan.names[blocked]!),
-      waitedFor: plan.waitsFor[i]!.map((j) => plan.names[j]!)
+  // built on first access: a 100k-task run need not allocate a million report fields nobody reads
+  const buildTasks = (): Array<TaskReport> => {
+    const tasks: Array<TaskReport> = new Array(plan.n)
+    for (let i = 0; i < plan.n; i++) {
+      const started = snap.startTimes[i]!
+      const end = finish(i)
+      const state = snap.states[i]!
+      const blocked = snap.blockedBy[i]!
+      const cause = snap.causes[i]
+      tasks[i] = {
+        name: plan.names[i]!,
+        status: state,
+        attempts: snap.attempts[i]!,
+        startedAt: opt(started),
+        readyAt: opt(snap.readyTimes[i]),
+        releasedAt: opt(snap.releaseTimes[i]),
+        endedAt: opt(snap.endTimes[i]),
+        durationMs: Number.isNaN(started) || Number.isNaN(end) ? Option.none() : Option.some(end - started),
+        value: Number.isNaN(snap.readyTimes[i]!) ? Option.none() : Option.some(snap.values[i]),
+        cause: cause === undefined ? Option.none() : Option.some(cause),
+        blockedBy: blocked < 0 ? Option.none() : Option.some(plan.names[blocked]!),
+        waitedFor: plan.waitsFor[i]!.map((j) => plan.names[j]!)
+      }
     }
+    return tasks
   }
+  let tasks: Array<TaskReport> | undefined
   return {
     graph: plan.source.name,
     status: snap.outcome,
     startedAt: snap.startedAt,
     finishedAt: opt(snap.finishedAt),
     durationMs: snap.finishedAt === undefined ? Option.none() : Option.some(snap.finishedAt - snap.startedAt),
-    tasks,
+    get tasks() {
+      return tasks ??= buildTasks()
+    },
     criticalPath: criticalPath(snap, finish),
     failed: snap.failures.map((i) => plan.names[i]!),
-    dependencies: plan.dataEdges,
-    precedences: plan.precedenceEdges
+    get dependencies() {
+      return plan.dataEdges
+    },
+    get precedences() {
+      return plan.precedenceEdges
+    }
   }
 }
 

@@ -97,8 +97,8 @@ export const compile = (source: GraphSource): Either.Either<CompiledPlan, GraphE
   const waitsFor: Array<Array<number>> = new Array(n)
   const externalTags: Array<Array<AnyTag>> = new Array(n)
   const external = new Map<string, { tagObject: AnyTag; requiredBy: Array<string> }>()
-  const dataEdges: Array<DataEdge> = []
-  const precedenceEdges: Array<PrecedenceEdge> = []
+  // precedence edges as index pairs; the named edge objects are built only when someone asks
+  const precedencePairs: Array<number> = []
   const poolWeights = new Map<string, { max: number; task: string }>()
 
   // stamp[j] === i + 1 marks j as already counted for task i: no quadratic `includes` on wide fan-ins
@@ -122,7 +122,6 @@ export const compile = (source: GraphSource): Either.Either<CompiledPlan, GraphE
       stamp[provider] = i + 1
       ;(deps ??= []).push(provider)
       ;(depTags ??= []).push(tag)
-      dataEdges.push({ from: tasks[provider]!.name, to: task.name, tag: tag.key })
     }
     let waits: Array<number> | undefined = deps === undefined ? undefined : deps.slice()
     for (const before of task.after) {
@@ -131,7 +130,7 @@ export const compile = (source: GraphSource): Either.Either<CompiledPlan, GraphE
         return Either.left(new GraphError.UnknownTaskError({ task: before.name, referencedBy: task.name, via: "after" }))
       }
       if (j === i) return Either.left(new GraphError.SelfDependencyError({ task: task.name, via: "after" }))
-      precedenceEdges.push({ before: before.name, after: task.name })
+      precedencePairs.push(j, i)
       if (stamp[j] === i + 1) continue
       stamp[j] = i + 1
       if (waits === undefined) waits = [j]
@@ -167,7 +166,7 @@ export const compile = (source: GraphSource): Either.Either<CompiledPlan, GraphE
       return Either.left(new GraphError.UnknownTaskError({ task: b.name, referencedBy: label, via: "precedence" }))
     }
     if (i === j) return Either.left(new GraphError.SelfDependencyError({ task: a.name, via: "after" }))
-    precedenceEdges.push({ before: a.name, after: b.name })
+    precedencePairs.push(i, j)
     const waits = waitsFor[j]!
     if (waits === EMPTY) waitsFor[j] = [i]
     else if (!waits.includes(i)) waits.push(i)
@@ -207,11 +206,14 @@ export const compile = (source: GraphSource): Either.Either<CompiledPlan, GraphE
   }
   if (placed < n) return Either.left(new GraphError.CycleError({ path: findCycle(remaining, waitsFor, tasks) }))
 
+  const names = tasks.map((t) => t.name)
+  let dataEdges: Array<DataEdge> | undefined
+  let precedenceEdges: Array<PrecedenceEdge> | undefined
   return Either.right({
     source,
     n,
     tasks,
-    names: tasks.map((t) => t.name),
+    names,
     dataDeps,
     dataDepTags,
     waitsFor,
@@ -221,8 +223,27 @@ export const compile = (source: GraphSource): Either.Either<CompiledPlan, GraphE
     external: Array.from(external, ([tag, { requiredBy, tagObject }]) => ({ tag, requiredBy, tagObject })),
     providerByKey,
     layers,
-    dataEdges,
-    precedenceEdges,
+    get dataEdges() {
+      if (dataEdges === undefined) {
+        dataEdges = []
+        for (let i = 0; i < n; i++) {
+          const deps = dataDeps[i]!
+          for (let k = 0; k < deps.length; k++) {
+            dataEdges.push({ from: names[deps[k]!]!, to: names[i]!, tag: dataDepTags[i]![k]!.key })
+          }
+        }
+      }
+      return dataEdges
+    },
+    get precedenceEdges() {
+      if (precedenceEdges === undefined) {
+        precedenceEdges = []
+        for (let k = 0; k < precedencePairs.length; k += 2) {
+          precedenceEdges.push({ before: names[precedencePairs[k]!]!, after: names[precedencePairs[k + 1]!]! })
+        }
+      }
+      return precedenceEdges
+    },
     poolWeights
   })
 }
