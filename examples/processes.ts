@@ -5,19 +5,22 @@
  *            │                     ├─> compress part2 ─┼─> checksums
  *            │                     └─> compress part3 ─┴─> test archives
  *
- * Every line the programs print becomes an output event of its task (shown
- * here as plain `[task] line` lines). The work directory is a scoped
+ * Every line the programs print becomes an output event of its task, shown
+ * by the reporter `Main.runMain` picks: the live view on a terminal, plain
+ * `[task] line` lines in CI or a pipe. The work directory is a scoped
  * resource: it is deleted once the last task that uses it is done.
  *
  *   npx tsx examples/processes.ts          # succeeds
  *   npx tsx examples/processes.ts --fail   # corrupts part2.txt.gz: "test archives" fails with gzip's stderr tail
+ *   npx tsx examples/processes.ts | cat    # plain output
+ *   npx effect-taskgraph run examples/processes.ts --dry-run   # the plan, nothing runs
  */
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
-import { NodeRuntime } from "@effect/platform-node"
-import { Console, Context, Effect, Stream } from "effect"
-import { RunReport, Task, TaskGraph } from "../src/index.js"
+import { Context, Effect } from "effect"
+import { Task, TaskGraph } from "../src/index.js"
+import * as Main from "../src/Main.js"
 import * as Process from "../src/Process.js"
 
 class Workdir extends Context.Tag("Workdir")<Workdir, string>() {}
@@ -91,33 +94,10 @@ const test = Task.make("test archives", {
 
 const graph = TaskGraph.make("build archives", [workdir, generate, ...compress, checksums, test])
 
-const main = Effect.scoped(Effect.gen(function*() {
-  const handle = yield* TaskGraph.start(graph, { concurrency: 4 })
-  yield* handle.events.pipe(
-    Stream.runForEach((event) => {
-      switch (event._tag) {
-        case "TaskOutput":
-          return Console.log(`[${event.task}] ${event.stream === "stderr" ? "! " : ""}${event.line}`)
-        case "TaskStarted":
-        case "TaskReady":
-        case "TaskFailed":
-        case "TaskReleased":
-          return Console.log(`[${event.task}] -- ${event._tag.slice(4).toLowerCase()}`)
-        default:
-          return Effect.void
-      }
-    }),
-    Effect.fork
-  )
-  const report = yield* handle.await.pipe(
-    Effect.catchTag("RunFailedError", (error) =>
-      Effect.as(
-        Console.error(error.failures.map((f) => `\n${f.task} failed:\n${String(f.cause)}`).join("\n")),
-        error.report
-      ))
-  )
-  yield* Console.log(`\n${RunReport.summary(report)}`)
-  if (report.status !== "succeeded") return yield* Effect.fail("build failed")
-}))
+// `npx effect-taskgraph run examples/processes.ts` imports the graph from here
+export default graph
 
-NodeRuntime.runMain(main)
+// Run directly: the live view on a terminal, plain `[task] line` lines in CI
+// or a pipe; the summary at the end; Ctrl+C stops everything cleanly (twice:
+// at once).
+if (Main.isMain(import.meta.url)) Main.runMain(graph, { concurrency: 4 })

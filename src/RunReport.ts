@@ -215,7 +215,8 @@ const classFor: Record<TaskState, string> = {
  */
 export const toMermaid = (report: RunReport): string => {
   const index = new Map(report.tasks.map((t, i) => [t.name, i]))
-  const critical = new Set(report.criticalPath)
+  // an edge is bold when its two ends follow each other on the critical path
+  const critical = new Set(report.criticalPath.slice(1).map((name, k) => `${report.criticalPath[k]}\u0000${name}`))
   const lines = ["flowchart TD"]
   lines.push(
     "  classDef ok fill:#d4f7dc,stroke:#1a7f37,color:#0b3d1a",
@@ -241,12 +242,12 @@ export const edges = (
   precedences: ReadonlyArray<PrecedenceEdge>,
   index: ReadonlyMap<string, number>,
   lines: Array<string>,
+  /** consecutive critical-path pairs, as `from + "\u0000" + to` */
   critical?: ReadonlySet<string>
 ): void => {
   const thick: Array<number> = []
   let count = 0
-  const onPath = (a: string, b: string) =>
-    critical !== undefined && critical.has(a) && critical.has(b)
+  const onPath = (a: string, b: string) => critical !== undefined && critical.has(`${a}\u0000${b}`)
   for (const e of dependencies) {
     lines.push(`  ${nodeId(index.get(e.from)!)} -- "${label(e.tag)}" --> ${nodeId(index.get(e.to)!)}`)
     if (onPath(e.from, e.to)) thick.push(count)

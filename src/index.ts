@@ -20,7 +20,11 @@ export * as Bridge from "./Bridge.js"
 /** @since 0.1.0 */
 export * as GraphError from "./GraphError.js"
 /** @since 0.1.0 */
+export * as Main from "./Main.js"
+/** @since 0.1.0 */
 export * as Process from "./Process.js"
+/** @since 0.1.0 */
+export * as Reporter from "./Reporter.js"
 /** @since 0.1.0 */
 export * as RunReport from "./RunReport.js"
 /** @since 0.1.0 */

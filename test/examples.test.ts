@@ -1,6 +1,7 @@
 /**
  * Every example is type-checked (tsconfig includes examples/) and smoke-run
  * here as a real process, as a user would run it: `npx tsx examples/NAME.ts`.
+ * (examples/qemu-test.ts, the flagship, is run by test/qemu/pipeline.test.ts, Ctrl+C included.)
  */
 import { execFile } from "node:child_process"
 import { existsSync } from "node:fs"
@@ -25,6 +26,7 @@ const examples: ReadonlyArray<readonly [string, ReadonlyArray<string>]> = [
   ["examples/images.ts", ["digest images: succeeded", "stopped and cleaned up"]],
   ["examples/requests.ts", ["fetch items: succeeded"]],
   ["examples/notifier.ts", ["notify: succeeded"]],
+  ["examples/qemu-two-vms.ts", ["VMs at once: 1 (pool vm: 1)", "two vms: succeeded"]],
   ["examples/layer.ts", ["users: 19 rows cached", "query cost: 8", "cache dropped", "database down"]]
 ]
 

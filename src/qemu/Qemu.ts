@@ -694,6 +694,10 @@ export const waitForSsh = (
     /** The forward to use (default `"ssh"`). */
     readonly forward?: string | undefined
     readonly timeout?: Duration.DurationInput | undefined
+    /** Between banner probes (default 100 ms). */
+    readonly interval?: Duration.DurationInput | undefined
+    /** Called with the SSH banner when it arrives, before the handshake. */
+    readonly onBanner?: ((banner: string) => Effect.Effect<void>) | undefined
   }
 ): Effect.Effect<Ssh.Session, SshNotReadyError | Ssh.SshError, Scope.Scope | FileSystem.FileSystem> =>
   Effect.gen(function*() {
@@ -725,7 +729,11 @@ export const waitForSsh = (
           ))
       )
     )
-    return yield* Ssh.waitReady(target, { timeout: options.timeout }).pipe(
+    return yield* Ssh.waitReady(target, {
+      timeout: options.timeout,
+      interval: options.interval,
+      onBanner: options.onBanner
+    }).pipe(
       Effect.catchTag("ProbeTimeoutError", (e) =>
         Effect.flatMap(Serial.tail(vm.serial, 20), (serial) =>
           Effect.fail(new SshNotReadyError({ name: vm.name, detail: e.message, serial, cause: e })))),

@@ -20,6 +20,7 @@
 import { FileSystem } from "@effect/platform"
 import type { Scope } from "effect"
 import { Data, Effect, Schema } from "effect"
+import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import * as Process from "../Process.js"
 
@@ -162,12 +163,50 @@ export const checkReadable = (path: string): Effect.Effect<string, BaseImageErro
     return abs
   })
 
+const overlayDirPrefix = "overlay-"
+const ownerFile = "owner.pid"
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM"
+  }
+}
+
+/**
+ * Removes temporary overlay directories (in `parent`) whose owner process is
+ * dead: left by a runner killed before its release (SIGKILL). Only
+ * directories with our owner file naming a dead process are touched.
+ */
+const sweepStaleOverlayDirs = (parent: string, except: string): void => {
+  let entries: Array<string>
+  try {
+    entries = NodeFs.readdirSync(parent).filter((e) => e.startsWith(overlayDirPrefix))
+  } catch {
+    return
+  }
+  for (const entry of entries) {
+    const dir = NodePath.join(parent, entry)
+    if (dir === except) continue
+    try {
+      const owner = Number(NodeFs.readFileSync(NodePath.join(dir, ownerFile), "utf8"))
+      if (Number.isInteger(owner) && owner > 0 && !alive(owner)) NodeFs.rmSync(dir, { recursive: true, force: true })
+    } catch {
+      // not ours, or already gone
+    }
+  }
+}
+
 /**
  * Creates a qcow2 overlay backed by `base` (`qemu-img create -f qcow2 -F
  * <fmt> -b <base> <overlay>`). The base is checked first. Without `path`, the
  * overlay goes into a fresh temporary directory. The overlay (and that
  * directory) is deleted when the scope closes, unless `keep: true`. An
- * existing file at `path` is an error, never overwritten.
+ * existing file at `path` is an error, never overwritten. A temporary
+ * directory records its owner's pid: creating an overlay removes the
+ * directories of owners that died without their release (SIGKILL).
  *
  * @example
  * ```ts
@@ -204,9 +243,15 @@ export const overlay = (options: {
     const fail = (detail: string, cause?: unknown) => new QemuImgError({ operation: "create", detail, cause })
     let path: string
     if (options.path === undefined) {
-      const dir = yield* fs.makeTempDirectory({ prefix: "overlay-" }).pipe(
+      const dir = yield* fs.makeTempDirectory({ prefix: overlayDirPrefix }).pipe(
         Effect.mapError((e) => fail(`cannot create a temporary directory: ${e.message}`, e))
       )
+      // Record the owner, so that a later overlay removes this directory if this
+      // runner is SIGKILLed before its release (see sweepStaleOverlayDirs).
+      if (options.keep !== true) {
+        yield* Effect.sync(() => sweepStaleOverlayDirs(NodePath.dirname(dir), dir))
+        yield* fs.writeFileString(NodePath.join(dir, ownerFile), String(process.pid)).pipe(Effect.ignore)
+      }
       if (options.keep !== true) {
         yield* Effect.addFinalizer(() => fs.remove(dir, { recursive: true }).pipe(Effect.ignore))
       }

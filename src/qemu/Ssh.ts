@@ -293,6 +293,8 @@ export const waitReady = (
     readonly probeTimeout?: Duration.DurationInput | undefined
     /** Between probes and handshake attempts (default 100 ms). */
     readonly interval?: Duration.DurationInput | undefined
+    /** Called with the server's banner line when it arrives, before the handshake. */
+    readonly onBanner?: ((banner: string) => Effect.Effect<void>) | undefined
   }
 ): Effect.Effect<Session, SshError | Net.ProbeTimeoutError, Scope.Scope | FileSystem.FileSystem> =>
   Effect.gen(function*() {
@@ -302,7 +304,7 @@ export const waitReady = (
     const remaining = () => Duration.millis(Math.max(0, Duration.toMillis(timeout) - (Date.now() - start)))
     const attempt: Effect.Effect<Session, SshError | Net.ProbeTimeoutError, Scope.Scope | FileSystem.FileSystem> =
       Effect.gen(function*() {
-        yield* Net.waitForBanner({
+        const banner = yield* Net.waitForBanner({
           host: target.host,
           port: target.port,
           prefix: "SSH-",
@@ -310,6 +312,7 @@ export const waitReady = (
           interval,
           probeTimeout: options?.probeTimeout
         })
+        if (options?.onBanner !== undefined) yield* options.onBanner(banner)
         return yield* connect(target, { readyTimeout: Duration.min(remaining(), Duration.seconds(20)) })
       })
     const loop: Effect.Effect<Session, SshError | Net.ProbeTimeoutError, Scope.Scope | FileSystem.FileSystem> =

@@ -3,7 +3,7 @@
  * own: disk overlays (`QemuImg`), the VM (`Qemu`), its machine protocol
  * (`Qmp`) and serial console (`Serial`), port and banner probes (`Net`), SSH
  * sessions (`Ssh`), file transfer (`Rsync`), and the project's test guest
- * (`TestGuest`).
+ * (`TestGuest`), and ready-made graph tasks wiring them (`QemuTask`).
  *
  * @example
  * ```ts
@@ -19,6 +19,8 @@ export * as Net from "./Net.js"
 export * as Qemu from "./Qemu.js"
 /** @since 0.1.0 */
 export * as QemuImg from "./QemuImg.js"
+/** @since 0.1.0 */
+export * as QemuTask from "./QemuTask.js"
 /** @since 0.1.0 */
 export * as Qmp from "./Qmp.js"
 /** @since 0.1.0 */

@@ -1,0 +1,146 @@
+/**
+ * The flagship: run a project's tests in a fresh VM, as one graph.
+ *
+ *   build test guest ─> create overlay ─> start vm ─> wait for port ─> wait for ssh ─> rsync sources ─> run tests
+ *
+ * The test guest (a tiny Debian-built Linux, see scripts/guest.sh) is built
+ * on the first run and cached. The VM boots on a throw-away qcow2 overlay,
+ * the sources of examples/qemu-project are copied in with rsync and its
+ * tests run over SSH. Whatever happens (a failing test, QEMU dying, Ctrl+C),
+ * the SSH session is closed, the VM powered down and the overlay deleted, in
+ * that order. At the end: the summary, the executed graph (Mermaid) and the
+ * timeline (Mermaid gantt).
+ *
+ *   npx tsx examples/qemu-test.ts                    # run the tests once: exit 0, or 1 if a test failed
+ *   npx tsx examples/qemu-test.ts --watch            # keep the VM up; rerun rsync + tests on every change
+ *   npx tsx examples/qemu-test.ts --project DIR      # another project (its run-tests.sh is run)
+ *
+ * Exit codes: 0 success, 1 a task failed (e.g. a test), 2 bad arguments,
+ * 130 Ctrl+C (after a clean power-down; a second Ctrl+C kills at once).
+ * The live view is used on a terminal, plain `[task] line` output otherwise.
+ */
+import { FileSystem } from "@effect/platform"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as ParcelWatcher from "@effect/platform-node/NodeFileSystem/ParcelWatcher"
+import { Console, Effect, Either, Fiber, Layer, Option, Stream } from "effect"
+import * as NodePath from "node:path"
+import { fileURLToPath } from "node:url"
+import { parseArgs } from "node:util"
+import { RunReport, Task, TaskGraph } from "effect-taskgraph"
+import { QemuTask } from "effect-taskgraph/qemu"
+import * as Main from "../src/Main.js"
+import * as Reporter from "../src/Reporter.js"
+
+const here = NodePath.dirname(fileURLToPath(import.meta.url))
+
+const args = (() => {
+  try {
+    return parseArgs({
+      options: {
+        watch: { type: "boolean", default: false },
+        project: { type: "string", default: NodePath.join(here, "qemu-project") },
+        help: { type: "boolean", short: "h", default: false }
+      }
+    }).values
+  } catch (e) {
+    console.error(`${e instanceof Error ? e.message : String(e)}\nusage: qemu-test.ts [--watch] [--project DIR]`)
+    process.exit(Main.ExitCode.Usage)
+  }
+})()
+if (args.help) {
+  console.log("usage: qemu-test.ts [--watch] [--project DIR]")
+  process.exit(0)
+}
+const project = NodePath.resolve(args.project)
+
+// ---- the graph ------------------------------------------------------------------------------
+
+const guest = QemuTask.testGuest("build test guest")
+
+const vm = QemuTask.pipeline("vm", {
+  requires: [QemuTask.Guest],
+  machine: Effect.map(QemuTask.Guest, (g) => QemuTask.testGuestMachine(g)),
+  source: `${project}/`,
+  destination: "/root/project",
+  command: "sh run-tests.sh",
+  prefix: ""
+})
+
+const once = TaskGraph.make("run tests once", [guest, ...vm.tasks])
+
+// ---- --watch: the same VM; rsync + tests rerun (as a small graph) on every change ----------
+
+/** The rerun part: the very same rsync and test tasks, in a graph of their own. */
+const rerun = TaskGraph.make("rsync and test", [vm.rsync, vm.tests])
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`
+
+/** One rerun: its tasks' lines go to this task's output; a failed test is reported, not fatal. */
+const cycle = (n: number, why: string) =>
+  Effect.scoped(Effect.gen(function*() {
+    yield* Task.output(`── run ${n} (${why})`, "log")
+    const handle = yield* TaskGraph.start(rerun)
+    const forward = yield* handle.events.pipe(
+      Stream.runForEach((e) =>
+        e._tag === "TaskOutput" ? Task.output(`${e.task}: ${e.line}`, e.stream) : Effect.void
+      ),
+      Effect.fork
+    )
+    const result = yield* Effect.either(handle.await)
+    yield* Fiber.join(forward)
+    if (Either.isRight(result)) {
+      const total = Option.getOrElse(result.right.durationMs, () => 0)
+      yield* Task.output(`── run ${n}: tests passed in ${seconds(total)}; watching for changes`, "log")
+    } else {
+      const first = result.left.message.split("\n")[0]
+      yield* Task.output(`── run ${n}: FAILED: ${first}; watching for changes`, "stderr")
+    }
+  })).pipe(Effect.onInterrupt(() => Task.output(`── run ${n} cancelled`, "log")))
+
+/** FileSystem.watch with the ParcelWatcher backend (absolute paths, batched, recursive). */
+const ParcelFs = NodeFileSystem.layer.pipe(Layer.provide(ParcelWatcher.layer))
+
+const watchAndTest = Task.make("watch and test", {
+  requires: [vm.tags.SshSession],
+  run: Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    yield* Task.output(`watching ${project} (Ctrl+C to power down and exit)`, "log")
+    let n = 0
+    const changes = fs.watch(project, { recursive: true }).pipe(
+      Stream.map((e) => `${e._tag.toLowerCase()} ${NodePath.relative(project, e.path) || "."}`),
+      Stream.debounce("200 millis")
+    )
+    // a change while a run is going cancels it (rsync and the remote tests are stopped) and starts over
+    return yield* Stream.concat(Stream.make("start"), changes).pipe(
+      Stream.flatMap((why) => Stream.fromEffect(cycle(++n, why)), { switch: true }),
+      Stream.runDrain
+    )
+  }).pipe(Effect.provide(ParcelFs))
+})
+
+const watching = TaskGraph.make("run tests on every change", [guest, vm.overlay, vm.vm, vm.port, vm.ssh, watchAndTest])
+
+// ---- run ------------------------------------------------------------------------------------
+
+/** Prints the report at the end: the summary, the executed graph and the timeline. */
+const printReport = Reporter.make("report", () =>
+  Effect.succeed({
+    onEnd: ({ report }) =>
+      Console.log(
+        [
+          "",
+          "── summary",
+          RunReport.summary(report),
+          "",
+          "── executed graph (Mermaid)",
+          RunReport.toMermaid(report),
+          "",
+          "── timeline (Mermaid gantt)",
+          RunReport.toGantt(report)
+        ].join("\n")
+      )
+  }))
+
+const options = { pools: { vm: 1 }, reporter: [Reporter.auto(), printReport] }
+if (args.watch) Main.runMain(watching, options)
+else Main.runMain(once, options)

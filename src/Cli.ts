@@ -1,0 +1,281 @@
+/**
+ * The command line: `effect-taskgraph run FILE [options]`, where FILE (a
+ * `.ts` or `.js` module) exports a graph as its default export.
+ *
+ * ```
+ * effect-taskgraph run build.ts                     # run it: live view on a terminal, plain lines in CI
+ * effect-taskgraph run build.ts --dry-run           # validate, print the plan and the Mermaid graph
+ * effect-taskgraph run build.ts -j 4 --log-dir logs --junit junit.xml --mermaid
+ * effect-taskgraph run build.ts --reporter json     # one JSON event per line
+ * ```
+ *
+ * Exit codes: 0 success, 1 failure (or an invalid graph), 2 bad usage (an
+ * unknown flag, a bad value, a file without a graph), 130 after Ctrl+C,
+ * 143 after SIGTERM, 129 after SIGHUP.
+ *
+ * @example
+ * ```ts
+ * // bin/effect-taskgraph.mjs (what `npx effect-taskgraph` runs)
+ * import { main } from "effect-taskgraph/Cli"
+ * main(process.argv)
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { pathToFileURL } from "node:url"
+import * as Args from "@effect/cli/Args"
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import * as ValidationError from "@effect/cli/ValidationError"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import { Cause, Console, Data, Effect, FiberRef, Option } from "effect"
+import * as Main from "./Main.js"
+import type * as Reporter from "./Reporter.js"
+import * as TaskGraph from "./TaskGraph.js"
+
+/**
+ * The file given to `run` could not be used: it does not exist, could not be
+ * imported, or exports no graph.
+ *
+ * @example
+ * ```ts
+ * import * as Cli from "effect-taskgraph/Cli"
+ * Cli.loadGraph("build.ts") // fails with CliError when build.ts exports no graph
+ * ```
+ *
+ * @since 0.1.0
+ */
+export class CliError extends Data.TaggedError("CliError")<{
+  readonly message: string
+  /** 2 for a usage problem, 1 for a module that throws when imported */
+  readonly exitCode: number
+}> {}
+
+/**
+ * Imports a module and returns the graph it exports: its default export, or
+ * else an export named `graph`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { TaskGraph } from "effect-taskgraph"
+ * import * as Cli from "effect-taskgraph/Cli"
+ * const plan = Cli.loadGraph("examples/diamond.ts").pipe(Effect.flatMap(TaskGraph.validate))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const loadGraph = (file: string): Effect.Effect<TaskGraph.TaskGraph.Any, CliError> =>
+  Effect.gen(function*() {
+    const absolute = path.resolve(file)
+    if (!fs.existsSync(absolute)) {
+      return yield* new CliError({ message: `${file}: no such file`, exitCode: Main.ExitCode.Usage })
+    }
+    const module = yield* Effect.tryPromise({
+      try: () => import(pathToFileURL(absolute).href) as Promise<Record<string, unknown>>,
+      catch: (error) =>
+        new CliError({
+          message: `${file} could not be loaded: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+          exitCode: Main.ExitCode.Failed
+        })
+    })
+    const graph = TaskGraph.isTaskGraph(module.default) ? module.default : module.graph
+    if (!TaskGraph.isTaskGraph(graph)) {
+      const found = Object.keys(module).join(", ") || "nothing"
+      return yield* new CliError({
+        message: `${file} does not export a graph: make it \`export default TaskGraph.make("name", [...tasks])\` ` +
+          `(it exports: ${found})`,
+        exitCode: Main.ExitCode.Usage
+      })
+    }
+    return graph
+  })
+
+/**
+ * The plan of a graph as text: its steps (each step only waits for earlier
+ * ones), data edges, precedences, what it needs from outside, then the
+ * Mermaid flowchart.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Task, TaskGraph } from "effect-taskgraph"
+ * import * as Cli from "effect-taskgraph/Cli"
+ * const graph = TaskGraph.make("g", [Task.make("a", { run: Effect.void })])
+ * Effect.map(TaskGraph.validate(graph), (plan) => Cli.describePlan(plan, TaskGraph.toMermaid(graph)))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const describePlan = (plan: TaskGraph.Plan, mermaid: string): string => {
+  const lines = [`graph "${plan.graph}": ${plan.tasks.length} task(s), valid`, "", "plan (a step only waits for earlier steps):"]
+  plan.layers.forEach((layer, i) => lines.push(`  ${String(i + 1).padStart(2)}. ${layer.join(", ")}`))
+  if (plan.dependencies.length > 0) {
+    lines.push("", "data:")
+    for (const e of plan.dependencies) lines.push(`  ${e.from} -> ${e.to} (${e.tag})`)
+  }
+  if (plan.precedences.length > 0) {
+    lines.push("", "order:")
+    for (const e of plan.precedences) lines.push(`  ${e.before} before ${e.after}`)
+  }
+  if (plan.external.length > 0) {
+    lines.push("", "needs from outside the graph:")
+    for (const e of plan.external) lines.push(`  ${e.tag} (for ${e.requiredBy.join(", ")})`)
+  }
+  lines.push("", mermaid)
+  return lines.join("\n")
+}
+
+// ---- the command --------------------------------------------------------------
+
+const positive = (name: string) =>
+  Options.filterMap((n: number) => (Number.isInteger(n) && n > 0 ? Option.some(n) : Option.none()), `--${name} must be a positive integer`)
+
+const options = {
+  file: Args.file({ name: "FILE" }).pipe(
+    Args.withDescription("a .ts or .js module whose default export is a graph (TaskGraph.make)")
+  ),
+  concurrency: Options.integer("concurrency").pipe(
+    Options.withAlias("j"),
+    positive("concurrency"),
+    Options.withDescription("at most this many tasks running at once (default: no limit)"),
+    Options.optional
+  ),
+  mode: Options.choice("mode", ["fail-fast", "continue"]).pipe(
+    Options.withDescription("fail-fast: the first failure stops everything; continue: only its dependents are skipped"),
+    Options.withDefault("fail-fast" as const)
+  ),
+  reporter: Options.choice("reporter", ["pretty", "plain", "json"]).pipe(
+    Options.withDescription("the output: pretty (live view), plain (prefixed lines), json (one event per line); default: pretty on a terminal, plain otherwise"),
+    Options.optional
+  ),
+  logDir: Options.directory("log-dir").pipe(
+    Options.withDescription("write one log per task, a combined log, the report and the graph there"),
+    Options.optional
+  ),
+  junit: Options.file("junit").pipe(
+    Options.withDescription("write a JUnit XML report there (one testcase per task)"),
+    Options.optional
+  ),
+  mermaid: Options.boolean("mermaid").pipe(
+    Options.withDescription("print the executed graph as a Mermaid flowchart at the end")
+  ),
+  dryRun: Options.boolean("dry-run").pipe(
+    Options.withDescription("validate the graph, print the plan and the Mermaid graph, run nothing")
+  )
+}
+
+/** What `run` was asked to do, once its flags are parsed. */
+type Parsed = Command.Command.ParseConfig<typeof options>
+
+/**
+ * A run the command line asks for: the graph FILE exports and the options
+ * its flags give, handed from the command's handler to `Main.runMain`.
+ *
+ * @since 0.1.0
+ */
+export interface RunRequest {
+  readonly graph: TaskGraph.TaskGraph.Any
+  readonly options: Main.RunOptions
+}
+
+const runCommand = (onRun: (request: RunRequest) => void) =>
+  Command.make("run", options, (args: Parsed) =>
+    Effect.gen(function*() {
+      const graph = yield* loadGraph(args.file)
+      if (args.dryRun) {
+        const plan = yield* TaskGraph.validate(graph)
+        yield* Console.log(describePlan(plan, TaskGraph.toMermaid(graph)))
+        return
+      }
+      // `--log-level` (built into @effect/cli) sets this fiber's level: the run keeps it
+      const logLevel = yield* FiberRef.get(FiberRef.currentMinimumLogLevel)
+      onRun({
+        graph,
+        options: {
+          concurrency: Option.getOrUndefined(args.concurrency),
+          mode: args.mode,
+          reporter: Option.getOrElse(args.reporter as Option.Option<Reporter.Kind>, () => "auto" as const),
+          logDir: Option.getOrUndefined(args.logDir),
+          junit: Option.getOrUndefined(args.junit),
+          mermaid: args.mermaid,
+          logLevel
+        }
+      })
+    })).pipe(Command.withDescription("run the graph FILE exports (or, with --dry-run, only show its plan)"))
+
+/**
+ * The `effect-taskgraph` command, with its `run` subcommand. `onRun`
+ * receives the graph and options of a real run (not of `--dry-run`).
+ *
+ * @example
+ * ```ts
+ * import { Main } from "effect-taskgraph"
+ * import * as Cli from "effect-taskgraph/Cli"
+ * const cli = Cli.command(({ graph, options }) => Main.runMain(graph as never, options))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const command = (onRun: (request: RunRequest) => void) =>
+  Command.make("effect-taskgraph").pipe(
+    Command.withDescription("run a graph of tasks with structured concurrency"),
+    Command.withSubcommands([runCommand(onRun)])
+  )
+
+const version = (): string => {
+  try {
+    const pkg = JSON.parse(fs.readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version?: string }
+    return pkg.version ?? "0.0.0"
+  } catch {
+    return "0.0.0"
+  }
+}
+
+/**
+ * Runs the command line: parses `argv` (as `process.argv`: node, script,
+ * then the arguments), then runs, validates or explains, and exits with the
+ * codes listed in the module's description.
+ *
+ * @example
+ * ```ts
+ * import * as Cli from "effect-taskgraph/Cli"
+ * Cli.main(process.argv)
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const main = (argv: ReadonlyArray<string> = process.argv): void => {
+  let request: RunRequest | undefined
+  const cli = Command.run(command((r) => (request = r)), {
+    name: "effect-taskgraph",
+    version: version(),
+    executable: "effect-taskgraph"
+  })
+  const program = cli(argv).pipe(Effect.provide(NodeContext.layer))
+  Effect.runPromiseExit(program).then((exit) => {
+    if (exit._tag === "Success") {
+      if (request === undefined) return process.exit(Main.ExitCode.Succeeded)
+      // the graph came from a user's file: its requirements are checked when it starts
+      return Main.runMain(request.graph as TaskGraph.TaskGraph<unknown, never, unknown>, request.options)
+    }
+    const failure = Cause.failureOption(exit.cause)
+    if (Option.isSome(failure)) {
+      const error = failure.value
+      // @effect/cli already printed what was wrong with the arguments
+      if (ValidationError.isValidationError(error)) return process.exit(Main.ExitCode.Usage)
+      if (error instanceof CliError) {
+        process.stderr.write(`error: ${error.message}\n`)
+        return process.exit(error.exitCode)
+      }
+      if (typeof error === "object" && error !== null && "message" in error) {
+        process.stderr.write(`error: ${String(error.message)}\n`)
+        return process.exit(Main.ExitCode.Failed)
+      }
+    }
+    process.stderr.write(`${Cause.pretty(exit.cause)}\n`)
+    process.exit(Main.ExitCode.Failed)
+  })
+}

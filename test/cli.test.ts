@@ -1,0 +1,130 @@
+/**
+ * The command line, run as a user runs it: `node bin/effect-taskgraph.mjs
+ * run FILE …` (what `npx effect-taskgraph` starts), on fixture modules that
+ * export a graph. Checks `--dry-run`, exit code 2 for bad usage, 1 for an
+ * invalid graph or a failed run, and real runs with every output option.
+ */
+import { execFile } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { describe, expect, it } from "vitest"
+import * as TaskEvent from "../src/TaskEvent.js"
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
+const bin = path.join(root, "bin/effect-taskgraph.mjs")
+const fixture = (name: string) => path.join("test/fixtures/main", name)
+
+const cli = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
+  new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, CI: "true", ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === "number" ? error.code : -1
+      resolve({ code, stdout, stderr })
+    })
+  })
+
+describe("effect-taskgraph run", () => {
+  it("--dry-run validates, prints the plan and the Mermaid graph, runs nothing", async () => {
+    const { code, stdout, stderr } = await cli(["run", fixture("cli-graph.ts"), "--dry-run"])
+    expect({ code, stderr }).toEqual({ code: 0, stderr: "" })
+    expect(stdout).toBe([
+      `graph "cli demo": 3 task(s), valid`,
+      ``,
+      `plan (a step only waits for earlier steps):`,
+      `   1. fetch`,
+      `   2. build`,
+      `   3. test`,
+      ``,
+      `data:`,
+      `  fetch -> build (Sources)`,
+      ``,
+      `order:`,
+      `  build before test`,
+      ``,
+      `flowchart TD`,
+      `  t0["fetch"]`,
+      `  t1["build"]`,
+      `  t2["test"]`,
+      `  t0 -- "Sources" --> t1`,
+      `  t1 -.-> t2`,
+      ``
+    ].join("\n"))
+    // nothing ran: no task output, no summary
+    expect(stdout).not.toContain("compiling")
+  })
+
+  it("--dry-run of an invalid graph: the error, exit 1", async () => {
+    const { code, stdout, stderr } = await cli(["run", fixture("cycle-graph.ts"), "--dry-run"])
+    expect(code).toBe(1)
+    expect(stdout).toBe("")
+    expect(stderr).toContain("cycle in the task graph: a -> b -> a")
+  })
+
+  const usage: ReadonlyArray<readonly [string, ReadonlyArray<string>, string]> = [
+    ["an unknown flag", ["run", fixture("cli-graph.ts"), "--bogus"], "Received unknown argument: '--bogus'"],
+    ["a concurrency that is not a number", ["run", fixture("cli-graph.ts"), "--concurrency", "many"], "'many' is not a integer"],
+    ["a concurrency of 0", ["run", fixture("cli-graph.ts"), "--concurrency", "0"], "--concurrency must be a positive integer"],
+    ["an unknown reporter", ["run", fixture("cli-graph.ts"), "--reporter", "fancy"], "Expected one of the following cases: pretty, plain, json"],
+    ["no file", ["run"], "Missing argument <FILE>"],
+    ["a file that does not exist", ["run", "no/such/file.ts"], "error: no/such/file.ts: no such file"],
+    ["a module without a graph", ["run", fixture("no-graph.ts")], "does not export a graph: make it `export default TaskGraph.make(\"name\", [...tasks])` (it exports: answer)"]
+  ]
+  for (const [what, args, message] of usage) {
+    it(`bad usage, ${what}: a clear message, exit 2`, async () => {
+      const { code, stdout, stderr } = await cli(args)
+      expect(code, stdout + stderr).toBe(2)
+      expect(stderr).toContain(message)
+      expect(stdout).not.toContain("[fetch]")
+    })
+  }
+
+  it("--help lists the options, exit 0", async () => {
+    const { code, stdout } = await cli(["run", "--help"])
+    expect(code).toBe(0)
+    for (const option of ["--concurrency", "--reporter", "--log-dir", "--junit", "--mermaid", "--dry-run", "--mode"]) {
+      expect(stdout).toContain(option)
+    }
+  })
+
+  it("a real run, plain (not a terminal), with log files, JUnit and the Mermaid graph: exit 0", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cli-test-"))
+    const { code, stdout, stderr } = await cli([
+      "run", fixture("cli-graph.ts"), "-j", "2", "--log-dir", path.join(dir, "logs"), "--junit", path.join(dir, "junit.xml"), "--mermaid"
+    ])
+    expect({ code, stderr }).toEqual({ code: 0, stderr: "" })
+    const lines = stdout.split("\n")
+    expect(lines[0]).toBe("== cli demo: 3 task(s)")
+    for (const line of ["[fetch] fetched 3 files", "[build] compiling 3 files", "[build] warning: unused x", "[test] running 2 tests", "[test] 2 passed"]) {
+      expect(lines).toContain(line)
+    }
+    expect(stdout).toMatch(/^== cli demo: succeeded in \d+/m)
+    expect(lines).toContain("== critical path: fetch -> build -> test")
+    expect(lines).toContain(`== logs: ${path.join(dir, "logs")}`)
+    expect(lines).toContain(`== junit: ${path.join(dir, "junit.xml")}`)
+    // the executed graph, after the summary
+    expect(stdout.indexOf("flowchart TD")).toBeGreaterThan(stdout.indexOf("== junit:"))
+    expect(stdout).toMatch(/t0\["fetch<br\/>released · \d+ ms"\]:::ok/)
+    expect(fs.readFileSync(path.join(dir, "logs/tasks/build.log"), "utf8")).toContain("compiling 3 files\n")
+    expect(fs.readFileSync(path.join(dir, "junit.xml"), "utf8")).toContain(`<testsuites name="cli demo" tests="3" failures="0" errors="0" skipped="0"`)
+    fs.rmSync(dir, { recursive: true })
+  })
+
+  it("--reporter json: only events on stdout, each decodable", async () => {
+    const { code, stdout, stderr } = await cli(["run", fixture("cli-graph.ts"), "--reporter", "json"])
+    expect(code).toBe(0)
+    const events = stdout.trimEnd().split("\n").map(TaskEvent.fromJsonLine)
+    expect(events[0]).toMatchObject({ _tag: "TaskStarted", task: "fetch" })
+    expect(events[events.length - 1]).toMatchObject({ _tag: "RunFinished", task: "cli demo", status: "succeeded" })
+    // the summary is on stderr, as text
+    expect(stderr).toMatch(/^== cli demo: succeeded in/m)
+  })
+
+  it("a failing run: the failure and its error, the summary, exit 1", async () => {
+    const { code, stdout } = await cli(["run", fixture("cli-graph.ts")], { FAIL_TEST: "1" })
+    expect(code).toBe(1)
+    expect(stdout).toMatch(/^\[test\] -- FAILED after \d+/m)
+    expect(stdout).toContain("[test] test 2 failed: expected 1, got 2")
+    expect(stdout).toMatch(/^== cli demo: failed in/m)
+  })
+})
