@@ -27,7 +27,7 @@ import { Cause, Effect, Exit, Option, Scope } from "effect"
 import type { Pipeable } from "effect/Pipeable"
 import { pipeArguments } from "effect/Pipeable"
 import type { OutputStream } from "./internal/taskHooks.js"
-import { currentHooks } from "./internal/taskHooks.js"
+import { currentHooks, noPools } from "./internal/taskHooks.js"
 
 export type { OutputStream } from "./internal/taskHooks.js"
 
@@ -225,7 +225,7 @@ export const make: {
   task.run = options.run
   task.timeout = options.timeout
   task.retry = options.retry
-  task.pools = options.pools ?? {}
+  task.pools = options.pools ?? noPools
   return task
 }
 

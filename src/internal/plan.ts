@@ -7,6 +7,7 @@
 import { Either } from "effect"
 import * as GraphError from "../GraphError.js"
 import type { AnyTag, Task } from "../Task.js"
+import { noPools } from "./taskHooks.js"
 
 /** @internal */
 export interface GraphSource {
@@ -42,8 +43,6 @@ export interface CompiledPlan {
   readonly names: ReadonlyArray<string>
   /** per task: indices of the tasks providing its required tags (distinct) */
   readonly dataDeps: ReadonlyArray<ReadonlyArray<number>>
-  /** per task: the tags it receives from `dataDeps` (same order) */
-  readonly dataDepTags: ReadonlyArray<ReadonlyArray<AnyTag>>
   /** per task: every task it waits for (data and precedence, distinct) */
   readonly waitsFor: ReadonlyArray<ReadonlyArray<number>>
   /** per task: every task that waits for it (data and precedence, distinct) */
@@ -69,14 +68,17 @@ const EMPTY: Array<never> = []
 export const compile = (source: GraphSource): Either.Either<CompiledPlan, GraphError.GraphError> => {
   const tasks = source.tasks
   const n = tasks.length
-  const indexOf = new Map<Task.Any, number>()
-  const byName = new Map<string, number>()
+  const names = new Set<string>()
+  let anyAfter = source.precedences.length > 0
   for (let i = 0; i < n; i++) {
     const task = tasks[i]!
-    if (byName.has(task.name)) return Either.left(new GraphError.DuplicateTaskError({ name: task.name }))
-    byName.set(task.name, i)
-    indexOf.set(task, i)
+    if (names.has(task.name)) return Either.left(new GraphError.DuplicateTaskError({ name: task.name }))
+    names.add(task.name)
+    if (task.after.length > 0) anyAfter = true
   }
+  // task -> index, only needed (and only built) when some edge names a task object
+  const indexOf = new Map<Task.Any, number>()
+  if (anyAfter) for (let i = 0; i < n; i++) indexOf.set(tasks[i]!, i)
 
   // providers
   const providerByKey = new Map<string, number>()
@@ -93,7 +95,6 @@ export const compile = (source: GraphSource): Either.Either<CompiledPlan, GraphE
   }
 
   const dataDeps: Array<Array<number>> = new Array(n)
-  const dataDepTags: Array<Array<AnyTag>> = new Array(n)
   const waitsFor: Array<Array<number>> = new Array(n)
   const externalTags: Array<Array<AnyTag>> = new Array(n)
   const external = new Map<string, { tagObject: AnyTag; requiredBy: Array<string> }>()
@@ -106,9 +107,10 @@ export const compile = (source: GraphSource): Either.Either<CompiledPlan, GraphE
   for (let i = 0; i < n; i++) {
     const task = tasks[i]!
     let deps: Array<number> | undefined
-    let depTags: Array<AnyTag> | undefined
     let ext: Array<AnyTag> | undefined
-    for (const tag of task.requires) {
+    const requires = task.requires
+    for (let r = 0; r < requires.length; r++) {
+      const tag = requires[r]!
       const provider = providerByKey.get(tag.key)
       if (provider === i) return Either.left(new GraphError.SelfDependencyError({ task: task.name, via: tag.key }))
       if (provider === undefined) {
@@ -121,10 +123,12 @@ export const compile = (source: GraphSource): Either.Either<CompiledPlan, GraphE
       if (stamp[provider] === i + 1) continue
       stamp[provider] = i + 1
       ;(deps ??= []).push(provider)
-      ;(depTags ??= []).push(tag)
     }
-    let waits: Array<number> | undefined = deps === undefined ? undefined : deps.slice()
-    for (const before of task.after) {
+    // waitsFor shares the dataDeps array until an `after` or a precedence adds to it (copy on write)
+    let waits: Array<number> | undefined = deps
+    const after = task.after
+    for (let a = 0; a < after.length; a++) {
+      const before = after[a]!
       const j = indexOf.get(before)
       if (j === undefined) {
         return Either.left(new GraphError.UnknownTaskError({ task: before.name, referencedBy: task.name, via: "after" }))
@@ -134,10 +138,12 @@ export const compile = (source: GraphSource): Either.Either<CompiledPlan, GraphE
       if (stamp[j] === i + 1) continue
       stamp[j] = i + 1
       if (waits === undefined) waits = [j]
+      else if (waits === deps) waits = [...deps, j]
       else waits.push(j)
     }
-    for (const pool in task.pools) {
-      const weight = task.pools[pool]!
+    const pools = task.pools
+    if (pools !== noPools) for (const pool in pools) {
+      const weight = pools[pool]!
       if (!Number.isInteger(weight) || weight <= 0) {
         return Either.left(
           new GraphError.InvalidOptionError({
@@ -150,7 +156,6 @@ export const compile = (source: GraphSource): Either.Either<CompiledPlan, GraphE
       if (seen === undefined || seen.max < weight) poolWeights.set(pool, { max: weight, task: task.name })
     }
     dataDeps[i] = deps ?? EMPTY
-    dataDepTags[i] = depTags ?? EMPTY
     waitsFor[i] = waits ?? EMPTY
     externalTags[i] = ext ?? EMPTY
   }
@@ -169,7 +174,7 @@ export const compile = (source: GraphSource): Either.Either<CompiledPlan, GraphE
     precedencePairs.push(i, j)
     const waits = waitsFor[j]!
     if (waits === EMPTY) waitsFor[j] = [i]
-    else if (!waits.includes(i)) waits.push(i)
+    else if (!waits.includes(i)) waitsFor[j] = waits === dataDeps[j] ? [...waits, i] : (waits.push(i), waits)
   }
 
   // reverse edges
@@ -206,16 +211,15 @@ export const compile = (source: GraphSource): Either.Either<CompiledPlan, GraphE
   }
   if (placed < n) return Either.left(new GraphError.CycleError({ path: findCycle(remaining, waitsFor, tasks) }))
 
-  const names = tasks.map((t) => t.name)
+  const taskNames = tasks.map((t) => t.name)
   let dataEdges: Array<DataEdge> | undefined
   let precedenceEdges: Array<PrecedenceEdge> | undefined
   return Either.right({
     source,
     n,
     tasks,
-    names,
+    names: taskNames,
     dataDeps,
-    dataDepTags,
     waitsFor,
     dependents,
     holders,
@@ -229,7 +233,7 @@ export const compile = (source: GraphSource): Either.Either<CompiledPlan, GraphE
         for (let i = 0; i < n; i++) {
           const deps = dataDeps[i]!
           for (let k = 0; k < deps.length; k++) {
-            dataEdges.push({ from: names[deps[k]!]!, to: names[i]!, tag: dataDepTags[i]![k]!.key })
+            dataEdges.push({ from: taskNames[deps[k]!]!, to: taskNames[i]!, tag: tasks[deps[k]!]!.provides!.key })
           }
         }
       }
@@ -239,7 +243,7 @@ export const compile = (source: GraphSource): Either.Either<CompiledPlan, GraphE
       if (precedenceEdges === undefined) {
         precedenceEdges = []
         for (let k = 0; k < precedencePairs.length; k += 2) {
-          precedenceEdges.push({ before: names[precedencePairs[k]!]!, after: names[precedencePairs[k + 1]!]! })
+          precedenceEdges.push({ before: taskNames[precedencePairs[k]!]!, after: taskNames[precedencePairs[k + 1]!]! })
         }
       }
       return precedenceEdges

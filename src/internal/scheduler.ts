@@ -295,8 +295,8 @@ export const make = (
     scopes[i] = scope
     const context = new Map(baseContext.unsafeMap)
     const deps = plan.dataDeps[i]!
-    const tags = plan.dataDepTags[i]!
-    for (let k = 0; k < deps.length; k++) context.set(tags[k]!.key, values[deps[k]!])
+    // a dependency's value goes under the key of the tag it provides (the tag this task requires)
+    for (let k = 0; k < deps.length; k++) context.set(tasks[deps[k]!]!.provides!.key, values[deps[k]!])
     context.set(Scope.Scope.key, scope)
     if (tracer !== undefined) {
       const span = tracer.span(task.name, parentSpan, Context.empty(), [], clock.unsafeCurrentTimeNanos(), "internal")

@@ -46,3 +46,6 @@ export const hooksFrom = (context: Context.Context<never>, fiberRefs: FiberRefs.
 export const currentHooks: Effect.Effect<TaskHooks | undefined> = Effect.withFiberRuntime((fiber) =>
   Effect.succeed(hooksFrom(fiber.currentContext, fiber.getFiberRefs()))
 )
+
+/** The pools of a task that uses none: shared, so the plan can skip them by identity. @internal */
+export const noPools: Readonly<Record<string, number>> = Object.freeze({})
