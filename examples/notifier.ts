@@ -17,10 +17,9 @@
  *   npx tsx examples/notifier.ts
  *   npx tsx examples/notifier.ts --cancel   # onStop: "cancel": what is still queued is reported as not sent
  */
-import { NodeRuntime } from "@effect/platform-node"
-import { Console, Context, Effect, FiberSet, Stream } from "effect"
+import { Context, Effect, FiberSet } from "effect"
 import * as BackgroundWorker from "../src/BackgroundWorker.js"
-import { RunReport, Task, TaskGraph } from "../src/index.js"
+import { Main, Task, TaskGraph } from "../src/index.js"
 
 const cancel = process.argv.includes("--cancel")
 
@@ -125,24 +124,5 @@ const docs = Task.make("docs", {
 
 const graph = TaskGraph.make("notify", [notifier, build, test, lint, docs])
 
-const main = Effect.scoped(Effect.gen(function*() {
-  const handle = yield* TaskGraph.start(graph)
-  yield* handle.events.pipe(
-    Stream.runForEach((event) => {
-      switch (event._tag) {
-        case "TaskOutput":
-          return Console.log(`[${event.task}] ${event.line}`)
-        case "TaskReady":
-        case "TaskReleased":
-          return Console.log(`[${event.task}] -- ${event._tag.slice(4).toLowerCase()}`)
-        default:
-          return Effect.void
-      }
-    }),
-    Effect.fork
-  )
-  const report = yield* handle.await
-  yield* Console.log(`\n${RunReport.summary(report)}`)
-}))
-
-NodeRuntime.runMain(main)
+// the plain reporter in CI or a pipe, the live view in a terminal; exits 0/1/130
+Main.runMain(graph)

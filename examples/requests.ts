@@ -25,12 +25,11 @@
  *   npx tsx examples/requests.ts --fail
  */
 import { FetchHttpClient, HttpClient, HttpClientResponse } from "@effect/platform"
-import { NodeRuntime } from "@effect/platform-node"
-import { Console, Context, Duration, Effect, Schedule, Schema, Stream } from "effect"
+import { Console, Context, Duration, Effect, Schedule, Schema } from "effect"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import * as Bridge from "../src/Bridge.js"
-import { RunReport, Task, TaskGraph } from "../src/index.js"
+import { Main, Task, TaskGraph } from "../src/index.js"
 
 const failing = process.argv.includes("--fail")
 const ids = [1, 2, 3, 4, 5, 6, 7, 8]
@@ -132,33 +131,5 @@ const summary = Task.make("summary", {
 
 const graph = TaskGraph.make("fetch items", [server, ...fetches, summary])
 
-const main = Effect.scoped(Effect.gen(function*() {
-  const handle = yield* TaskGraph.start(graph, { concurrency: 3, mode: "fail-fast" })
-  yield* handle.events.pipe(
-    Stream.runForEach((event) => {
-      switch (event._tag) {
-        case "TaskOutput":
-          return Console.log(`[${event.task}] ${event.line}`)
-        case "TaskFailed":
-        case "TaskInterrupted":
-        case "TaskSkipped":
-        case "TaskTimedOut":
-          return Console.log(`[${event.task}] -- ${event._tag.slice(4).toLowerCase()}`)
-        default:
-          return Effect.void
-      }
-    }),
-    Effect.fork
-  )
-  const report = yield* handle.await.pipe(
-    Effect.catchTag("RunFailedError", (error) =>
-      Effect.as(
-        Console.error(error.failures.map((f) => `\n${f.task} failed: ${String(f.cause)}`).join("\n")),
-        error.report
-      ))
-  )
-  yield* Console.log(`\n${RunReport.summary(report)}`)
-  if (report.status !== "succeeded") return yield* Effect.fail("some requests failed")
-}))
-
-NodeRuntime.runMain(main.pipe(Effect.provide(FetchHttpClient.layer)))
+// the plain reporter in CI or a pipe, the live view in a terminal; exits 0, or 1 with --fail
+Main.runMain(graph, { concurrency: 3, mode: "fail-fast", layer: FetchHttpClient.layer })
