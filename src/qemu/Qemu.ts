@@ -51,6 +51,7 @@ import * as Net from "./Net.js"
 import * as Qmp from "./Qmp.js"
 import * as Serial from "./Serial.js"
 import * as Ssh from "./Ssh.js"
+import * as OwnedDirs from "./internal/ownedDirs.js"
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -358,12 +359,12 @@ const launch = (
 
     // A short run directory: unix socket paths must stay under 108 bytes. It records its owner,
     // so a later start can remove it if this runner is SIGKILLed before its release.
-    sweepStaleRunDirs()
+    OwnedDirs.sweepStale("/tmp", "qemu-")
     const runDir = yield* Effect.acquireRelease(
       Effect.try({
         try: () => {
           const dir = NodeFs.mkdtempSync(runDirPrefix)
-          NodeFs.writeFileSync(NodePath.join(dir, ownerFile), String(process.pid))
+          OwnedDirs.markOwned(dir)
           return dir
         },
         catch: (cause) => startError("Io", `cannot create a run directory under /tmp: ${String(cause)}`, { cause })
@@ -494,39 +495,6 @@ const launch = (
   })
 
 const runDirPrefix = "/tmp/qemu-"
-const ownerFile = "owner.pid"
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM"
-  }
-}
-
-/**
- * Removes run directories left by runners that died without their release
- * (SIGKILL): only directories with our owner file naming a dead process.
- */
-const sweepStaleRunDirs = (): void => {
-  let entries: Array<string>
-  try {
-    entries = NodeFs.readdirSync("/tmp").filter((e) => e.startsWith("qemu-"))
-  } catch {
-    return
-  }
-  for (const entry of entries) {
-    const dir = NodePath.join("/tmp", entry)
-    try {
-      const owner = Number(NodeFs.readFileSync(NodePath.join(dir, ownerFile), "utf8"))
-      if (Number.isInteger(owner) && owner > 0 && !alive(owner)) NodeFs.rmSync(dir, { recursive: true, force: true })
-    } catch {
-      // not ours, or already gone
-    }
-  }
-}
-
 const readTail = (path: string): Effect.Effect<ReadonlyArray<string>> =>
   Effect.sync(() => {
     try {

@@ -20,9 +20,9 @@
 import { FileSystem } from "@effect/platform"
 import type { Scope } from "effect"
 import { Data, Effect, Schema } from "effect"
-import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import * as Process from "../Process.js"
+import * as OwnedDirs from "./internal/ownedDirs.js"
 
 /**
  * The base image cannot be used: it does not exist, is not a regular file,
@@ -164,41 +164,6 @@ export const checkReadable = (path: string): Effect.Effect<string, BaseImageErro
   })
 
 const overlayDirPrefix = "overlay-"
-const ownerFile = "owner.pid"
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM"
-  }
-}
-
-/**
- * Removes temporary overlay directories (in `parent`) whose owner process is
- * dead: left by a runner killed before its release (SIGKILL). Only
- * directories with our owner file naming a dead process are touched.
- */
-const sweepStaleOverlayDirs = (parent: string, except: string): void => {
-  let entries: Array<string>
-  try {
-    entries = NodeFs.readdirSync(parent).filter((e) => e.startsWith(overlayDirPrefix))
-  } catch {
-    return
-  }
-  for (const entry of entries) {
-    const dir = NodePath.join(parent, entry)
-    if (dir === except) continue
-    try {
-      const owner = Number(NodeFs.readFileSync(NodePath.join(dir, ownerFile), "utf8"))
-      if (Number.isInteger(owner) && owner > 0 && !alive(owner)) NodeFs.rmSync(dir, { recursive: true, force: true })
-    } catch {
-      // not ours, or already gone
-    }
-  }
-}
-
 /**
  * Creates a qcow2 overlay backed by `base` (`qemu-img create -f qcow2 -F
  * <fmt> -b <base> <overlay>`). The base is checked first. Without `path`, the
@@ -247,10 +212,10 @@ export const overlay = (options: {
         Effect.mapError((e) => fail(`cannot create a temporary directory: ${e.message}`, e))
       )
       // Record the owner, so that a later overlay removes this directory if this
-      // runner is SIGKILLed before its release (see sweepStaleOverlayDirs).
+      // runner is SIGKILLed before its release (see internal/ownedDirs.ts).
       if (options.keep !== true) {
-        yield* Effect.sync(() => sweepStaleOverlayDirs(NodePath.dirname(dir), dir))
-        yield* fs.writeFileString(NodePath.join(dir, ownerFile), String(process.pid)).pipe(Effect.ignore)
+        yield* Effect.sync(() => OwnedDirs.sweepStale(NodePath.dirname(dir), overlayDirPrefix, dir))
+        yield* Effect.try(() => OwnedDirs.markOwned(dir)).pipe(Effect.ignore)
       }
       if (options.keep !== true) {
         yield* Effect.addFinalizer(() => fs.remove(dir, { recursive: true }).pipe(Effect.ignore))
