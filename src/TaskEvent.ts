@@ -24,54 +24,144 @@ const base = {
   timestamp: Schema.Number
 }
 
-/** The task's run began. @since 0.1.0 */
+/**
+ * The task's run began.
+ *
+ * @example
+ * ```ts
+ * import { TaskEvent } from "effect-taskgraph"
+ * new TaskEvent.TaskStarted({ task: "build", timestamp: Date.now() })
+ * ```
+ *
+ * @since 0.1.0
+ */
 export class TaskStarted extends Schema.TaggedClass<TaskStarted>()("TaskStarted", {
   ...base,
   /** 1 for the first attempt, 2 for the first retry… */
   attempt: Schema.optionalWith(Schema.Number, { default: () => 1 })
 }) {}
 
-/** The task's run succeeded: its value is published to its dependents. @since 0.1.0 */
+/**
+ * The task's run succeeded: its value is published to its dependents.
+ *
+ * @example
+ * ```ts
+ * import { TaskEvent } from "effect-taskgraph"
+ * new TaskEvent.TaskReady({ task: "build", timestamp: Date.now(), durationMs: 1200 })
+ * ```
+ *
+ * @since 0.1.0
+ */
 export class TaskReady extends Schema.TaggedClass<TaskReady>()("TaskReady", {
   ...base,
   /** milliseconds from start to ready */
   durationMs: Schema.Number
 }) {}
 
-/** One line of output: a subprocess line (`stdout`/`stderr`) or an `Effect.log` (`log`). @since 0.1.0 */
+/**
+ * One line of output: a subprocess line (`stdout`/`stderr`) or an `Effect.log` (`log`).
+ *
+ * @example
+ * ```ts
+ * import { TaskEvent } from "effect-taskgraph"
+ * new TaskEvent.TaskOutput({ task: "build", timestamp: Date.now(), stream: "stderr", line: "warning: unused" })
+ * ```
+ *
+ * @since 0.1.0
+ */
 export class TaskOutput extends Schema.TaggedClass<TaskOutput>()("TaskOutput", {
   ...base,
   stream: Schema.Literal("stdout", "stderr", "log"),
   line: Schema.String
 }) {}
 
-/** The task failed (its run, or a watcher after it was ready). @since 0.1.0 */
+/**
+ * The task failed (its run, or a watcher after it was ready).
+ *
+ * @example
+ * ```ts
+ * import { TaskEvent } from "effect-taskgraph"
+ * new TaskEvent.TaskFailed({ task: "build", timestamp: Date.now(), error: "Error: exit code 2" })
+ * ```
+ *
+ * @since 0.1.0
+ */
 export class TaskFailed extends Schema.TaggedClass<TaskFailed>()("TaskFailed", {
   ...base,
   /** the rendered cause (`Cause.pretty`) */
   error: Schema.String
 }) {}
 
-/** The task did not become ready within its timeout. @since 0.1.0 */
+/**
+ * The task did not become ready within its timeout.
+ *
+ * @example
+ * ```ts
+ * import { TaskEvent } from "effect-taskgraph"
+ * new TaskEvent.TaskTimedOut({ task: "wait for ssh", timestamp: Date.now(), timeoutMs: 30_000 })
+ * ```
+ *
+ * @since 0.1.0
+ */
 export class TaskTimedOut extends Schema.TaggedClass<TaskTimedOut>()("TaskTimedOut", {
   ...base,
   timeoutMs: Schema.Number
 }) {}
 
-/** The task was interrupted (another task failed, or the run was interrupted). @since 0.1.0 */
+/**
+ * The task was interrupted (another task failed, or the run was interrupted).
+ *
+ * @example
+ * ```ts
+ * import { TaskEvent } from "effect-taskgraph"
+ * new TaskEvent.TaskInterrupted({ task: "run tests", timestamp: Date.now() })
+ * ```
+ *
+ * @since 0.1.0
+ */
 export class TaskInterrupted extends Schema.TaggedClass<TaskInterrupted>()("TaskInterrupted", base) {}
 
-/** The task never started because a task it depends on failed (or the run stopped). @since 0.1.0 */
+/**
+ * The task never started because a task it depends on failed (or the run stopped).
+ *
+ * @example
+ * ```ts
+ * import { TaskEvent } from "effect-taskgraph"
+ * new TaskEvent.TaskSkipped({ task: "package", timestamp: Date.now(), blockedBy: "build" })
+ * ```
+ *
+ * @since 0.1.0
+ */
 export class TaskSkipped extends Schema.TaggedClass<TaskSkipped>()("TaskSkipped", {
   ...base,
   /** the failed task that blocked it, if a failure did */
   blockedBy: Schema.optional(Schema.String)
 }) {}
 
-/** The task's resources were released (its scope closed). @since 0.1.0 */
+/**
+ * The task's resources were released (its scope closed).
+ *
+ * @example
+ * ```ts
+ * import { TaskEvent } from "effect-taskgraph"
+ * new TaskEvent.TaskReleased({ task: "start vm", timestamp: Date.now() })
+ * ```
+ *
+ * @since 0.1.0
+ */
 export class TaskReleased extends Schema.TaggedClass<TaskReleased>()("TaskReleased", base) {}
 
-/** The run ended; `task` is the graph's name. @since 0.1.0 */
+/**
+ * The run ended; `task` is the graph's name.
+ *
+ * @example
+ * ```ts
+ * import { TaskEvent } from "effect-taskgraph"
+ * new TaskEvent.RunFinished({ task: "ci", timestamp: Date.now(), status: "succeeded", durationMs: 5000 })
+ * ```
+ *
+ * @since 0.1.0
+ */
 export class RunFinished extends Schema.TaggedClass<RunFinished>()("RunFinished", {
   ...base,
   status: Schema.Literal("succeeded", "failed", "interrupted"),

@@ -28,7 +28,8 @@ import { label, nodeId } from "./internal/mermaid.js"
 import type { CompiledPlan, DataEdge, ExternalRequirement, GraphSource, PrecedenceEdge } from "./internal/plan.js"
 import { compile } from "./internal/plan.js"
 import * as Scheduler from "./internal/scheduler.js"
-import * as RunReport from "./RunReport.js"
+import * as Report from "./internal/report.js"
+import type * as RunReport from "./RunReport.js"
 import type { Task } from "./Task.js"
 import type { TaskTimeoutError, UndeclaredDependencyError } from "./TaskError.js"
 import type * as TaskEvent from "./TaskEvent.js"
@@ -306,7 +307,7 @@ export const toMermaid = <E, R, P>(graph: TaskGraph<E, R, P>): string => {
   for (const [a, b] of graph.precedences) {
     if (index.has(a.name) && index.has(b.name)) precedences.push({ before: a.name, after: b.name })
   }
-  RunReport.edges(dependencies, precedences, index, lines)
+  Report.edges(dependencies, precedences, index, lines)
   let k = 0
   for (const [tag, users] of external) {
     lines.push(`  x${k}(["${label(tag)} (from context)"])`)
@@ -501,7 +502,7 @@ const awaitStopping = (scheduler: Scheduler.Scheduler) =>
   )
 
 const reportOrFail = <E>(snap: Scheduler.Snapshot): Effect.Effect<RunReport.RunReport, RunFailedError<E>> => {
-  const report = RunReport.fromSnapshot(snap)
+  const report = Report.fromSnapshot(snap)
   return snap.outcome === "failed"
     ? Effect.fail(new RunFailedError<E>({ report, failures: failuresOf<E>(snap) }))
     : Effect.succeed(report)
@@ -638,7 +639,7 @@ const startImpl = <E, R, P>(
       await: finished,
       interrupt: Effect.suspend(() => {
         scheduler.interrupt()
-        return Effect.map(Deferred.await(scheduler.done), RunReport.fromSnapshot)
+        return Effect.map(Deferred.await(scheduler.done), Report.fromSnapshot)
       }),
       poll: Effect.flatMap(Deferred.poll(scheduler.done), (polled) =>
         Option.match(polled, {
@@ -651,7 +652,7 @@ const startImpl = <E, R, P>(
         snap.plan.names.forEach((name, i) => (status[name] = snap.states[i]!))
         return status
       }),
-      report: Effect.sync(() => RunReport.fromSnapshot(scheduler.snapshot())),
+      report: Effect.sync(() => Report.fromSnapshot(scheduler.snapshot())),
       events: eventStream(scheduler),
       pause: Effect.sync(() => scheduler.pause()),
       resume: Effect.sync(() => scheduler.resume())
@@ -711,7 +712,7 @@ const toLayerImpl = <E, R, P>(
           Effect.flatMap(Deferred.await(scheduler.done), (final) =>
             final.outcome === "interrupted"
               ? Effect.interrupt
-              : Effect.fail(new RunFailedError<E>({ report: RunReport.fromSnapshot(final), failures: failuresOf<E>(failed.failures.length > 0 ? failed : final) })))
+              : Effect.fail(new RunFailedError<E>({ report: Report.fromSnapshot(final), failures: failuresOf<E>(failed.failures.length > 0 ? failed : final) })))
         )
       )
       const map = new Map<string, unknown>()

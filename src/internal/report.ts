@@ -1,0 +1,118 @@
+/**
+ * Building a `RunReport` from the scheduler's arrays, and the edge lines
+ * shared by the planned and the executed Mermaid pictures.
+ *
+ * @internal
+ */
+import { Option } from "effect"
+import { nodeId, label } from "./mermaid.js"
+import type { DataEdge, PrecedenceEdge } from "./plan.js"
+import type { Snapshot } from "./scheduler.js"
+import type { RunReport, TaskReport } from "../RunReport.js"
+
+const opt = (n: number | undefined): Option.Option<number> =>
+  n === undefined || Number.isNaN(n) ? Option.none() : Option.some(n)
+
+/** @internal */
+export const fromSnapshot = (snap: Snapshot): RunReport => {
+  const { plan } = snap
+  const finish = (i: number): number => {
+    const ready = snap.readyTimes[i]!
+    return Number.isNaN(ready) ? snap.endTimes[i]! : ready
+  }
+  // built on first access: a 100k-task run need not allocate a million report fields nobody reads
+  const buildTasks = (): Array<TaskReport> => {
+    const tasks: Array<TaskReport> = new Array(plan.n)
+    for (let i = 0; i < plan.n; i++) {
+      const started = snap.startTimes[i]!
+      const end = finish(i)
+      const state = snap.states[i]!
+      const blocked = snap.blockedBy[i]!
+      const cause = snap.causes[i]
+      tasks[i] = {
+        name: plan.names[i]!,
+        status: state,
+        attempts: snap.attempts[i]!,
+        startedAt: opt(started),
+        readyAt: opt(snap.readyTimes[i]),
+        releasedAt: opt(snap.releaseTimes[i]),
+        endedAt: opt(snap.endTimes[i]),
+        durationMs: Number.isNaN(started) || Number.isNaN(end) ? Option.none() : Option.some(end - started),
+        value: Number.isNaN(snap.readyTimes[i]!) ? Option.none() : Option.some(snap.values[i]),
+        cause: cause === undefined ? Option.none() : Option.some(cause),
+        blockedBy: blocked < 0 ? Option.none() : Option.some(plan.names[blocked]!),
+        waitedFor: plan.waitsFor[i]!.map((j) => plan.names[j]!)
+      }
+    }
+    return tasks
+  }
+  let tasks: Array<TaskReport> | undefined
+  return {
+    graph: plan.source.name,
+    status: snap.outcome,
+    startedAt: snap.startedAt,
+    finishedAt: opt(snap.finishedAt),
+    durationMs: snap.finishedAt === undefined ? Option.none() : Option.some(snap.finishedAt - snap.startedAt),
+    get tasks() {
+      return tasks ??= buildTasks()
+    },
+    criticalPath: criticalPath(snap, finish),
+    failed: snap.failures.map((i) => plan.names[i]!),
+    get dependencies() {
+      return plan.dataEdges
+    },
+    get precedences() {
+      return plan.precedenceEdges
+    }
+  }
+}
+
+/**
+ * The last task to finish its run, then, walking back, the task it waited for
+ * that finished last, and so on: the chain that set the run's length.
+ */
+const criticalPath = (snap: Snapshot, finish: (i: number) => number): Array<string> => {
+  const { plan } = snap
+  let last = -1
+  for (let i = 0; i < plan.n; i++) {
+    if (Number.isNaN(snap.startTimes[i]!)) continue
+    if (last < 0 || finish(i) >= finish(last)) last = i
+  }
+  const path: Array<string> = []
+  while (last >= 0) {
+    path.push(plan.names[last]!)
+    let prev = -1
+    for (const j of plan.waitsFor[last]!) {
+      if (Number.isNaN(snap.startTimes[j]!)) continue
+      if (prev < 0 || finish(j) > finish(prev)) prev = j
+    }
+    last = prev
+  }
+  return path.reverse()
+}
+
+/** @internal */
+export const edges = (
+  dependencies: ReadonlyArray<DataEdge>,
+  precedences: ReadonlyArray<PrecedenceEdge>,
+  index: ReadonlyMap<string, number>,
+  lines: Array<string>,
+  /** consecutive critical-path pairs, as `from + "\u0000" + to` */
+  critical?: ReadonlySet<string>
+): void => {
+  const thick: Array<number> = []
+  let count = 0
+  const onPath = (a: string, b: string) => critical !== undefined && critical.has(`${a}\u0000${b}`)
+  for (const e of dependencies) {
+    lines.push(`  ${nodeId(index.get(e.from)!)} -- "${label(e.tag)}" --> ${nodeId(index.get(e.to)!)}`)
+    if (onPath(e.from, e.to)) thick.push(count)
+    count++
+  }
+  for (const e of precedences) {
+    lines.push(`  ${nodeId(index.get(e.before)!)} -.-> ${nodeId(index.get(e.after)!)}`)
+    if (onPath(e.before, e.after)) thick.push(count)
+    count++
+  }
+  if (thick.length > 0) lines.push(`  linkStyle ${thick.join(",")} stroke-width:3px`)
+}
+
