@@ -31,6 +31,14 @@ import * as NodeNet from "node:net"
  * expected data, within the total time allowed.
  *
  * @since 0.1.0
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Net } from "effect-taskgraph/qemu"
+ * declare const program: Effect.Effect<void, Net.ProbeTimeoutError>
+ * program.pipe(Effect.catchTag("ProbeTimeoutError", (e) => Effect.logError(e.message)))
+ * ```
  */
 export class ProbeTimeoutError extends Data.TaggedError("ProbeTimeoutError")<{
   readonly host: string
@@ -50,6 +58,14 @@ export class ProbeTimeoutError extends Data.TaggedError("ProbeTimeoutError")<{
  * No free port could be found (binding 127.0.0.1:0 failed).
  *
  * @since 0.1.0
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Net } from "effect-taskgraph/qemu"
+ * declare const program: Effect.Effect<void, Net.FreePortError>
+ * program.pipe(Effect.catchTag("FreePortError", (e) => Effect.logError(e.message)))
+ * ```
  */
 export class FreePortError extends Data.TaggedError("FreePortError")<{
   readonly host: string

@@ -156,6 +156,14 @@ export type ResolvedOptions = Schema.Schema.Type<typeof Options>
  * The options do not validate; the message lists every problem.
  *
  * @since 0.1.0
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Qemu } from "effect-taskgraph/qemu"
+ * declare const program: Effect.Effect<void, Qemu.QemuOptionsError>
+ * program.pipe(Effect.catchTag("QemuOptionsError", (e) => Effect.logError(e.message)))
+ * ```
  */
 export class QemuOptionsError extends Data.TaggedError("QemuOptionsError")<{
   readonly detail: string
@@ -172,6 +180,14 @@ export class QemuOptionsError extends Data.TaggedError("QemuOptionsError")<{
  * port is taken, or start-up took longer than `startTimeout`.
  *
  * @since 0.1.0
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Qemu } from "effect-taskgraph/qemu"
+ * declare const program: Effect.Effect<void, Qemu.QemuStartError>
+ * program.pipe(Effect.catchTag("QemuStartError", (e) => Effect.logError(e.message)))
+ * ```
  */
 export class QemuStartError extends Data.TaggedError("QemuStartError")<{
   readonly name: string
@@ -194,6 +210,14 @@ export class QemuStartError extends Data.TaggedError("QemuStartError")<{
  * powered off or crashed, or something killed QEMU.
  *
  * @since 0.1.0
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Qemu } from "effect-taskgraph/qemu"
+ * declare const program: Effect.Effect<void, Qemu.QemuExitedError>
+ * program.pipe(Effect.catchTag("QemuExitedError", (e) => Effect.logError(e.message)))
+ * ```
  */
 export class QemuExitedError extends Data.TaggedError("QemuExitedError")<{
   readonly name: string
@@ -622,6 +646,14 @@ export const start = (
  * outcome and the last serial lines (what the guest was doing).
  *
  * @since 0.1.0
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Qemu } from "effect-taskgraph/qemu"
+ * declare const program: Effect.Effect<void, Qemu.SshNotReadyError>
+ * program.pipe(Effect.catchTag("SshNotReadyError", (e) => Effect.logError(e.message)))
+ * ```
  */
 export class SshNotReadyError extends Data.TaggedError("SshNotReadyError")<{
   readonly name: string

@@ -29,6 +29,14 @@ import * as OwnedDirs from "./internal/ownedDirs.js"
  * or cannot be read.
  *
  * @since 0.1.0
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { QemuImg } from "effect-taskgraph/qemu"
+ * declare const program: Effect.Effect<void, QemuImg.BaseImageError>
+ * program.pipe(Effect.catchTag("BaseImageError", (e) => Effect.logError(e.message)))
+ * ```
  */
 export class BaseImageError extends Data.TaggedError("BaseImageError")<{
   readonly path: string
@@ -54,6 +62,14 @@ export class BaseImageError extends Data.TaggedError("BaseImageError")<{
  * `qemu-img` failed (or could not be started), or the overlay path is taken.
  *
  * @since 0.1.0
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { QemuImg } from "effect-taskgraph/qemu"
+ * declare const program: Effect.Effect<void, QemuImg.QemuImgError>
+ * program.pipe(Effect.catchTag("QemuImgError", (e) => Effect.logError(e.message)))
+ * ```
  */
 export class QemuImgError extends Data.TaggedError("QemuImgError")<{
   readonly operation: string

@@ -126,6 +126,14 @@ export type Result<C extends Command> = Schema.Schema.Type<(typeof Commands)[C][
  * that got no reply in time.
  *
  * @since 0.1.0
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Qmp } from "effect-taskgraph/qemu"
+ * declare const program: Effect.Effect<void, Qmp.QmpError>
+ * program.pipe(Effect.catchTag("QmpError", (e) => Effect.logError(e.message)))
+ * ```
  */
 export class QmpError extends Data.TaggedError("QmpError")<{
   readonly reason: "Connect" | "Handshake" | "CommandFailed" | "Decode" | "Closed" | "Timeout"

@@ -58,6 +58,14 @@ export const exitCodeMeanings: Readonly<Record<number, string>> = {
  * rsync failed: `exitCode` with its meaning and the last stderr lines.
  *
  * @since 0.1.0
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Rsync } from "effect-taskgraph/qemu"
+ * declare const program: Effect.Effect<void, Rsync.RsyncError>
+ * program.pipe(Effect.catchTag("RsyncError", (e) => Effect.logError(e.message)))
+ * ```
  */
 export class RsyncError extends Data.TaggedError("RsyncError")<{
   readonly exitCode: number | null

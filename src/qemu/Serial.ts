@@ -35,6 +35,14 @@ import * as LineSocket from "./internal/lineSocket.js"
  * show up in time (the error then carries the console's last lines).
  *
  * @since 0.1.0
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Serial } from "effect-taskgraph/qemu"
+ * declare const program: Effect.Effect<void, Serial.SerialError>
+ * program.pipe(Effect.catchTag("SerialError", (e) => Effect.logError(e.message)))
+ * ```
  */
 export class SerialError extends Data.TaggedError("SerialError")<{
   readonly reason: "Connect" | "Closed" | "Timeout"

@@ -71,6 +71,14 @@ export interface Target {
  * opened), `Closed` (the connection dropped).
  *
  * @since 0.1.0
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Ssh } from "effect-taskgraph/qemu"
+ * declare const program: Effect.Effect<void, Ssh.SshError>
+ * program.pipe(Effect.catchTag("SshError", (e) => Effect.logError(e.message)))
+ * ```
  */
 export class SshError extends Data.TaggedError("SshError")<{
   readonly reason: "Key" | "Connect" | "HostKey" | "Auth" | "Exec" | "Closed"

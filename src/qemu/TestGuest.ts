@@ -53,6 +53,14 @@ export class Guest extends Schema.Class<Guest>("TestGuest/Guest")({
  * The guest could not be built or its manifest could not be read.
  *
  * @since 0.1.0
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { TestGuest } from "effect-taskgraph/qemu"
+ * declare const program: Effect.Effect<void, TestGuest.TestGuestError>
+ * program.pipe(Effect.catchTag("TestGuestError", (e) => Effect.logError(e.message)))
+ * ```
  */
 export class TestGuestError extends Data.TaggedError("TestGuestError")<{
   readonly detail: string
