@@ -405,7 +405,8 @@ export const make = (
   // ---- failure policy --------------------------------------------------------
   const onFailure = (i: number) => {
     failures.push(i)
-    if (options.mode === "fail-fast") stopAll(i)
+    // a layer (hold mode) can only be built whole: any failure stops it, whatever the mode
+    if (options.mode === "fail-fast" || hold) stopAll(i)
     else stopDependents(i)
   }
 

@@ -46,6 +46,20 @@ describe("TaskGraph.toLayer", () => {
       expect(yield* Ref.get(journal)).toEqual(["db down"])
     }))
 
+  it.effect("in continue mode too, a failing task fails the layer and everything acquired is released", () =>
+    Effect.gen(function*() {
+      const journal = yield* Ref.make<Array<string>>([])
+      const db = Task.make("start db", {
+        provides: Db,
+        run: Effect.acquireRelease(Effect.succeed({ url: "pg://x" }), () => Ref.update(journal, (j) => [...j, "db down"]))
+      })
+      const cache = Task.make("start cache", { provides: Cache, run: Effect.fail("cache refused") })
+      const layer = TaskGraph.toLayer(TaskGraph.make("env", [db, cache]), { mode: "continue" })
+      const error = yield* Effect.flip(Effect.provide(Db, layer))
+      expect(error._tag).toBe("RunFailedError")
+      expect(yield* Ref.get(journal)).toEqual(["db down"])
+    }))
+
   it.effect("used as an ordinary Layer inside an Effect program", () =>
     Effect.gen(function*() {
       const db = Task.make("start db", { provides: Db, run: Effect.succeed({ url: "pg://y" }) })
