@@ -528,6 +528,11 @@ export const make = (
         continue
       }
       if (!paused && !stopping && startHead < startQueue.length && running < concurrency) {
+        // a queued task may have been skipped since (continue mode): drop it
+        if (phase[startQueue[startHead]!] !== QUEUED) {
+          startHead++
+          continue
+        }
         if (!usesPools) {
           startTask(startQueue[startHead++]!)
           continue
@@ -535,7 +540,7 @@ export const make = (
         // pools: start the first queued task that fits (no head-of-line blocking)
         let picked = -1
         for (let k = startHead; k < startQueue.length; k++) {
-          if (fitsPools(startQueue[k]!)) {
+          if (phase[startQueue[k]!] === QUEUED && fitsPools(startQueue[k]!)) {
             picked = k
             break
           }

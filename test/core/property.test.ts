@@ -11,6 +11,8 @@ interface TaskSpec {
   readonly after: ReadonlyArray<number>
   readonly delay: number
   readonly fails: boolean
+  /** a watcher that fails this many seconds after the run started, if the task still holds it then */
+  readonly crashAfter: number | null
 }
 interface GraphSpec {
   readonly tasks: ReadonlyArray<TaskSpec>
@@ -26,7 +28,8 @@ const graphSpec: FastCheck.Arbitrary<GraphSpec> = FastCheck.integer({ min: 1, ma
           deps: FastCheck.uniqueArray(FastCheck.integer({ min: 0, max: Math.max(0, i - 1) }), { maxLength: i === 0 ? 0 : 3 }),
           after: FastCheck.uniqueArray(FastCheck.integer({ min: 0, max: Math.max(0, i - 1) }), { maxLength: i === 0 ? 0 : 1 }),
           delay: FastCheck.integer({ min: 0, max: 3 }),
-          fails: FastCheck.boolean().map((b) => b && Math.random() < 0.3)
+          fails: FastCheck.boolean().map((b) => b && Math.random() < 0.3),
+          crashAfter: FastCheck.option(FastCheck.integer({ min: 1, max: 5 }), { freq: 6 })
         }))
     ),
     concurrency: FastCheck.oneof(FastCheck.constant("unbounded" as const), FastCheck.integer({ min: 1, max: 4 })),
@@ -57,6 +60,9 @@ const check = (spec: GraphSpec) =>
           yield* Ref.update(peak, (p) => Math.max(p, now))
           yield* note("start", i)
           yield* Effect.acquireRelease(note("acquire", i), () => note("release", i))
+          if (t.crashAfter !== null) {
+            yield* Task.watch(Effect.zipRight(Effect.sleep(`${t.crashAfter} seconds`), Effect.fail(`t${i} crashed`)))
+          }
           yield* Effect.sleep(`${t.delay} seconds`).pipe(Effect.ensuring(Ref.update(running, (r) => r - 1)))
           if (t.fails) return yield* Effect.fail(`t${i} failed`)
           yield* note("ready", i)
@@ -73,7 +79,9 @@ const check = (spec: GraphSpec) =>
     const count = (kind: Entry["kind"], task: number) => entries.filter((e) => e.kind === kind && e.task === task).length
 
     const anyFails = spec.tasks.some((t) => t.fails)
-    expect(result._tag).toBe(anyFails ? "Left" : "Right")
+    const mayCrash = spec.tasks.some((t) => t.crashAfter !== null)
+    if (anyFails) expect(result._tag).toBe("Left")
+    else if (!mayCrash) expect(result._tag).toBe("Right")
     if (spec.concurrency !== "unbounded") expect(yield* Ref.get(peak)).toBeLessThanOrEqual(spec.concurrency)
     spec.tasks.forEach((t, i) => {
       // ran at most once, and only after everything it waits for was ready
@@ -93,7 +101,7 @@ const check = (spec: GraphSpec) =>
         if (count("acquire", i) === 1) expect(first("release", i)).toBeLessThan(first("release", d))
       }
     })
-    if (!anyFails) expect(entries.filter((e) => e.kind === "ready").length).toBe(spec.tasks.length)
+    if (result._tag === "Right") expect(entries.filter((e) => e.kind === "ready").length).toBe(spec.tasks.length)
     if (result._tag === "Left" && result.left._tag === "RunFailedError") {
       const report = result.left.report
       report.tasks.forEach((t, i) => {

@@ -170,6 +170,34 @@ describe("resources", () => {
       expect(yield* j.lines).toEqual(["acquire vm", "acquire tests tmp", "release tests tmp", "release vm"])
     }))
 
+  it.effect("continue mode: a task queued behind the concurrency limit is skipped, never started, when its resource fails", () =>
+    Effect.gen(function*() {
+      const crash = yield* Deferred.make<void>()
+      const started = yield* Ref.make<Array<string>>([])
+      const vm = Task.make("vm", {
+        provides: Vm,
+        run: Effect.as(Task.watch(Effect.zipRight(Deferred.await(crash), Effect.fail("qemu died"))), "v")
+      })
+      const first = Task.make("first", {
+        requires: [Vm],
+        run: Effect.zipRight(
+          Ref.update(started, (s) => [...s, "first"]),
+          Effect.zipRight(Deferred.succeed(crash, undefined), Effect.never)
+        )
+      })
+      const second = Task.make("second", { requires: [Vm], run: Ref.update(started, (s) => [...s, "second"]) })
+      const error = yield* Effect.flip(
+        TaskGraph.run(TaskGraph.make("g", [vm, first, second]), { mode: "continue", concurrency: 1 })
+      )
+      if (error._tag !== "RunFailedError") throw new Error(`unexpected ${error._tag}`)
+      expect(yield* Ref.get(started)).toEqual(["first"])
+      expect(error.report.tasks.map((t) => [t.name, t.status])).toEqual([
+        ["vm", "failed"],
+        ["first", "interrupted"],
+        ["second", "skipped"]
+      ])
+    }))
+
   it.effect("a watcher that fails while the task is still running fails the task", () =>
     Effect.gen(function*() {
       const vm = Task.make("vm", {
