@@ -708,11 +708,11 @@ const toLayerImpl = <E, R, P>(
           })
       )
       const snap = yield* Deferred.await(scheduler.allReady).pipe(
-        Effect.catchAll((failed) =>
-          Effect.flatMap(Deferred.await(scheduler.done), (final) =>
-            final.outcome === "interrupted"
-              ? Effect.interrupt
-              : Effect.fail(new RunFailedError<E>({ report: Report.fromSnapshot(final), failures: failuresOf<E>(failed.failures.length > 0 ? failed : final) })))
+        // allReady fails with the final snapshot (the run is over, everything released)
+        Effect.catchAll((final) =>
+          final.outcome === "interrupted"
+            ? Effect.interrupt
+            : Effect.fail(new RunFailedError<E>({ report: Report.fromSnapshot(final), failures: failuresOf<E>(final) }))
         )
       )
       const map = new Map<string, unknown>()

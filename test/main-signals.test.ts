@@ -17,25 +17,11 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "vitest"
-import { readStat } from "../src/internal/process/group.js"
+import { isGone, eventually } from "./helpers/pids.js"
 
 const fixture = path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures/main/graph.ts")
 
-/** Gone: no such process, or a zombie (this machine's init does not reap orphans). */
-const isGone = (pid: number): boolean => {
-  const stat = readStat(pid)
-  return stat === undefined || stat.state === "Z" || stat.state === "X"
-}
 
-/** Polls a real condition, bounded; returns whether it became true. */
-const eventually = async (condition: () => boolean, timeoutMs: number): Promise<boolean> => {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) return false
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-  return true
-}
 
 interface Runner {
   readonly child: ChildProcess

@@ -7,15 +7,11 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Context, Effect, Exit, Stream } from "effect"
 import * as Process from "../src/Process.js"
-import { readStat } from "../src/internal/process/group.js"
+import { isGone } from "./helpers/pids.js"
 import { Task, TaskEvent, TaskGraph } from "../src/index.js"
 
 class Server extends Context.Tag("Server")<Server, { readonly pid: number }>() {}
 
-const isGone = (pid: number): boolean => {
-  const stat = readStat(pid)
-  return stat === undefined || stat.state === "Z" || stat.state === "X"
-}
 
 /** Runs the graph with `start` and returns every event and the outcome. */
 const runWithEvents = <E, R, P>(graph: TaskGraph.TaskGraph<E, R, P>) =>

@@ -9,7 +9,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { Cause, Deferred, Effect, Exit, Fiber, Scope, Stream } from "effect"
 import * as Process from "../src/Process.js"
-import { readStat } from "../src/internal/process/group.js"
+import { isGone } from "./helpers/pids.js"
 import type { OutputStream, TaskHooks } from "../src/internal/taskHooks.js"
 import { currentTaskHooks } from "../src/internal/taskHooks.js"
 
@@ -29,11 +29,6 @@ const capture = (onLine?: (stream: OutputStream, line: string) => void, onWatche
   return { lines, within, of }
 }
 
-/** Gone: no such process, or a zombie (this machine's init does not reap orphans). */
-const isGone = (pid: number): boolean => {
-  const stat = readStat(pid)
-  return stat === undefined || stat.state === "Z" || stat.state === "X"
-}
 
 const numbers = (n: number) => Array.from({ length: n }, (_, i) => String(i + 1))
 

@@ -13,17 +13,13 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterEach, describe, expect, it } from "vitest"
-import { readStat } from "../src/internal/process/group.js"
+import { isGone } from "./helpers/pids.js"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 const fixture = path.join(root, "test/fixtures/main/graph.ts")
 const hasTmux = spawnSync("tmux", ["-V"]).status === 0
 if (!hasTmux) console.warn("reporter-tmux.test.ts: tmux is not installed: the live-terminal checks of the pretty reporter are skipped")
 
-const isGone = (pid: number): boolean => {
-  const stat = readStat(pid)
-  return stat === undefined || stat.state === "Z" || stat.state === "X"
-}
 
 const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
 

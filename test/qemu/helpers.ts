@@ -8,6 +8,7 @@ import { Effect } from "effect"
 import * as fs from "node:fs"
 import type { OutputStream, TaskHooks } from "../../src/internal/taskHooks.js"
 import { currentTaskHooks } from "../../src/internal/taskHooks.js"
+import { isGone } from "../helpers/pids.js"
 
 export const capture = (onWatcherFailed?: (cause: Cause.Cause<unknown>) => void) => {
   const lines: Array<readonly [OutputStream, string]> = []
@@ -23,16 +24,7 @@ export const capture = (onWatcherFailed?: (cause: Cause.Cause<unknown>) => void)
   return { lines, within, of, hooks }
 }
 
-/** Gone: no such process, or a zombie (this machine's init does not reap orphans). */
-export const isGone = (pid: number): boolean => {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
-    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3)
-    return state === "Z" || state === "X"
-  } catch {
-    return true
-  }
-}
+export { isGone }
 
 /** The pids of live qemu-system processes whose command line mentions `needle`. */
 export const qemuPidsWith = (needle: string): ReadonlyArray<number> =>
