@@ -33,7 +33,7 @@ const main = async () => {
       void first
       // steady state: after warm-up runs (V8 needs a few to optimise the fiber runtime's code), on a
       // freshly built graph, so validation is included
-      const warmups = n >= 100_000 ? 2 : 4
+      const warmups = Number(process.env.WARMUPS ?? (n >= 100_000 ? 2 : 4))
       for (let k = 0; k < warmups; k++) await prepare(runner, deps, { kind: "noop" })()
       const run = prepare(runner, deps, { kind: "noop" })
       heap()

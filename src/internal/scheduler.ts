@@ -42,6 +42,7 @@ import type { CompiledPlan } from "./plan.js"
 import type { OutputStream, TaskHooks } from "./taskHooks.js"
 import { hooksFrom, TaskHooksKey } from "./taskHooks.js"
 import { TaskTimeoutError, UndeclaredDependencyError } from "../TaskError.js"
+import * as TaskFiber from "./taskFiber.js"
 import * as TaskScope from "./taskScope.js"
 
 /** Phases of a task's life in the scheduler (not the reported status). */
@@ -84,14 +85,14 @@ export interface Snapshot {
   readonly finishedAt: number | undefined
   readonly outcome: "running" | "succeeded" | "failed" | "interrupted"
   readonly states: ReadonlyArray<TaskState>
-  readonly attempts: ReadonlyArray<number>
-  readonly startTimes: ReadonlyArray<number>
-  readonly readyTimes: ReadonlyArray<number>
-  readonly endTimes: ReadonlyArray<number>
-  readonly releaseTimes: ReadonlyArray<number>
+  readonly attempts: ArrayLike<number>
+  readonly startTimes: ArrayLike<number>
+  readonly readyTimes: ArrayLike<number>
+  readonly endTimes: ArrayLike<number>
+  readonly releaseTimes: ArrayLike<number>
   readonly values: ReadonlyArray<unknown>
   readonly causes: ReadonlyArray<Cause.Cause<unknown> | undefined>
-  readonly blockedBy: ReadonlyArray<number>
+  readonly blockedBy: ArrayLike<number>
   /** task indices whose failure made the run fail, in order */
   readonly failures: ReadonlyArray<number>
 }
@@ -144,6 +145,8 @@ export const make = (
   const blockedBy = new Int32Array(n).fill(NONE)
   const fibers: Array<Fiber.RuntimeFiber<unknown, unknown> | undefined> = new Array(n)
   const scopes: Array<TaskScope.TaskScope | undefined> = new Array(n)
+  /** a task's context, kept until its release: its finalizers run with it, as when acquired */
+  const contexts: Array<Context.Context<never> | undefined> = new Array(n)
   const spans: Array<Tracer.Span | undefined> = options.spans ? new Array(n) : []
   const watcherCauses: Array<Cause.Cause<unknown> | undefined> = new Array(n)
   const stoppedByUs = new Uint8Array(n)
@@ -210,9 +213,16 @@ export const make = (
     fiberRef: FiberRef.currentLoggers,
     value: emit === undefined ? taskLoggers : HashSet.add(taskLoggers, eventLogger)
   })
+  const forkTask = TaskFiber.make(baseRefs, runtimeFlags, schedulerId)
 
+  // no class fields: a field declaration costs a defineProperty per task
   class Hooks implements TaskHooks {
-    constructor(readonly index: number, readonly name: string) {}
+    declare readonly index: number
+    declare readonly name: string
+    constructor(index: number, name: string) {
+      ;(this as { index: number }).index = index
+      ;(this as { name: string }).name = name
+    }
     output(stream: OutputStream, line: string) {
       if (emit !== undefined) {
         emit(new TaskEvent.TaskOutput({ task: this.name, timestamp: now(), stream, line }, true))
@@ -305,17 +315,12 @@ export const make = (
       context.set(Tracer.ParentSpan.key, span)
     }
     context.set(TaskHooksKey, new Hooks(i, task.name))
-    const taskRuntime = Runtime.make({ context: Context.unsafeMake<never>(context), fiberRefs: baseRefs, runtimeFlags })
-    const fiber = Runtime.runFork(taskRuntime, effectOf(i))
+    const taskContext = Context.unsafeMake<never>(context)
+    contexts[i] = taskContext
+    const fiber = forkTask(taskContext, effectOf(i))
     fibers[i] = fiber
     fiber.addObserver((exit) => onRunExit(i, exit))
   }
-
-  const runtimeFork = (
-    effect: Effect.Effect<unknown, unknown>,
-    updateRefs?: (refs: FiberRefs.FiberRefs, id: FiberId.Runtime) => FiberRefs.FiberRefs
-  ): Fiber.RuntimeFiber<unknown, unknown> =>
-    Runtime.runFork(runtime, effect, updateRefs === undefined ? undefined : { updateRefs })
 
   // ---- run exits -----------------------------------------------------------
   const onRunExit = (i: number, exit: Exit.Exit<unknown, unknown>) => {
@@ -475,12 +480,16 @@ export const make = (
   // ---- releasing -----------------------------------------------------------
   const release = (i: number) => {
     const scope = scopes[i]
+    const context = contexts[i] ?? baseContext
     phase[i] = CLOSING
     scopes[i] = undefined
+    contexts[i] = undefined
     // nothing acquired: released on the spot, no fiber needed
     if (scope === undefined || TaskScope.isEmpty(scope)) return finishRelease(i)
     const exit = causes[i] === undefined ? Exit.void : Exit.failCause(causes[i]!)
-    const closing = runtimeFork(Scope.close(scope, exit))
+    // closed on a fiber of its own (finalizers may take time, and others close meanwhile), with the
+    // task's context: Effect restores the acquirer's refs around each finalizer, cheaply when they match
+    const closing = forkTask(context, Scope.close(scope, exit))
     if (closing.unsafePoll() !== null) return finishRelease(i)
     closing.addObserver(() => {
       finishRelease(i)
@@ -589,14 +598,15 @@ export const make = (
     finishedAt,
     outcome,
     states: states.slice(),
-    attempts: Array.from(attempts),
-    startTimes: Array.from(startTimes),
-    readyTimes: Array.from(readyTimes),
-    endTimes: Array.from(endTimes),
-    releaseTimes: Array.from(releaseTimes),
+    // typed-array copies: Array.from would box 4 numbers a task
+    attempts: attempts.slice(),
+    startTimes: startTimes.slice(),
+    readyTimes: readyTimes.slice(),
+    endTimes: endTimes.slice(),
+    releaseTimes: releaseTimes.slice(),
     values,
     causes,
-    blockedBy: Array.from(blockedBy),
+    blockedBy: blockedBy.slice(),
     failures: failures.slice()
   })
 
