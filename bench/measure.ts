@@ -31,15 +31,22 @@ const main = async () => {
       const after = heap()
       void firstResult
       void first
-      // steady state: after warm-up runs (V8 needs a few to optimise the fiber runtime's code), on a
-      // freshly built graph, so validation is included
+      // Steady state: after warm-up runs (V8 needs a few to optimise the fiber runtime's code), the
+      // mean of several consecutive runs, each on a freshly built graph (so validation is included and
+      // the building is not). No forced GC between them: a full GC also empties V8's megamorphic
+      // stub cache, which made the run right after it ~2x slower for Effect's megamorphic code (see
+      // bench/README.md); the collections a run's own garbage causes are counted, amortised.
       const warmups = Number(process.env.WARMUPS ?? (n >= 100_000 ? 2 : 4))
       for (let k = 0; k < warmups; k++) await prepare(runner, deps, { kind: "noop" })()
-      const run = prepare(runner, deps, { kind: "noop" })
-      heap()
-      const t0 = performance.now()
-      await run()
-      const ms = performance.now() - t0
+      const timedRuns = n >= 100_000 ? 3 : 10
+      let ms = 0
+      for (let k = 0; k < timedRuns; k++) {
+        const run = prepare(runner, deps, { kind: "noop" })
+        const t0 = performance.now()
+        await run()
+        ms += performance.now() - t0
+      }
+      ms /= timedRuns
       return { usPerTask: (ms * 1000) / n, coldUsPerTask: (coldMs * 1000) / n, kbPerTask: (after - before) / 1024 / n, ms }
     }
     case "sleep": {

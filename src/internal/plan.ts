@@ -35,25 +35,45 @@ export interface ExternalRequirement {
   readonly requiredBy: ReadonlyArray<string>
 }
 
+/**
+ * Edges as compressed rows: row i is `items[start[i]]` … `items[start[i + 1] - 1]`.
+ * Three flat arrays for a whole graph instead of an array per task: a 100k-task
+ * plan is built in a few passes and leaves the garbage collector little to trace.
+ */
+export interface Rows {
+  readonly start: Int32Array
+  readonly items: Int32Array
+}
+
+/** Row i as an array (for cold paths: reports, pictures). @internal */
+export const rowOf = (rows: Rows, i: number): Array<number> => Array.from(rows.items.subarray(rows.start[i]!, rows.start[i + 1]!))
+
+/** Is `item` in row i? @internal */
+export const rowHas = (rows: Rows, i: number, item: number): boolean => {
+  for (let k = rows.start[i]!, end = rows.start[i + 1]!; k < end; k++) if (rows.items[k] === item) return true
+  return false
+}
+
 /** @internal */
 export interface CompiledPlan {
   readonly source: GraphSource
   readonly n: number
   readonly tasks: ReadonlyArray<Task.Any>
   readonly names: ReadonlyArray<string>
-  /** per task: indices of the tasks providing its required tags (distinct) */
-  readonly dataDeps: ReadonlyArray<ReadonlyArray<number>>
-  /** per task: every task it waits for (data and precedence, distinct) */
-  readonly waitsFor: ReadonlyArray<ReadonlyArray<number>>
-  /** per task: every task that waits for it (data and precedence, distinct) */
-  readonly dependents: ReadonlyArray<ReadonlyArray<number>>
+  /** per task: the tasks providing its required tags (distinct) */
+  readonly dataDeps: Rows
+  /** the tag key of each item of `dataDeps` (what the dependent finds the value under) */
+  readonly dataKeys: ReadonlyArray<string>
+  /** per task: every task it waits for (data and precedence, distinct); `dataDeps` itself when there is no precedence */
+  readonly waitsFor: Rows
+  /** per task: every task that waits for it (data and precedence, distinct), in index order */
+  readonly dependents: Rows
   /** per task: how many tasks hold its resources (distinct data dependents) */
-  readonly holders: ReadonlyArray<number>
-  /** per task: tags it requires that no task provides (from the context) */
-  readonly externalTags: ReadonlyArray<ReadonlyArray<AnyTag>>
+  readonly holders: Int32Array
   readonly external: ReadonlyArray<ExternalRequirement & { readonly tagObject: AnyTag }>
   /** tag key -> providing task index */
   readonly providerByKey: ReadonlyMap<string, number>
+  /** topological layers (computed on first access) */
   readonly layers: ReadonlyArray<ReadonlyArray<number>>
   readonly dataEdges: ReadonlyArray<DataEdge>
   readonly precedenceEdges: ReadonlyArray<PrecedenceEdge>
@@ -61,8 +81,64 @@ export interface CompiledPlan {
   readonly poolWeights: ReadonlyMap<string, { readonly max: number; readonly task: string }>
 }
 
-/** Shared by every task without edges; compared by identity and never mutated. */
-const EMPTY: Array<never> = []
+/** A growable Int32Array (amortised doubling). */
+class IntBuffer {
+  items = new Int32Array(16)
+  length = 0
+  push(value: number) {
+    if (this.length === this.items.length) {
+      const grown = new Int32Array(this.items.length * 2)
+      grown.set(this.items)
+      this.items = grown
+    }
+    this.items[this.length++] = value
+  }
+  done(): Int32Array {
+    return this.items.slice(0, this.length)
+  }
+}
+
+/** The reverse of `rows` (n rows), each row in increasing index order. */
+const reverse = (rows: Rows, n: number): Rows => {
+  const count = new Int32Array(n + 1)
+  const items = rows.items
+  for (let k = 0; k < items.length; k++) count[items[k]! + 1]!++
+  for (let i = 0; i < n; i++) count[i + 1]! += count[i]!
+  const start = count.slice()
+  const out = new Int32Array(items.length)
+  const fill = count // reused as the write cursor of each row
+  for (let j = 0; j < n; j++) {
+    for (let k = rows.start[j]!, end = rows.start[j + 1]!; k < end; k++) out[fill[items[k]!]!++] = j
+  }
+  return { start, items: out }
+}
+
+/**
+ * Kahn's algorithm: how many tasks can be placed, and what still waits
+ * (`remaining[i] > 0` for the tasks on or behind a cycle).
+ */
+const kahn = (waitsFor: Rows, dependents: Rows, n: number, onLayer?: (layer: Array<number>) => void) => {
+  const remaining = new Int32Array(n)
+  const queue = new Int32Array(n)
+  let tail = 0
+  for (let i = 0; i < n; i++) {
+    remaining[i] = waitsFor.start[i + 1]! - waitsFor.start[i]!
+    if (remaining[i] === 0) queue[tail++] = i
+  }
+  let head = 0
+  while (head < tail) {
+    const layerEnd = tail
+    if (onLayer !== undefined) onLayer(Array.from(queue.subarray(head, layerEnd)))
+    for (; head < layerEnd; head++) {
+      const i = queue[head]!
+      for (let k = dependents.start[i]!, end = dependents.start[i + 1]!; k < end; k++) {
+        const j = dependents.items[k]!
+        if (--remaining[j]! === 0) queue[tail++] = j
+      }
+    }
+  }
+  return { placed: tail, remaining }
+}
 
 /** @internal */
 export const compile = (source: GraphSource): Either.Either<CompiledPlan, GraphError.GraphError> => {
@@ -94,72 +170,9 @@ export const compile = (source: GraphSource): Either.Either<CompiledPlan, GraphE
     providerByKey.set(tag.key, i)
   }
 
-  const dataDeps: Array<Array<number>> = new Array(n)
-  const waitsFor: Array<Array<number>> = new Array(n)
-  const externalTags: Array<Array<AnyTag>> = new Array(n)
-  const external = new Map<string, { tagObject: AnyTag; requiredBy: Array<string> }>()
-  // precedence edges as index pairs; the named edge objects are built only when someone asks
+  // graph-level precedences, grouped by the task that waits (rare: a Map, not an array per task)
   const precedencePairs: Array<number> = []
-  const poolWeights = new Map<string, { max: number; task: string }>()
-
-  // stamp[j] === i + 1 marks j as already counted for task i: no quadratic `includes` on wide fan-ins
-  const stamp = new Int32Array(n)
-  for (let i = 0; i < n; i++) {
-    const task = tasks[i]!
-    let deps: Array<number> | undefined
-    let ext: Array<AnyTag> | undefined
-    const requires = task.requires
-    for (let r = 0; r < requires.length; r++) {
-      const tag = requires[r]!
-      const provider = providerByKey.get(tag.key)
-      if (provider === i) return Either.left(new GraphError.SelfDependencyError({ task: task.name, via: tag.key }))
-      if (provider === undefined) {
-        ;(ext ??= []).push(tag)
-        const entry = external.get(tag.key)
-        if (entry === undefined) external.set(tag.key, { tagObject: tag, requiredBy: [task.name] })
-        else entry.requiredBy.push(task.name)
-        continue
-      }
-      if (stamp[provider] === i + 1) continue
-      stamp[provider] = i + 1
-      ;(deps ??= []).push(provider)
-    }
-    // waitsFor shares the dataDeps array until an `after` or a precedence adds to it (copy on write)
-    let waits: Array<number> | undefined = deps
-    const after = task.after
-    for (let a = 0; a < after.length; a++) {
-      const before = after[a]!
-      const j = indexOf.get(before)
-      if (j === undefined) {
-        return Either.left(new GraphError.UnknownTaskError({ task: before.name, referencedBy: task.name, via: "after" }))
-      }
-      if (j === i) return Either.left(new GraphError.SelfDependencyError({ task: task.name, via: "after" }))
-      precedencePairs.push(j, i)
-      if (stamp[j] === i + 1) continue
-      stamp[j] = i + 1
-      if (waits === undefined) waits = [j]
-      else if (waits === deps) waits = [...deps, j]
-      else waits.push(j)
-    }
-    const pools = task.pools
-    if (pools !== noPools) for (const pool in pools) {
-      const weight = pools[pool]!
-      if (!Number.isInteger(weight) || weight <= 0) {
-        return Either.left(
-          new GraphError.InvalidOptionError({
-            option: `pool weight of "${pool}" in task "${task.name}"`,
-            reason: `must be a positive integer, got ${weight}`
-          })
-        )
-      }
-      const seen = poolWeights.get(pool)
-      if (seen === undefined || seen.max < weight) poolWeights.set(pool, { max: weight, task: task.name })
-    }
-    dataDeps[i] = deps ?? EMPTY
-    waitsFor[i] = waits ?? EMPTY
-    externalTags[i] = ext ?? EMPTY
-  }
-
+  const extraWaits = new Map<number, Array<number>>()
   for (const [a, b] of source.precedences) {
     const i = indexOf.get(a)
     const j = indexOf.get(b)
@@ -171,47 +184,98 @@ export const compile = (source: GraphSource): Either.Either<CompiledPlan, GraphE
       return Either.left(new GraphError.UnknownTaskError({ task: b.name, referencedBy: label, via: "precedence" }))
     }
     if (i === j) return Either.left(new GraphError.SelfDependencyError({ task: a.name, via: "after" }))
-    precedencePairs.push(i, j)
-    const waits = waitsFor[j]!
-    if (waits === EMPTY) waitsFor[j] = [i]
-    else if (!waits.includes(i)) waitsFor[j] = waits === dataDeps[j] ? [...waits, i] : (waits.push(i), waits)
+    const list = extraWaits.get(j)
+    if (list === undefined) extraWaits.set(j, [i])
+    else list.push(i)
   }
 
-  // reverse edges
-  const dependents: Array<Array<number>> = new Array(n)
-  const holders: Array<number> = new Array(n).fill(0)
-  for (let i = 0; i < n; i++) dependents[i] = EMPTY
-  for (let j = 0; j < n; j++) {
-    for (const i of waitsFor[j]!) {
-      if (dependents[i] === EMPTY) dependents[i] = [j]
-      else dependents[i]!.push(j)
-    }
-    for (const i of dataDeps[j]!) holders[i]!++
-  }
+  const external = new Map<string, { tagObject: AnyTag; requiredBy: Array<string> }>()
+  const poolWeights = new Map<string, { max: number; task: string }>()
+  const dataStart = new Int32Array(n + 1)
+  const dataItems = new IntBuffer()
+  // aligned with dataItems: the scheduler reads the key here rather than through task -> tag -> key,
+  // three dependent loads that miss the cache on a large graph with scattered edges
+  const dataKeys: Array<string> = []
+  const waitStart = anyAfter ? new Int32Array(n + 1) : dataStart
+  const waitItems = anyAfter ? new IntBuffer() : dataItems
 
-  // Kahn's algorithm, layer by layer
-  const remaining = new Array<number>(n)
-  let current: Array<number> = []
+  // stamp[j] === i + 1 marks j as already counted for task i: no quadratic `includes` on wide fan-ins
+  const stamp = new Int32Array(n)
   for (let i = 0; i < n; i++) {
-    remaining[i] = waitsFor[i]!.length
-    if (remaining[i] === 0) current.push(i)
-  }
-  const layers: Array<Array<number>> = []
-  let placed = 0
-  while (current.length > 0) {
-    layers.push(current)
-    placed += current.length
-    const next: Array<number> = []
-    for (const i of current) {
-      for (const j of dependents[i]!) {
-        if (--remaining[j]! === 0) next.push(j)
+    const task = tasks[i]!
+    const requires = task.requires
+    for (let r = 0; r < requires.length; r++) {
+      const tag = requires[r]!
+      const provider = providerByKey.get(tag.key)
+      if (provider === i) return Either.left(new GraphError.SelfDependencyError({ task: task.name, via: tag.key }))
+      if (provider === undefined) {
+        const entry = external.get(tag.key)
+        if (entry === undefined) external.set(tag.key, { tagObject: tag, requiredBy: [task.name] })
+        else entry.requiredBy.push(task.name)
+        continue
+      }
+      if (stamp[provider] === i + 1) continue
+      stamp[provider] = i + 1
+      dataItems.push(provider)
+      dataKeys.push(tag.key)
+    }
+    dataStart[i + 1] = dataItems.length
+    if (anyAfter) {
+      // waitsFor: the data dependencies, then `after`, then graph-level precedences (distinct)
+      for (let k = dataStart[i]!; k < dataStart[i + 1]!; k++) waitItems.push(dataItems.items[k]!)
+      const after = task.after
+      for (let a = 0; a < after.length; a++) {
+        const before = after[a]!
+        const j = indexOf.get(before)
+        if (j === undefined) {
+          return Either.left(new GraphError.UnknownTaskError({ task: before.name, referencedBy: task.name, via: "after" }))
+        }
+        if (j === i) return Either.left(new GraphError.SelfDependencyError({ task: task.name, via: "after" }))
+        precedencePairs.push(j, i)
+        if (stamp[j] === i + 1) continue
+        stamp[j] = i + 1
+        waitItems.push(j)
+      }
+      const extra = extraWaits.get(i)
+      if (extra !== undefined) {
+        for (const j of extra) {
+          precedencePairs.push(j, i)
+          if (stamp[j] === i + 1) continue
+          stamp[j] = i + 1
+          waitItems.push(j)
+        }
+      }
+      waitStart[i + 1] = waitItems.length
+    }
+    const pools = task.pools
+    if (pools !== noPools) {
+      for (const pool in pools) {
+        const weight = pools[pool]!
+        if (!Number.isInteger(weight) || weight <= 0) {
+          return Either.left(
+            new GraphError.InvalidOptionError({
+              option: `pool weight of "${pool}" in task "${task.name}"`,
+              reason: `must be a positive integer, got ${weight}`
+            })
+          )
+        }
+        const seen = poolWeights.get(pool)
+        if (seen === undefined || seen.max < weight) poolWeights.set(pool, { max: weight, task: task.name })
       }
     }
-    current = next
   }
+
+  const dataDeps: Rows = { start: dataStart, items: dataItems.done() }
+  const waitsFor: Rows = anyAfter ? { start: waitStart, items: waitItems.done() } : dataDeps
+  const dependents = reverse(waitsFor, n)
+  const holders = new Int32Array(n)
+  for (let k = 0; k < dataDeps.items.length; k++) holders[dataDeps.items[k]!]!++
+
+  const { placed, remaining } = kahn(waitsFor, dependents, n)
   if (placed < n) return Either.left(new GraphError.CycleError({ path: findCycle(remaining, waitsFor, tasks) }))
 
   const taskNames = tasks.map((t) => t.name)
+  let layers: Array<Array<number>> | undefined
   let dataEdges: Array<DataEdge> | undefined
   let precedenceEdges: Array<PrecedenceEdge> | undefined
   return Either.right({
@@ -220,20 +284,27 @@ export const compile = (source: GraphSource): Either.Either<CompiledPlan, GraphE
     tasks,
     names: taskNames,
     dataDeps,
+    dataKeys,
     waitsFor,
     dependents,
     holders,
-    externalTags,
     external: Array.from(external, ([tag, { requiredBy, tagObject }]) => ({ tag, requiredBy, tagObject })),
     providerByKey,
-    layers,
+    get layers() {
+      if (layers === undefined) {
+        const found: Array<Array<number>> = []
+        kahn(waitsFor, dependents, n, (layer) => found.push(layer))
+        layers = found
+      }
+      return layers
+    },
     get dataEdges() {
       if (dataEdges === undefined) {
         dataEdges = []
         for (let i = 0; i < n; i++) {
-          const deps = dataDeps[i]!
-          for (let k = 0; k < deps.length; k++) {
-            dataEdges.push({ from: taskNames[deps[k]!]!, to: taskNames[i]!, tag: tasks[deps[k]!]!.provides!.key })
+          for (let k = dataDeps.start[i]!; k < dataDeps.start[i + 1]!; k++) {
+            const d = dataDeps.items[k]!
+            dataEdges.push({ from: taskNames[d]!, to: taskNames[i]!, tag: dataKeys[k]! })
           }
         }
       }
@@ -257,11 +328,7 @@ export const compile = (source: GraphSource): Either.Either<CompiledPlan, GraphE
  * "waits for" edges until a task repeats: that loop is a cycle. Reported in
  * execution order: `a -> b` means a must finish before b.
  */
-const findCycle = (
-  remaining: ReadonlyArray<number>,
-  waitsFor: ReadonlyArray<ReadonlyArray<number>>,
-  tasks: ReadonlyArray<Task.Any>
-): Array<string> => {
+const findCycle = (remaining: Int32Array, waitsFor: Rows, tasks: ReadonlyArray<Task.Any>): Array<string> => {
   let start = remaining.findIndex((r) => r > 0)
   const seenAt = new Map<number, number>()
   const walk: Array<number> = []
@@ -269,7 +336,7 @@ const findCycle = (
     seenAt.set(start, walk.length)
     walk.push(start)
     // every unplaced task waits for at least one other unplaced task
-    start = waitsFor[start]!.find((j) => remaining[j]! > 0)!
+    start = rowOf(waitsFor, start).find((j) => remaining[j]! > 0)!
   }
   const loop = walk.slice(seenAt.get(start)!)
   loop.push(start)

@@ -7,6 +7,7 @@
 import { Option } from "effect"
 import { nodeId, label } from "./mermaid.js"
 import type { DataEdge, PrecedenceEdge } from "./plan.js"
+import { rowOf } from "./plan.js"
 import type { Snapshot } from "./scheduler.js"
 import type { RunReport, TaskReport } from "../RunReport.js"
 
@@ -41,7 +42,7 @@ export const fromSnapshot = (snap: Snapshot): RunReport => {
         value: Number.isNaN(snap.readyTimes[i]!) ? Option.none() : Option.some(snap.values[i]),
         cause: cause === undefined ? Option.none() : Option.some(cause),
         blockedBy: blocked < 0 ? Option.none() : Option.some(plan.names[blocked]!),
-        waitedFor: plan.waitsFor[i]!.map((j) => plan.names[j]!)
+        waitedFor: rowOf(plan.waitsFor, i).map((j) => plan.names[j]!)
       }
     }
     return tasks
@@ -82,7 +83,9 @@ const criticalPath = (snap: Snapshot, finish: (i: number) => number): Array<stri
   while (last >= 0) {
     path.push(plan.names[last]!)
     let prev = -1
-    for (const j of plan.waitsFor[last]!) {
+    const { items, start } = plan.waitsFor
+    for (let k = start[last]!, end = start[last + 1]!; k < end; k++) {
+      const j = items[k]!
       if (Number.isNaN(snap.startTimes[j]!)) continue
       if (prev < 0 || finish(j) > finish(prev)) prev = j
     }

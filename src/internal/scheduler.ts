@@ -39,6 +39,7 @@ import {
 } from "effect"
 import * as TaskEvent from "../TaskEvent.js"
 import type { CompiledPlan } from "./plan.js"
+import { rowHas } from "./plan.js"
 import type { OutputStream, TaskHooks } from "./taskHooks.js"
 import { hooksFrom, TaskHooksKey } from "./taskHooks.js"
 import { TaskTimeoutError, UndeclaredDependencyError } from "../TaskError.js"
@@ -134,7 +135,7 @@ export const make = (
   const phase = new Uint8Array(n)
   const states: Array<TaskState> = new Array(n).fill("pending")
   const waitCount = new Int32Array(n)
-  const holders = Int32Array.from(plan.holders)
+  const holders = plan.holders.slice()
   const attempts = new Int32Array(n)
   const startTimes = new Float64Array(n).fill(NaN)
   const readyTimes = new Float64Array(n).fill(NaN)
@@ -152,7 +153,13 @@ export const make = (
   const stoppedByUs = new Uint8Array(n)
   const failures: Array<number> = []
 
-  for (let i = 0; i < n; i++) waitCount[i] = plan.waitsFor[i]!.length
+  for (let i = 0; i < n; i++) waitCount[i] = plan.waitsFor.start[i + 1]! - plan.waitsFor.start[i]!
+  // edges as flat arrays (compressed rows, see plan.ts): row i is items[start[i]] … items[start[i + 1] - 1]
+  const depStart = plan.dataDeps.start
+  const depItems = plan.dataDeps.items
+  const depKeys = plan.dataKeys
+  const dependentStart = plan.dependents.start
+  const dependentItems = plan.dependents.items
 
   // ---- queues drained by `pump` -------------------------------------------
   // Plain arrays with a head index: the hot path of a 100k-task run.
@@ -304,9 +311,8 @@ export const make = (
     const scope = TaskScope.make()
     scopes[i] = scope
     const context = new Map(baseContext.unsafeMap)
-    const deps = plan.dataDeps[i]!
     // a dependency's value goes under the key of the tag it provides (the tag this task requires)
-    for (let k = 0; k < deps.length; k++) context.set(tasks[deps[k]!]!.provides!.key, values[deps[k]!])
+    for (let k = depStart[i]!, end = depStart[i + 1]!; k < end; k++) context.set(depKeys[k]!, values[depItems[k]!])
     context.set(Scope.Scope.key, scope)
     if (tracer !== undefined) {
       const span = tracer.span(task.name, parentSpan, Context.empty(), [], clock.unsafeCurrentTimeNanos(), "internal")
@@ -334,6 +340,8 @@ export const make = (
     const task = tasks[i]!
     if (exit._tag === "Success" && watcherCauses[i] === undefined) {
       values[i] = exit.value
+      // an empty scope needs no context to close it: do not keep the task's services alive until then
+      if (TaskScope.isEmpty(scopes[i]!)) contexts[i] = undefined
       readyTimes[i] = now()
       phase[i] = HOLDING
       states[i] = "ready"
@@ -342,9 +350,8 @@ export const make = (
         emit(new TaskEvent.TaskReady({ task: task.name, timestamp: readyTimes[i]!, durationMs: readyTimes[i]! - startTimes[i]! }, true))
       }
       if (!stopping) {
-        const dependents = plan.dependents[i]!
-        for (let k = 0; k < dependents.length; k++) {
-          const j = dependents[k]!
+        for (let k = dependentStart[i]!, end = dependentStart[i + 1]!; k < end; k++) {
+          const j = dependentItems[k]!
           if (--waitCount[j] === 0 && phase[j] === WAITING) enqueue(j)
         }
       }
@@ -422,15 +429,14 @@ export const make = (
     seen[root] = 1
     while (stack.length > 0) {
       const i = stack.pop()!
-      const dependents = plan.dependents[i]!
-      for (let k = 0; k < dependents.length; k++) {
-        const j = dependents[k]!
+      for (let k = dependentStart[i]!, end = dependentStart[i + 1]!; k < end; k++) {
+        const j = dependentItems[k]!
         if (seen[j] === 1) continue
         seen[j] = 1
         if (phase[j] === WAITING || phase[j] === QUEUED) {
           skip(j, root)
           stack.push(j)
-        } else if (phase[j] === RUNNING && plan.dataDeps[j]!.includes(i)) {
+        } else if (phase[j] === RUNNING && rowHas(plan.dataDeps, j, i)) {
           stoppedByUs[j] = 1
           blockedBy[j] = root
           fibers[j]?.unsafeInterruptAsFork(schedulerId)
@@ -515,9 +521,8 @@ export const make = (
     phase[i] = DONE
     finished++
     if (usesPools && !Number.isNaN(startTimes[i]!)) takePools(i, -1)
-    const deps = plan.dataDeps[i]!
-    for (let k = 0; k < deps.length; k++) {
-      const d = deps[k]!
+    for (let k = depStart[i]!, end = depStart[i + 1]!; k < end; k++) {
+      const d = depItems[k]!
       if (--holders[d] === 0 && phase[d] === HOLDING && !hold) releaseQueue.push(d)
     }
   }
