@@ -308,6 +308,14 @@ export const make = (
     if (usesPools) takePools(i, 1)
     startTimes[i] = now()
     if (emit !== undefined) emit(new TaskEvent.TaskStarted({ task: task.name, timestamp: startTimes[i]!, attempt: 1 }, true))
+    // A task whose effect is already an `Exit` (`Effect.succeed`, `Effect.void`, `Effect.fail`, …)
+    // has nothing left to evaluate: a fiber would only hand back that same exit. Skip the fiber (and
+    // its ~2 KB of allocations), as `Effect.runSync` does. With a span, a timeout or a retry the
+    // task goes through a fiber as usual.
+    if (tracer === undefined && task.retry === undefined && task.timeout === undefined && Exit.isExit(task.run)) {
+      attempts[i] = 1
+      return onRunExit(i, task.run)
+    }
     const scope = TaskScope.make()
     scopes[i] = scope
     const context = new Map(baseContext.unsafeMap)
@@ -341,7 +349,8 @@ export const make = (
     if (exit._tag === "Success" && watcherCauses[i] === undefined) {
       values[i] = exit.value
       // an empty scope needs no context to close it: do not keep the task's services alive until then
-      if (TaskScope.isEmpty(scopes[i]!)) contexts[i] = undefined
+      const scope = scopes[i]
+      if (scope === undefined || TaskScope.isEmpty(scope)) contexts[i] = undefined
       readyTimes[i] = now()
       phase[i] = HOLDING
       states[i] = "ready"

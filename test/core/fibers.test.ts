@@ -4,13 +4,22 @@
  * as Effect fibers forked from the caller do.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Effect, FiberRef, Option, Ref, Supervisor } from "effect"
+import { Cause, Chunk, Context, Effect, FiberRef, Option, Ref, Stream, Supervisor } from "effect"
 import { RunReport, Task, TaskGraph } from "../../src/index.js"
 import * as TaskFiber from "../../src/internal/taskFiber.js"
 
 class Depth extends Context.Tag("Depth")<Depth, number>() {}
 
 const Counter = FiberRef.unsafeMake(0)
+
+/** Counts every fiber started under it. */
+class StartCounter extends Supervisor.AbstractSupervisor<number> {
+  started = 0
+  value = Effect.sync(() => this.started)
+  override onStart() {
+    this.started++
+  }
+}
 
 describe("task fibers", () => {
   it("use the fast path on the pinned effect version", () => {
@@ -63,4 +72,42 @@ describe("task fibers", () => {
       yield* TaskGraph.run(TaskGraph.make("release context", [depth, holder]))
       expect(yield* Ref.get(seenAtRelease)).toEqual(Option.some(3))
     }))
+
+  it.effect("a task whose effect is already an Exit needs no fiber, and behaves the same", () =>
+    Effect.gen(function*() {
+      const depth = Task.make("depth", { provides: Depth, run: Effect.succeed(3) })
+      const double = Task.make("double", { requires: [Depth], run: Effect.map(Depth, (d) => d * 2) })
+      const fails = Task.make("fails", { run: Effect.fail("broken" as const) })
+      const graph = TaskGraph.make("instant", [depth, double, fails])
+      const counter = new StartCounter()
+      const error = yield* Effect.flip(TaskGraph.run(graph, { mode: "continue" }).pipe(Effect.supervised(counter)))
+      if (error._tag !== "RunFailedError") return expect.fail(`expected a RunFailedError, got ${error._tag}`)
+      expect(error.report.tasks.map((t) => [t.name, t.status])).toEqual([
+        ["depth", "released"],
+        ["double", "released"],
+        ["fails", "failed"]
+      ])
+      expect(RunReport.value(error.report, "double")).toEqual(Option.some(6))
+      expect(error.failures.map((f) => [f.task, Cause.failureOption(f.cause)])).toEqual([["fails", Option.some("broken")]])
+      // only "double" had something to evaluate
+      expect(counter.started).toBe(1)
+    }))
+
+  it.effect("an instant task's events come in the usual order", () =>
+    Effect.gen(function*() {
+      const a = Task.make("a", { provides: Depth, run: Effect.succeed(1) })
+      const b = Task.make("b", { requires: [Depth], run: Effect.void })
+      const handle = yield* TaskGraph.start(TaskGraph.make("events", [a, b]))
+      yield* handle.await
+      const events = yield* Stream.runCollect(handle.events)
+      expect(Chunk.toArray(events).map((e) => `${e._tag} ${e.task}`)).toEqual([
+        "TaskStarted a",
+        "TaskReady a",
+        "TaskStarted b",
+        "TaskReady b",
+        "TaskReleased b",
+        "TaskReleased a",
+        "RunFinished events"
+      ])
+    }).pipe(Effect.scoped))
 })
