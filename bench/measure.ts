@@ -3,7 +3,7 @@
  *   node --expose-gc bench/.build/measure.mjs <kind> <runner> <shape> <n>
  * Prints one JSON line.
  */
-import { Deferred, Effect, Fiber, Ref } from "effect"
+import { Deferred, Effect, Fiber, Ref, Runtime } from "effect"
 import { Task, TaskGraph } from "effect-taskgraph"
 import { buildTaskGraph, makeTags, prepare, type Runner } from "./runners.js"
 import { criticalPath, type Shape, sleeps, workload } from "./workloads.js"
@@ -80,6 +80,28 @@ const main = async () => {
       return { tagsMs: t1 - t0, buildMs: t2 - t1, validateMs: t3 - t2, totalMs: t3 - t1 }
     }
     case "interrupt": {
+      if (runner === "effect-floor") {
+        // the same, as n bare Effect fibers (Effect.scoped + acquireRelease + never, Runtime.runFork),
+        // interrupted at once and observed without awaiting: what Effect itself needs for this
+        let released = 0
+        let started = 0
+        const body = Effect.scoped(
+          Effect.acquireRelease(Effect.sync(() => started++), () => Effect.sync(() => released++)).pipe(
+            Effect.zipRight(Effect.never)
+          )
+        )
+        const fibers = Array.from({ length: n }, () => Runtime.runFork(Runtime.defaultRuntime, body))
+        if (started !== n) throw new Error("not every fiber started")
+        const t0 = performance.now()
+        await new Promise<void>((resolve) => {
+          let left = n
+          for (const fiber of fibers) {
+            fiber.addObserver(() => --left === 0 && resolve())
+            fiber.unsafeInterruptAsFork(fiber.id())
+          }
+        })
+        return { interruptMs: performance.now() - t0, released, inFlight: n }
+      }
       // n tasks all in flight, each holding a resource; interrupt the run and time the way back
       const program = Effect.gen(function*() {
         const started = yield* Ref.make(0)

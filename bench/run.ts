@@ -1,14 +1,15 @@
 /**
  * The scheduler benchmark (issue 3): every workload through effect-taskgraph,
- * p-graph and a hand-written Promise runner, each measurement in a fresh
- * process, median of 5 (min–max), as a markdown table and JSON in bench/results/.
+ * p-graph, a hand-written Promise runner and bare Effect fibers, each
+ * measurement in a fresh process, median of 5 (min–max), as markdown tables
+ * and JSON in bench/results/.
  *
- *   npm run bench              # everything (~5 min on 2 cores)
- *   npm run bench -- --quick   # 3 runs, no 100k p-graph lattice/random
+ *   npm run bench              # everything (~12 min on 2 cores)
+ *   npm run bench -- --quick   # 3 runs instead of 5
  */
 import { execFileSync } from "node:child_process"
 import { mkdirSync, writeFileSync } from "node:fs"
-import { runners } from "./runners.js"
+import type { Runner } from "./runners.js"
 import { shapes } from "./workloads.js"
 
 const quick = process.argv.includes("--quick")
@@ -23,6 +24,7 @@ execFileSync("node_modules/.bin/esbuild", [
 ], { stdio: "inherit" })
 
 type Sample = Record<string, number>
+type Stats = { median: number; min: number; max: number }
 const measure = (...args: Array<string | number>): Sample => {
   const out = execFileSync(process.execPath, ["--expose-gc", "bench/.build/measure.mjs", ...args.map(String)], {
     encoding: "utf8",
@@ -30,84 +32,118 @@ const measure = (...args: Array<string | number>): Sample => {
   })
   return JSON.parse(out.trim().split("\n").at(-1)!) as Sample
 }
-const stats = (values: Array<number>) => {
+const stats = (values: Array<number>): Stats => {
   const sorted = [...values].sort((a, b) => a - b)
   return { median: sorted[Math.floor(sorted.length / 2)]!, min: sorted[0]!, max: sorted.at(-1)! }
 }
-const repeat = (key: string, ...args: Array<string | number>) =>
-  stats(Array.from({ length: reps }, () => measure(...args)[key]!))
-const fmt = (s: { median: number; min: number; max: number }, digits = 2) =>
-  `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`
+const samples = (...args: Array<string | number>) => Array.from({ length: reps }, () => measure(...args))
+const pick = (from: Array<Sample>, key: string) => stats(from.map((sample) => sample[key]!))
+const fmt = (s: Stats, digits = 2) => `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`
+const ratio = (a: Stats, b: Stats, digits = 2) => (a.median / b.median).toFixed(digits)
 
 const results: Record<string, unknown> = { date: new Date().toISOString(), reps, node: process.version }
 const lines: Array<string> = []
-const log = (line: string) => {
+const log = (line = "") => {
   lines.push(line)
   console.log(line)
 }
 
-log(`## noop: scheduling overhead, µs per task — median of ${reps} (min–max); ratio = taskgraph / other`)
-log("")
-log("Steady state (after warm-up runs of the same workload; the measured graph is fresh, so validation is")
-log("included), the first run of a fresh process (JIT cold) for both JS runners, and the heap the graph,")
-log("its run and its report hold per task.")
-log("")
-log("| workload | effect-taskgraph | p-graph | Promise floor | ÷ p-graph | ÷ floor | 1st run: taskgraph / p-graph | taskgraph KB/task |")
-log("|---|---|---|---|---|---|---|---|")
+// ---- noop: Effect.succeed bodies, every runner ------------------------------------------------
+log(`## noop: scheduling overhead, µs per task — median of ${reps} processes (min–max); ratio = taskgraph / other`)
+log()
+log("Body `Effect.succeed(i)` (`Promise.resolve(i)` for the JS runners). Steady state: the mean of 10 runs")
+log("(3 at 100k) after warm-up runs, each on a freshly built graph (validation included, building not).")
+log("`1st run` is the first run in a fresh process (JIT cold); KB/task is the heap a graph, its run and")
+log("its report hold per task after the run.")
+log()
+log("| workload | effect-taskgraph | p-graph | Promise floor | Effect fibers | ÷ p-graph | ÷ Promise | 1st run: taskgraph / p-graph | taskgraph KB/task |")
+log("|---|---|---|---|---|---|---|---|---|")
 const noop: Record<string, unknown> = {}
+const noopRunners: ReadonlyArray<Runner> = ["taskgraph", "p-graph", "promise", "effect-floor"]
 for (const n of sizes) {
   for (const shape of shapes) {
-    const samples: Record<string, Array<Sample>> = {}
-    for (const runner of runners) samples[runner] = Array.from({ length: reps }, () => measure("noop", runner, shape, n))
-    const pick = (runner: string, key: string) => stats(samples[runner]!.map((sample) => sample[key]!))
-    const row: Record<string, { median: number; min: number; max: number }> = {}
-    for (const runner of runners) row[runner] = pick(runner, "usPerTask")
-    const kb = pick("taskgraph", "kbPerTask")
-    const cold = { taskgraph: pick("taskgraph", "coldUsPerTask"), pgraph: pick("p-graph", "coldUsPerTask") }
+    const runs: Partial<Record<Runner, Array<Sample>>> = {}
+    for (const runner of noopRunners) runs[runner] = samples("noop", runner, shape, n)
+    const us = (runner: Runner) => pick(runs[runner]!, "usPerTask")
+    const row = { taskgraph: us("taskgraph"), pgraph: us("p-graph"), promise: us("promise"), effectFloor: us("effect-floor") }
+    const kb = pick(runs.taskgraph!, "kbPerTask")
+    const cold = { taskgraph: pick(runs.taskgraph!, "coldUsPerTask"), pgraph: pick(runs["p-graph"]!, "coldUsPerTask") }
     noop[`${shape}-${n}`] = { ...row, taskgraphKbPerTask: kb, firstRun: cold }
-    log(`| ${shape}-${n} | ${fmt(row.taskgraph!)} | ${fmt(row["p-graph"]!)} | ${fmt(row.promise!)} | ${(row.taskgraph!.median / row["p-graph"]!.median).toFixed(2)} | ${(row.taskgraph!.median / row.promise!.median).toFixed(1)} | ${cold.taskgraph.median.toFixed(1)} / ${cold.pgraph.median.toFixed(1)} | ${kb.median.toFixed(2)} |`)
+    log(`| ${shape}-${n} | ${fmt(row.taskgraph)} | ${fmt(row.pgraph)} | ${fmt(row.promise)} | ${fmt(row.effectFloor)} | ${ratio(row.taskgraph, row.pgraph)} | ${ratio(row.taskgraph, row.promise, 1)} | ${cold.taskgraph.median.toFixed(1)} / ${cold.pgraph.median.toFixed(1)} | ${kb.median.toFixed(2)} |`)
   }
 }
 results.noop = noop
 
-log("")
+// ---- sync: Effect.sync bodies: a fiber per task ---------------------------------------------------
+log()
+log(`## sync: the same with \`Effect.sync(() => i)\` bodies, which need a fiber each (µs per task)`)
+log()
+log("p-graph and the Promise floor run the same `Promise.resolve(i)` bodies as in the noop table.")
+log()
+log("| workload | effect-taskgraph | Effect fibers | ÷ Effect fibers | ÷ p-graph (noop) | ÷ Promise (noop) |")
+log("|---|---|---|---|---|---|")
+const sync: Record<string, unknown> = {}
+for (const n of sizes) {
+  for (const shape of shapes) {
+    const taskgraph = pick(samples("sync", "taskgraph", shape, n), "usPerTask")
+    const effectFloor = pick(samples("sync", "effect-floor", shape, n), "usPerTask")
+    const ref = noop[`${shape}-${n}`] as { pgraph: Stats; promise: Stats }
+    sync[`${shape}-${n}`] = { taskgraph, effectFloor }
+    log(`| ${shape}-${n} | ${fmt(taskgraph)} | ${fmt(effectFloor)} | ${ratio(taskgraph, effectFloor)} | ${ratio(taskgraph, ref.pgraph)} | ${ratio(taskgraph, ref.promise, 1)} |`)
+  }
+}
+results.sync = sync
+
+// ---- sleep ---------------------------------------------------------------------------------------
+log()
 log("## sleep (0–5 ms per task, N = 1,000): makespan ÷ critical path (1.00 is perfect)")
-log("")
-log("| workload | effect-taskgraph | p-graph | Promise floor |")
-log("|---|---|---|---|")
+log()
+log("| workload | critical path ms | effect-taskgraph | p-graph | Promise floor | Effect fibers |")
+log("|---|---|---|---|---|---|")
 const sleep: Record<string, unknown> = {}
 for (const shape of shapes) {
-  const row: Record<string, { median: number; min: number; max: number }> = {}
-  for (const runner of runners) row[runner] = repeat("ratio", "sleep", runner, shape, 1000)
-  sleep[`${shape}-1000`] = row
-  log(`| ${shape}-1000 | ${fmt(row.taskgraph!)} | ${fmt(row["p-graph"]!)} | ${fmt(row.promise!)} |`)
+  const row: Partial<Record<Runner, Stats>> = {}
+  let critical = 0
+  for (const runner of noopRunners) {
+    const runs = samples("sleep", runner, shape, 1000)
+    critical = runs[0]!.criticalMs!
+    row[runner] = pick(runs, "ratio")
+  }
+  sleep[`${shape}-1000`] = { criticalMs: critical, ...row }
+  log(`| ${shape}-1000 | ${critical} | ${fmt(row.taskgraph!)} | ${fmt(row["p-graph"]!)} | ${fmt(row.promise!)} | ${fmt(row["effect-floor"]!)} |`)
 }
 results.sleep = sleep
 
-log("")
-log("## graph construction + validation, 100,000 tasks (ms)")
-log("")
-log("| workload | build | validate | total |")
-log("|---|---|---|---|")
+// ---- build + validate ----------------------------------------------------------------------------
+log()
+log("## graph construction + validation, 100,000 tasks (ms, first time in a fresh process)")
+log()
+log("`tags`: the 100k `Context.GenericTag`s the workload defines (Effect captures a stack trace per tag);")
+log("`tasks + graph`: `Task.make` ×100k and `TaskGraph.make`; `validate`: `TaskGraph.validate`.")
+log()
+log("| workload | tags (Effect) | tasks + graph | validate | tasks + graph + validate |")
+log("|---|---|---|---|---|")
 const build: Record<string, unknown> = {}
 for (const shape of shapes) {
-  const row = {
-    build: repeat("buildMs", "build", "taskgraph", shape, 100_000),
-    validate: repeat("validateMs", "build", "taskgraph", shape, 100_000),
-    total: repeat("totalMs", "build", "taskgraph", shape, 100_000)
-  }
+  const runs = samples("build", "taskgraph", shape, 100_000)
+  const row = { tags: pick(runs, "tagsMs"), build: pick(runs, "buildMs"), validate: pick(runs, "validateMs"), total: pick(runs, "totalMs") }
   build[shape] = row
-  log(`| ${shape}-100000 | ${fmt(row.build, 0)} | ${fmt(row.validate, 0)} | ${fmt(row.total, 0)} |`)
+  log(`| ${shape}-100000 | ${fmt(row.tags, 0)} | ${fmt(row.build, 0)} | ${fmt(row.validate, 0)} | ${fmt(row.total, 0)} |`)
 }
 results.build = build
 
-log("")
-log("## interrupting 10,000 tasks in flight (each holding a resource)")
-log("")
-const interrupt = repeat("interruptMs", "interrupt", "taskgraph", "chain", 10_000)
-const released = measure("interrupt", "taskgraph", "chain", 10_000)
-results.interrupt = { interruptMs: interrupt, released: released.released }
-log(`interrupt → all finalizers done: ${fmt(interrupt, 1)} ms; finalizers run: ${released.released} of 10000`)
+// ---- interrupt -----------------------------------------------------------------------------------
+log()
+log("## interrupting 10,000 tasks in flight (each holding a scoped resource): interrupt → all finalizers done (ms)")
+log()
+const interruptRuns = samples("interrupt", "taskgraph", "chain", 10_000)
+const floorRuns = samples("interrupt", "effect-floor", "chain", 10_000)
+const interrupt = pick(interruptRuns, "interruptMs")
+const floorInterrupt = pick(floorRuns, "interruptMs")
+results.interrupt = { taskgraph: interrupt, effectFloor: floorInterrupt, released: interruptRuns[0]!.released }
+log("| effect-taskgraph | Effect fibers (bare, same resource) | finalizers run |")
+log("|---|---|---|")
+log(`| ${fmt(interrupt, 0)} | ${fmt(floorInterrupt, 0)} | ${interruptRuns[0]!.released} of 10000 |`)
 
 mkdirSync("bench/results", { recursive: true })
 writeFileSync("bench/results/scheduler.json", JSON.stringify(results, null, 2) + "\n")

@@ -274,7 +274,8 @@ export const compile = (source: GraphSource): Either.Either<CompiledPlan, GraphE
   const { placed, remaining } = kahn(waitsFor, dependents, n)
   if (placed < n) return Either.left(new GraphError.CycleError({ path: findCycle(remaining, waitsFor, tasks) }))
 
-  const taskNames = tasks.map((t) => t.name)
+  let taskNames: Array<string> | undefined
+  const namesOf = () => (taskNames ??= tasks.map((t) => t.name))
   let layers: Array<Array<number>> | undefined
   let dataEdges: Array<DataEdge> | undefined
   let precedenceEdges: Array<PrecedenceEdge> | undefined
@@ -282,7 +283,9 @@ export const compile = (source: GraphSource): Either.Either<CompiledPlan, GraphE
     source,
     n,
     tasks,
-    names: taskNames,
+    get names() {
+      return namesOf()
+    },
     dataDeps,
     dataKeys,
     waitsFor,
@@ -304,7 +307,7 @@ export const compile = (source: GraphSource): Either.Either<CompiledPlan, GraphE
         for (let i = 0; i < n; i++) {
           for (let k = dataDeps.start[i]!; k < dataDeps.start[i + 1]!; k++) {
             const d = dataDeps.items[k]!
-            dataEdges.push({ from: taskNames[d]!, to: taskNames[i]!, tag: dataKeys[k]! })
+            dataEdges.push({ from: namesOf()[d]!, to: namesOf()[i]!, tag: dataKeys[k]! })
           }
         }
       }
@@ -314,7 +317,7 @@ export const compile = (source: GraphSource): Either.Either<CompiledPlan, GraphE
       if (precedenceEdges === undefined) {
         precedenceEdges = []
         for (let k = 0; k < precedencePairs.length; k += 2) {
-          precedenceEdges.push({ before: taskNames[precedencePairs[k]!]!, after: taskNames[precedencePairs[k + 1]!]! })
+          precedenceEdges.push({ before: namesOf()[precedencePairs[k]!]!, after: namesOf()[precedencePairs[k + 1]!]! })
         }
       }
       return precedenceEdges
