@@ -3,6 +3,7 @@
  *   node --expose-gc bench/.build/measure.mjs <kind> <runner> <shape> <n>
  * Prints one JSON line.
  */
+import { writeFileSync } from "node:fs"
 import { Deferred, Effect, Fiber, Ref, Runtime } from "effect"
 import { Task, TaskGraph } from "effect-taskgraph"
 import { buildTaskGraph, makeTags, prepare, type Runner } from "./runners.js"
@@ -66,6 +67,14 @@ const main = async () => {
       const ms = performance.now() - t0
       const critical = criticalPath(deps, durations)
       return { makespanMs: ms, criticalMs: critical, ratio: ms / critical }
+    }
+    case "workload": {
+      // for the asyncio runner (bench/asyncio_runner.py): the same graph and sleeps, as JSON
+      const deps = workload(shape, n)
+      const durations = sleeps(n)
+      const path = `bench/.build/workload-${shape}-${n}.json`
+      writeFileSync(path, JSON.stringify({ deps, sleeps: durations }))
+      return { path, criticalMs: criticalPath(deps, durations) }
     }
     case "build": {
       // tags are the user's type definitions (Effect's cost); tasks + graph + validation are ours

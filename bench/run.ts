@@ -1,6 +1,6 @@
 /**
  * The scheduler benchmark (issue 3): every workload through effect-taskgraph,
- * p-graph, a hand-written Promise runner and bare Effect fibers, each
+ * p-graph, Python asyncio, a hand-written Promise runner and bare Effect fibers, each
  * measurement in a fresh process, median of 5 (min–max), as markdown tables
  * and JSON in bench/results/.
  *
@@ -37,6 +37,16 @@ const stats = (values: Array<number>): Stats => {
   return { median: sorted[Math.floor(sorted.length / 2)]!, min: sorted[0]!, max: sorted.at(-1)! }
 }
 const samples = (...args: Array<string | number>) => Array.from({ length: reps }, () => measure(...args))
+
+/** Python asyncio on the very same graph (bench/asyncio_runner.py), reps fresh processes. */
+const asyncioSamples = (kind: "noop" | "sleep", shape: string, n: number): Array<Sample> => {
+  const { path, criticalMs } = measure("workload", "taskgraph", shape, n) as unknown as { path: string; criticalMs: number }
+  return Array.from({ length: reps }, () => {
+    const out = execFileSync("python3", ["bench/asyncio_runner.py", kind, path], { encoding: "utf8" })
+    const sample = JSON.parse(out.trim().split("\n").at(-1)!) as Sample
+    return kind === "sleep" ? { ...sample, ratio: sample.makespanMs! / criticalMs } : sample
+  })
+}
 const pick = (from: Array<Sample>, key: string) => stats(from.map((sample) => sample[key]!))
 const fmt = (s: Stats, digits = 2) => `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`
 const ratio = (a: Stats, b: Stats, digits = 2) => (a.median / b.median).toFixed(digits)
@@ -56,8 +66,8 @@ log("(3 at 100k) after warm-up runs, each on a freshly built graph (validation i
 log("`1st run` is the first run in a fresh process (JIT cold); KB/task is the heap a graph, its run and")
 log("its report hold per task after the run.")
 log()
-log("| workload | effect-taskgraph | p-graph | Promise floor | Effect fibers | ÷ p-graph | ÷ Promise | 1st run: taskgraph / p-graph | taskgraph KB/task |")
-log("|---|---|---|---|---|---|---|---|---|")
+log("| workload | effect-taskgraph | p-graph | asyncio | Promise floor | Effect fibers | ÷ p-graph | ÷ asyncio | ÷ Promise | 1st run: taskgraph / p-graph | taskgraph KB/task |")
+log("|---|---|---|---|---|---|---|---|---|---|---|")
 const noop: Record<string, unknown> = {}
 const noopRunners: ReadonlyArray<Runner> = ["taskgraph", "p-graph", "promise", "effect-floor"]
 for (const n of sizes) {
@@ -65,11 +75,17 @@ for (const n of sizes) {
     const runs: Partial<Record<Runner, Array<Sample>>> = {}
     for (const runner of noopRunners) runs[runner] = samples("noop", runner, shape, n)
     const us = (runner: Runner) => pick(runs[runner]!, "usPerTask")
-    const row = { taskgraph: us("taskgraph"), pgraph: us("p-graph"), promise: us("promise"), effectFloor: us("effect-floor") }
+    const row = {
+      taskgraph: us("taskgraph"),
+      pgraph: us("p-graph"),
+      asyncio: pick(asyncioSamples("noop", shape, n), "usPerTask"),
+      promise: us("promise"),
+      effectFloor: us("effect-floor")
+    }
     const kb = pick(runs.taskgraph!, "kbPerTask")
     const cold = { taskgraph: pick(runs.taskgraph!, "coldUsPerTask"), pgraph: pick(runs["p-graph"]!, "coldUsPerTask") }
     noop[`${shape}-${n}`] = { ...row, taskgraphKbPerTask: kb, firstRun: cold }
-    log(`| ${shape}-${n} | ${fmt(row.taskgraph)} | ${fmt(row.pgraph)} | ${fmt(row.promise)} | ${fmt(row.effectFloor)} | ${ratio(row.taskgraph, row.pgraph)} | ${ratio(row.taskgraph, row.promise, 1)} | ${cold.taskgraph.median.toFixed(1)} / ${cold.pgraph.median.toFixed(1)} | ${kb.median.toFixed(2)} |`)
+    log(`| ${shape}-${n} | ${fmt(row.taskgraph)} | ${fmt(row.pgraph)} | ${fmt(row.asyncio)} | ${fmt(row.promise)} | ${fmt(row.effectFloor)} | ${ratio(row.taskgraph, row.pgraph)} | ${ratio(row.taskgraph, row.asyncio)} | ${ratio(row.taskgraph, row.promise, 1)} | ${cold.taskgraph.median.toFixed(1)} / ${cold.pgraph.median.toFixed(1)} | ${kb.median.toFixed(2)} |`)
   }
 }
 results.noop = noop
@@ -80,16 +96,16 @@ log(`## sync: the same with \`Effect.sync(() => i)\` bodies, which need a fiber 
 log()
 log("p-graph and the Promise floor run the same `Promise.resolve(i)` bodies as in the noop table.")
 log()
-log("| workload | effect-taskgraph | Effect fibers | ÷ Effect fibers | ÷ p-graph (noop) | ÷ Promise (noop) |")
-log("|---|---|---|---|---|---|")
+log("| workload | effect-taskgraph | Effect fibers | ÷ Effect fibers | ÷ p-graph (noop) | ÷ asyncio (noop) | ÷ Promise (noop) |")
+log("|---|---|---|---|---|---|---|")
 const sync: Record<string, unknown> = {}
 for (const n of sizes) {
   for (const shape of shapes) {
     const taskgraph = pick(samples("sync", "taskgraph", shape, n), "usPerTask")
     const effectFloor = pick(samples("sync", "effect-floor", shape, n), "usPerTask")
-    const ref = noop[`${shape}-${n}`] as { pgraph: Stats; promise: Stats }
+    const ref = noop[`${shape}-${n}`] as { pgraph: Stats; asyncio: Stats; promise: Stats }
     sync[`${shape}-${n}`] = { taskgraph, effectFloor }
-    log(`| ${shape}-${n} | ${fmt(taskgraph)} | ${fmt(effectFloor)} | ${ratio(taskgraph, effectFloor)} | ${ratio(taskgraph, ref.pgraph)} | ${ratio(taskgraph, ref.promise, 1)} |`)
+    log(`| ${shape}-${n} | ${fmt(taskgraph)} | ${fmt(effectFloor)} | ${ratio(taskgraph, effectFloor)} | ${ratio(taskgraph, ref.pgraph)} | ${ratio(taskgraph, ref.asyncio)} | ${ratio(taskgraph, ref.promise, 1)} |`)
   }
 }
 results.sync = sync
@@ -98,8 +114,8 @@ results.sync = sync
 log()
 log("## sleep (0–5 ms per task, N = 1,000): makespan ÷ critical path (1.00 is perfect)")
 log()
-log("| workload | critical path ms | effect-taskgraph | p-graph | Promise floor | Effect fibers |")
-log("|---|---|---|---|---|---|")
+log("| workload | critical path ms | effect-taskgraph | p-graph | asyncio | Promise floor | Effect fibers |")
+log("|---|---|---|---|---|---|---|")
 const sleep: Record<string, unknown> = {}
 for (const shape of shapes) {
   const row: Partial<Record<Runner, Stats>> = {}
@@ -109,8 +125,9 @@ for (const shape of shapes) {
     critical = runs[0]!.criticalMs!
     row[runner] = pick(runs, "ratio")
   }
-  sleep[`${shape}-1000`] = { criticalMs: critical, ...row }
-  log(`| ${shape}-1000 | ${critical} | ${fmt(row.taskgraph!)} | ${fmt(row["p-graph"]!)} | ${fmt(row.promise!)} | ${fmt(row["effect-floor"]!)} |`)
+  const asyncio = pick(asyncioSamples("sleep", shape, 1000), "ratio")
+  sleep[`${shape}-1000`] = { criticalMs: critical, ...row, asyncio }
+  log(`| ${shape}-1000 | ${critical} | ${fmt(row.taskgraph!)} | ${fmt(row["p-graph"]!)} | ${fmt(asyncio)} | ${fmt(row.promise!)} | ${fmt(row["effect-floor"]!)} |`)
 }
 results.sleep = sleep
 

@@ -2,18 +2,22 @@
  * The scheduler: runs a compiled plan as fibers.
  *
  * Design (see bench/README.md for the measurements behind it):
- * - Per-task state lives in plain arrays indexed by task number and is
- *   mutated only by this module, from synchronous callbacks. A fiber per task
- *   costs ~3 µs when forked with `Runtime.runFork` from a captured runtime
- *   (immediate start, refs set once through `updateRefs`), against 50-130 µs
- *   for designs that fork waiting fibers and await Deferreds per task.
+ * - Per-task state lives in plain (typed) arrays indexed by task number and
+ *   is mutated only by this module, from synchronous callbacks; the plan's
+ *   edges are compressed rows (plan.ts). On a 100k-task graph this is the
+ *   difference between microseconds and tens of microseconds a task.
  * - A task is forked only when everything it waits for is ready; nothing is
- *   pre-forked. Its completion is observed with `addObserver`, which runs
- *   synchronously when the task finished synchronously.
+ *   pre-forked. Its fiber is made by `taskFiber.ts` (the fork patch of the
+ *   fiber refs applied once per run, not per task) and its completion is
+ *   observed with `addObserver`, which runs synchronously when the task
+ *   finished synchronously.
+ * - A task whose effect is already an `Exit` (`Effect.succeed`, `Effect.fail`)
+ *   gets no fiber at all: its exit is known without evaluating anything.
  * - All follow-up work (starting tasks, releasing resources, finishing tasks)
  *   goes through queues drained by one loop (`pump`), so that a chain of
  *   100,000 tasks never recurses.
- * - Events are allocated only when something listens.
+ * - Events, spans and per-task contexts are allocated only when something
+ *   needs them (a listener, a tracer, a resource to release).
  *
  * @internal
  */
