@@ -28,6 +28,18 @@ const effectBody = (body: Body, i: number): Effect.Effect<number> =>
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
+/** For the hand-written runners: how many tasks each waits for, and who waits for each. */
+const inDegrees = (deps: ReadonlyArray<ReadonlyArray<number>>) => {
+  const n = deps.length
+  const waiting = new Int32Array(n)
+  const dependents: Array<Array<number>> = Array.from({ length: n }, () => [])
+  for (let i = 0; i < n; i++) {
+    waiting[i] = deps[i]!.length
+    for (const d of deps[i]!) dependents[d]!.push(i)
+  }
+  return { waiting, dependents }
+}
+
 /** Builds a runnable for the workload; `build` is timed apart from `run`. */
 export const prepare = (runner: Runner, deps: ReadonlyArray<ReadonlyArray<number>>, body: Body): () => Promise<unknown> => {
   const n = deps.length
@@ -35,12 +47,7 @@ export const prepare = (runner: Runner, deps: ReadonlyArray<ReadonlyArray<number
     case "promise": {
       return () =>
         new Promise<void>((resolve, reject) => {
-          const waiting = new Int32Array(n)
-          const dependents: Array<Array<number>> = Array.from({ length: n }, () => [])
-          for (let i = 0; i < n; i++) {
-            waiting[i] = deps[i]!.length
-            for (const d of deps[i]!) dependents[d]!.push(i)
-          }
+          const { waiting, dependents } = inDegrees(deps)
           const values: Array<unknown> = new Array(n)
           let done = 0
           const start = (i: number): void => {
@@ -61,12 +68,7 @@ export const prepare = (runner: Runner, deps: ReadonlyArray<ReadonlyArray<number
       const effects = Array.from({ length: n }, (_, i) => effectBody(body, i))
       return () =>
         new Promise<void>((resolve, reject) => {
-          const waiting = new Int32Array(n)
-          const dependents: Array<Array<number>> = Array.from({ length: n }, () => [])
-          for (let i = 0; i < n; i++) {
-            waiting[i] = deps[i]!.length
-            for (const d of deps[i]!) dependents[d]!.push(i)
-          }
+          const { waiting, dependents } = inDegrees(deps)
           const values: Array<unknown> = new Array(n)
           const ready: Array<number> = []
           let done = 0
