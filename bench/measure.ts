@@ -36,8 +36,8 @@ const main = async () => {
       void first
       // Steady state: after warm-up runs (V8 needs a few to optimise the fiber runtime's code), the
       // mean of several consecutive runs, each on a freshly built graph (so validation is included and
-      // the building is not). No forced GC between them: a full GC also empties V8's megamorphic
-      // stub cache, which made the run right after it ~2x slower for Effect's megamorphic code (see
+      // the building is not). No forced GC between them: the run right after a forced full GC was
+      // ~2x slower for Effect's code (likely V8's megamorphic stub cache being emptied, see
       // bench/README.md); the collections a run's own garbage causes are counted, amortised.
       const warmups = Number(process.env.WARMUPS ?? (n >= 100_000 ? 2 : 4))
       for (let k = 0; k < warmups; k++) await prepare(runner, deps, body)()
