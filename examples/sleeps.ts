@@ -1,8 +1,8 @@
 /**
  * The first sketches, step by step: one task; a group of tasks; dependencies;
- * precedence. Run: npx tsx examples/sleeps.ts
+ * precedence; a concurrency limit. Run: npx tsx examples/sleeps.ts
  */
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import { RunReport, Task, TaskGraph } from "effect-taskgraph"
 
 const sleepFor = (ms: number) =>
@@ -32,6 +32,14 @@ const program = Effect.gen(function*() {
   console.log(TaskGraph.toMermaid(graph))
   const report = yield* TaskGraph.run(graph)
   console.log(RunReport.summary(report))
+
+  // 5. a concurrency limit: of the ready tasks, the one with the longest chain ahead starts first
+  const side = sleepFor(100)
+  const first = Task.make("first link of the long chain", { run: Effect.sleep("100 millis") })
+  const second = Task.make("second link of the long chain", { after: [first], run: Effect.sleep("300 millis") })
+  const limited = yield* TaskGraph.run(TaskGraph.make("one at a time", [side, first, second]), { concurrency: 1 })
+  const order = [...limited.tasks].sort((a, b) => Option.getOrThrow(a.startedAt) - Option.getOrThrow(b.startedAt))
+  console.log(`one at a time, started in this order: ${order.map((t) => t.name).join(", ")}`)
 })
 
 Effect.runPromise(program)

@@ -20,7 +20,7 @@ const run = (file: string) =>
   })
 
 const examples: ReadonlyArray<readonly [string, ReadonlyArray<string>]> = [
-  ["examples/sleeps.ts", ["slept 300ms", "sleeps: succeeded", "t1 -.-> t0", "precedence: succeeded"]],
+  ["examples/sleeps.ts", ["slept 300ms", "sleeps: succeeded", "t1 -.-> t0", "precedence: succeeded", "started in this order: first link of the long chain, "]],
   ["examples/diamond.ts", ["critical path: checkout -> compile -> package", "build: succeeded", "gantt", "removing the checkout"]],
   ["examples/processes.ts", ["[test archives]", "build archives: succeeded"]],
   ["examples/images.ts", ["digest images: succeeded", "stopped and cleaned up"]],

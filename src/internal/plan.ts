@@ -70,6 +70,8 @@ export interface CompiledPlan {
   readonly dependents: Rows
   /** per task: how many tasks hold its resources (distinct data dependents) */
   readonly holders: Int32Array
+  /** per task: tasks on the longest path from it to the end, itself included (start priority) */
+  readonly height: Int32Array
   readonly external: ReadonlyArray<ExternalRequirement & { readonly tagObject: AnyTag }>
   /** tag key -> providing task index */
   readonly providerByKey: ReadonlyMap<string, number>
@@ -137,7 +139,22 @@ const kahn = (waitsFor: Rows, dependents: Rows, n: number, onLayer?: (layer: Arr
       }
     }
   }
-  return { placed: tail, remaining }
+  return { placed: tail, remaining, order: queue }
+}
+
+/** Per task: the number of tasks on the longest path from it to the end of the graph, itself included. */
+const heights = (order: Int32Array, dependents: Rows, n: number): Int32Array => {
+  const height = new Int32Array(n)
+  for (let o = n - 1; o >= 0; o--) {
+    const i = order[o]!
+    let tallest = 0
+    for (let k = dependents.start[i]!, end = dependents.start[i + 1]!; k < end; k++) {
+      const h = height[dependents.items[k]!]!
+      if (h > tallest) tallest = h
+    }
+    height[i] = tallest + 1
+  }
+  return height
 }
 
 /** @internal */
@@ -268,8 +285,9 @@ export const compile = (source: GraphSource): Either.Either<CompiledPlan, GraphE
   const holders = new Int32Array(n)
   for (let k = 0; k < dataDeps.items.length; k++) holders[dataDeps.items[k]!]!++
 
-  const { placed, remaining } = kahn(waitsFor, dependents, n)
+  const { order, placed, remaining } = kahn(waitsFor, dependents, n)
   if (placed < n) return Either.left(new GraphError.CycleError({ path: findCycle(remaining, waitsFor, tasks) }))
+  const height = heights(order, dependents, n)
 
   let taskNames: Array<string> | undefined
   const namesOf = () => (taskNames ??= tasks.map((t) => t.name))
@@ -288,6 +306,7 @@ export const compile = (source: GraphSource): Either.Either<CompiledPlan, GraphE
     waitsFor,
     dependents,
     holders,
+    height,
     external: Array.from(external, ([tag, { requiredBy, tagObject }]) => ({ tag, requiredBy, tagObject })),
     providerByKey,
     get layers() {

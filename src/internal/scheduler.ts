@@ -48,6 +48,7 @@ import type { OutputStream, TaskHooks } from "./taskHooks.js"
 import { hooksFrom, TaskHooksKey } from "./taskHooks.js"
 import { TaskTimeoutError, UndeclaredDependencyError } from "../TaskError.js"
 import * as TaskFiber from "./taskFiber.js"
+import * as ReadyQueue from "./readyQueue.js"
 import * as TaskScope from "./taskScope.js"
 
 /** Phases of a task's life in the scheduler (not the reported status). */
@@ -167,8 +168,8 @@ export const make = (
 
   // ---- queues drained by `pump` -------------------------------------------
   // Plain arrays with a head index: the hot path of a 100k-task run.
-  const startQueue: Array<number> = []
-  let startHead = 0
+  // ready tasks, those with the longest path ahead first (readyQueue.ts)
+  const startQueue = ReadyQueue.make(n, plan.height)
   const releaseQueue: Array<number> = []
   let releaseHead = 0
   const doneQueue: Array<number> = []
@@ -554,37 +555,30 @@ export const make = (
         if (phase[i] === HOLDING || phase[i] === RUNNING) release(i)
         continue
       }
-      if (!paused && !stopping && startHead < startQueue.length && running < concurrency) {
-        // a queued task may have been skipped since (continue mode): drop it
-        if (phase[startQueue[startHead]!] !== QUEUED) {
-          startHead++
-          continue
-        }
+      if (!paused && !stopping && startQueue.size() > 0 && running < concurrency) {
         if (!usesPools) {
-          startTask(startQueue[startHead++]!)
+          const i = startQueue.pop()
+          // a queued task may have been skipped since (continue mode): drop it
+          if (phase[i] === QUEUED) startTask(i)
           continue
         }
-        // pools: start the first queued task that fits (no head-of-line blocking)
+        // pools: start the highest queued task that fits (no head-of-line blocking)
+        if (phase[startQueue.at(0)] !== QUEUED) {
+          startQueue.pop() // skipped since; the ones further down are dropped when they come up
+          continue
+        }
         let picked = -1
-        for (let k = startHead; k < startQueue.length; k++) {
-          if (phase[startQueue[k]!] === QUEUED && fitsPools(startQueue[k]!)) {
-            picked = k
-            break
-          }
+        for (let k = 0; k < startQueue.size(); k++) {
+          const i = startQueue.at(k)
+          if (phase[i] !== QUEUED || !fitsPools(i)) continue
+          if (picked < 0 || ReadyQueue.before(plan.height, i, startQueue.at(picked))) picked = k
         }
         if (picked >= 0) {
-          const i = startQueue[picked]!
-          startQueue.splice(picked, 1)
-          startTask(i)
+          startTask(startQueue.removeAt(picked))
           continue
         }
       }
       break
-    }
-    // compact the queues now and then so memory does not grow with n
-    if (startHead > 4096 && startHead * 2 > startQueue.length) {
-      startQueue.splice(0, startHead)
-      startHead = 0
     }
     if (doneHead === doneQueue.length) {
       doneQueue.length = 0

@@ -167,4 +167,24 @@ describe("scheduling", () => {
       expect(RunReport.value(report, "t19999")).toEqual(Option.some(19_999))
       expect(report.tasks.every((t) => t.status === "released")).toBe(true)
     }))
+
+  it.effect("when fewer tasks may run than are ready, the one with the longest chain ahead starts first", () =>
+    Effect.gen(function*() {
+      // listed first, but nothing waits for them
+      const side1 = sleepy("side 1", 1)
+      const side2 = sleepy("side 2", 1)
+      // the chain that sets the run's length
+      const head = sleepy("head", 1)
+      const tail = Task.make("tail", { after: [head], run: Effect.sleep("5 seconds") })
+      const graph = TaskGraph.make("critical first", [side1, side2, head, tail])
+      const fiber = yield* Effect.fork(TaskGraph.run(graph, { concurrency: 2 }))
+      yield* TestClock.adjust("7 seconds")
+      const report = yield* Fiber.join(fiber)
+      // head with side 1 at 0 s; tail with side 2 at 1 s; done at 6 s (starting both sides first: 7 s)
+      const startedAt = (name: string) => report.tasks.find((t) => t.name === name)!.startedAt
+      expect([startedAt("head"), startedAt("side 1"), startedAt("tail"), startedAt("side 2")]).toEqual(
+        [Option.some(0), Option.some(0), Option.some(1000), Option.some(1000)]
+      )
+      expect(report.durationMs).toEqual(Option.some(6000))
+    }))
 })
