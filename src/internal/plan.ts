@@ -116,8 +116,9 @@ const reverse = (rows: Rows, n: number): Rows => {
 }
 
 /**
- * Kahn's algorithm: how many tasks can be placed, and what still waits
- * (`remaining[i] > 0` for the tasks on or behind a cycle).
+ * Kahn's algorithm: how many tasks can be placed, in which (topological)
+ * order, and what still waits (`remaining[i] > 0` for the tasks on or behind
+ * a cycle). `onLayer` sees each layer of tasks whose waits are all placed.
  */
 const kahn = (waitsFor: Rows, dependents: Rows, n: number, onLayer?: (layer: Array<number>) => void) => {
   const remaining = new Int32Array(n)
