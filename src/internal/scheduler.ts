@@ -567,8 +567,12 @@ export const make = (
           startQueue.pop() // skipped since; the ones further down are dropped when they come up
           continue
         }
+        if (fitsPools(startQueue.at(0))) {
+          startTask(startQueue.pop()) // the highest fits: no need to look further
+          continue
+        }
         let picked = -1
-        for (let k = 0; k < startQueue.size(); k++) {
+        for (let k = 1; k < startQueue.size(); k++) {
           const i = startQueue.at(k)
           if (phase[i] !== QUEUED || !fitsPools(i)) continue
           if (picked < 0 || ReadyQueue.before(plan.height, i, startQueue.at(picked))) picked = k

@@ -187,4 +187,23 @@ describe("scheduling", () => {
       )
       expect(report.durationMs).toEqual(Option.some(6000))
     }))
+
+  it.effect("a task that does not fit its pool does not hold back a lower one that fits", () =>
+    Effect.gen(function*() {
+      const x = Task.make("x", { pools: { vm: 1 }, run: Effect.sleep("10 seconds") })
+      const afterX = Task.make("after x", { after: [x], run: Effect.void })
+      const big = Task.make("big", { pools: { vm: 2 }, run: Effect.sleep("1 second") })
+      const afterBig = Task.make("after big", { after: [big], run: Effect.void })
+      const small = Task.make("small", { pools: { vm: 1 }, run: Effect.sleep("1 second") })
+      const graph = TaskGraph.make("pools", [x, afterX, big, afterBig, small])
+      const fiber = yield* Effect.fork(TaskGraph.run(graph, { pools: { vm: 2 } }))
+      yield* TestClock.adjust("12 seconds")
+      const report = yield* Fiber.join(fiber)
+      const startedAt = (name: string) => report.tasks.find((t) => t.name === name)!.startedAt
+      // x (longest chain, listed first) takes one unit; big needs both and waits; small fits and goes
+      expect([startedAt("x"), startedAt("small"), startedAt("big")]).toEqual(
+        [Option.some(0), Option.some(0), Option.some(10_000)]
+      )
+      expect(report.durationMs).toEqual(Option.some(11_000))
+    }))
 })
