@@ -38,8 +38,20 @@ const stats = (values: Array<number>): Stats => {
 }
 const samples = (...args: Array<string | number>) => Array.from({ length: reps }, () => measure(...args))
 
+/** Python 3.11+ (asyncio.TaskGroup) for the asyncio column; without it the column reads n/a. */
+const hasAsyncio = (() => {
+  try {
+    execFileSync("python3", ["-c", "import asyncio; asyncio.TaskGroup"], { stdio: "ignore" })
+    return true
+  } catch {
+    console.error("python3 >= 3.11 not found: the asyncio column will read n/a")
+    return false
+  }
+})()
+
 /** Python asyncio on the very same graph (bench/asyncio_runner.py), reps fresh processes. */
 const asyncioSamples = (kind: "noop" | "sleep", shape: string, n: number): Array<Sample> => {
+  if (!hasAsyncio) return [{ usPerTask: NaN, ratio: NaN }]
   const { path, criticalMs } = measure("workload", "taskgraph", shape, n) as unknown as { path: string; criticalMs: number }
   return Array.from({ length: reps }, () => {
     const out = execFileSync("python3", ["bench/asyncio_runner.py", kind, path], { encoding: "utf8" })
@@ -48,8 +60,9 @@ const asyncioSamples = (kind: "noop" | "sleep", shape: string, n: number): Array
   })
 }
 const pick = (from: Array<Sample>, key: string) => stats(from.map((sample) => sample[key]!))
-const fmt = (s: Stats, digits = 2) => `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`
-const ratio = (a: Stats, b: Stats, digits = 2) => (a.median / b.median).toFixed(digits)
+const fmt = (s: Stats, digits = 2) =>
+  Number.isNaN(s.median) ? "n/a" : `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`
+const ratio = (a: Stats, b: Stats, digits = 2) => (Number.isNaN(b.median) ? "n/a" : (a.median / b.median).toFixed(digits))
 
 const results: Record<string, unknown> = { date: new Date().toISOString(), reps, node: process.version }
 const lines: Array<string> = []
