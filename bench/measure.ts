@@ -39,7 +39,7 @@ const main = async () => {
       // the building is not). No forced GC between them: the run right after a forced full GC was
       // ~2x slower for Effect's code (likely V8's megamorphic stub cache being emptied, see
       // bench/README.md); the collections a run's own garbage causes are counted, amortised.
-      const warmups = Number(process.env.WARMUPS ?? (n >= 100_000 ? 2 : 4))
+      const warmups = n >= 100_000 ? 2 : 4
       for (let k = 0; k < warmups; k++) await prepare(runner, deps, body)()
       const timedRuns = n >= 100_000 ? 3 : 10
       let ms = 0

@@ -9,7 +9,7 @@
  */
 import { execFileSync } from "node:child_process"
 import { mkdirSync, writeFileSync } from "node:fs"
-import type { Runner } from "./runners.js"
+import { type Runner, runners } from "./runners.js"
 import { shapes } from "./workloads.js"
 
 const quick = process.argv.includes("--quick")
@@ -82,11 +82,10 @@ log()
 log("| workload | effect-taskgraph | p-graph | asyncio | Promise floor | Effect fibers | ÷ p-graph | ÷ asyncio | ÷ Promise | 1st run: taskgraph / p-graph | taskgraph KB/task |")
 log("|---|---|---|---|---|---|---|---|---|---|---|")
 const noop: Record<string, unknown> = {}
-const noopRunners: ReadonlyArray<Runner> = ["taskgraph", "p-graph", "promise", "effect-floor"]
 for (const n of sizes) {
   for (const shape of shapes) {
     const runs: Partial<Record<Runner, Array<Sample>>> = {}
-    for (const runner of noopRunners) runs[runner] = samples("noop", runner, shape, n)
+    for (const runner of runners) runs[runner] = samples("noop", runner, shape, n)
     const us = (runner: Runner) => pick(runs[runner]!, "usPerTask")
     const row = {
       taskgraph: us("taskgraph"),
@@ -133,7 +132,7 @@ const sleep: Record<string, unknown> = {}
 for (const shape of shapes) {
   const row: Partial<Record<Runner, Stats>> = {}
   let critical = 0
-  for (const runner of noopRunners) {
+  for (const runner of runners) {
     const runs = samples("sleep", runner, shape, 1000)
     critical = runs[0]!.criticalMs!
     row[runner] = pick(runs, "ratio")

@@ -1,6 +1,8 @@
 /**
- * The same workload through three runners: effect-taskgraph, p-graph 2.0.0,
- * and a minimal hand-written Promise runner (the floor for any JS runner).
+ * The same workload through four runners: effect-taskgraph, p-graph 2.0.0,
+ * a minimal hand-written Promise runner (the floor for any JS runner), and
+ * the same runner on bare Effect fibers (the floor for anything on Effect).
+ * Python asyncio runs the same graphs from bench/asyncio_runner.py.
  */
 import { Context, Effect, Runtime } from "effect"
 import { PGraph } from "p-graph"

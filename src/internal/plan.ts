@@ -321,10 +321,11 @@ export const compile = (source: GraphSource): Either.Either<CompiledPlan, GraphE
     get dataEdges() {
       if (dataEdges === undefined) {
         dataEdges = []
+        const nameOf = namesOf()
         for (let i = 0; i < n; i++) {
           for (let k = dataDeps.start[i]!; k < dataDeps.start[i + 1]!; k++) {
             const d = dataDeps.items[k]!
-            dataEdges.push({ from: namesOf()[d]!, to: namesOf()[i]!, tag: dataKeys[k]! })
+            dataEdges.push({ from: nameOf[d]!, to: nameOf[i]!, tag: dataKeys[k]! })
           }
         }
       }
@@ -333,8 +334,9 @@ export const compile = (source: GraphSource): Either.Either<CompiledPlan, GraphE
     get precedenceEdges() {
       if (precedenceEdges === undefined) {
         precedenceEdges = []
+        const nameOf = namesOf()
         for (let k = 0; k < precedencePairs.length; k += 2) {
-          precedenceEdges.push({ before: namesOf()[precedencePairs[k]!]!, after: namesOf()[precedencePairs[k + 1]!]! })
+          precedenceEdges.push({ before: nameOf[precedencePairs[k]!]!, after: nameOf[precedencePairs[k + 1]!]! })
         }
       }
       return precedenceEdges

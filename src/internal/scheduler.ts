@@ -167,8 +167,8 @@ export const make = (
   const dependentItems = plan.dependents.items
 
   // ---- queues drained by `pump` -------------------------------------------
-  // Plain arrays with a head index: the hot path of a 100k-task run.
-  // ready tasks, those with the longest path ahead first (readyQueue.ts)
+  // Ready tasks: a heap, those with the longest path ahead first (readyQueue.ts). The release and
+  // done queues: plain arrays with a head index, the hot path of a 100k-task run.
   const startQueue = ReadyQueue.make(n, plan.height)
   const releaseQueue: Array<number> = []
   let releaseHead = 0

@@ -20,8 +20,7 @@
  *
  * @internal
  */
-import type { Effect, Fiber, RuntimeFlags } from "effect"
-import type { Context } from "effect"
+import type { Context, Effect, Fiber, RuntimeFlags } from "effect"
 import { Effect as E, FiberId, FiberRef, FiberRefs, Runtime, Supervisor } from "effect"
 
 type FiberStack = readonly [readonly [FiberId.Single, unknown], ...Array<readonly [FiberId.Single, unknown]>]
