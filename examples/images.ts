@@ -22,8 +22,8 @@ import { randomBytes, randomInt } from "node:crypto"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
-import { RunReport, Task, TaskGraph } from "../src/index.js"
-import * as WorkerPool from "../src/WorkerPool.js"
+import { RunReport, Task, TaskGraph } from "effect-taskgraph"
+import { WorkerPool } from "effect-taskgraph/workers"
 import { Digest } from "./images.worker.js"
 
 const arg = (name: string): string | undefined => {

@@ -8,7 +8,7 @@ import { Effect, Schema } from "effect"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as zlib from "node:zlib"
-import * as WorkerThread from "../src/WorkerThread.js"
+import { WorkerThread } from "effect-taskgraph/workers"
 
 /** Digest one file: its sha256, and its gzip -9 copy written to `gzipPath`. */
 export class Digest extends Schema.TaggedRequest<Digest>()("Digest", {

@@ -18,8 +18,9 @@
  *   npx tsx examples/notifier.ts --cancel   # onStop: "cancel": what is still queued is reported as not sent
  */
 import { Context, Effect, FiberSet } from "effect"
-import * as BackgroundWorker from "../src/BackgroundWorker.js"
-import { Main, Task, TaskGraph } from "../src/index.js"
+import { Task, TaskGraph } from "effect-taskgraph"
+import { Main } from "effect-taskgraph/node"
+import { BackgroundWorker } from "effect-taskgraph/workers"
 
 const cancel = process.argv.includes("--cancel")
 

@@ -19,9 +19,8 @@ import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { Context, Effect } from "effect"
-import { Task, TaskGraph } from "../src/index.js"
-import * as Main from "../src/Main.js"
-import * as Process from "../src/Process.js"
+import { Process, Task, TaskGraph } from "effect-taskgraph"
+import { Main } from "effect-taskgraph/node"
 
 class Workdir extends Context.Tag("Workdir")<Workdir, string>() {}
 class Sources extends Context.Tag("Sources")<Sources, ReadonlyArray<string>>() {}

@@ -19,10 +19,9 @@ import { Console, Effect, Option } from "effect"
 import * as NodePath from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
-import { RunReport, TaskGraph } from "effect-taskgraph"
+import { Reporter, RunReport, TaskGraph } from "effect-taskgraph"
+import { Main } from "effect-taskgraph/node"
 import { QemuTask } from "effect-taskgraph/qemu"
-import * as Main from "../src/Main.js"
-import * as Reporter from "../src/Reporter.js"
 
 const here = NodePath.dirname(fileURLToPath(import.meta.url))
 

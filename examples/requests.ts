@@ -28,8 +28,9 @@ import { FetchHttpClient, HttpClient, HttpClientResponse } from "@effect/platfor
 import { Console, Context, Duration, Effect, Schedule, Schema } from "effect"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
-import * as Bridge from "../src/Bridge.js"
-import { Main, Task, TaskGraph } from "../src/index.js"
+import { Task, TaskGraph } from "effect-taskgraph"
+import { Main } from "effect-taskgraph/node"
+import { Bridge } from "effect-taskgraph/workers"
 
 const failing = process.argv.includes("--fail")
 const ids = [1, 2, 3, 4, 5, 6, 7, 8]

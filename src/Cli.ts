@@ -15,9 +15,9 @@
  *
  * @example
  * ```ts
- * // bin/effect-taskgraph.mjs (what `npx effect-taskgraph` runs)
- * import { main } from "effect-taskgraph/Cli"
- * main(process.argv)
+ * // what `npx effect-taskgraph` runs, in short
+ * import { Cli } from "effect-taskgraph/cli"
+ * Cli.main(process.argv)
  * ```
  *
  * @since 0.1.0
@@ -31,6 +31,7 @@ import * as Options from "@effect/cli/Options"
 import * as ValidationError from "@effect/cli/ValidationError"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { Cause, Console, Data, Effect, FiberRef, Option } from "effect"
+import { ensureTypeScript, isTypeScriptFile } from "./internal/typescript.js"
 import * as Main from "./Main.js"
 import type * as Reporter from "./Reporter.js"
 import * as TaskGraph from "./TaskGraph.js"
@@ -41,7 +42,7 @@ import * as TaskGraph from "./TaskGraph.js"
  *
  * @example
  * ```ts
- * import * as Cli from "effect-taskgraph/Cli"
+ * import { Cli } from "effect-taskgraph/cli"
  * Cli.loadGraph("build.ts") // fails with CliError when build.ts exports no graph
  * ```
  *
@@ -61,7 +62,7 @@ export class CliError extends Data.TaggedError("CliError")<{
  * ```ts
  * import { Effect } from "effect"
  * import { TaskGraph } from "effect-taskgraph"
- * import * as Cli from "effect-taskgraph/Cli"
+ * import { Cli } from "effect-taskgraph/cli"
  * const plan = Cli.loadGraph("examples/diamond.ts").pipe(Effect.flatMap(TaskGraph.validate))
  * ```
  *
@@ -72,6 +73,17 @@ export const loadGraph = (file: string): Effect.Effect<TaskGraph.TaskGraph.Any, 
     const absolute = path.resolve(file)
     if (!fs.existsSync(absolute)) {
       return yield* new CliError({ message: `${file}: no such file`, exitCode: Main.ExitCode.Usage })
+    }
+    if (isTypeScriptFile(absolute)) {
+      // tsx is loaded only here, for a TypeScript file: .js/.mjs graphs run on plain node
+      yield* Effect.tryPromise({
+        try: ensureTypeScript,
+        catch: (error) =>
+          new CliError({
+            message: `${file} is TypeScript: ${error instanceof Error ? error.message : String(error)}`,
+            exitCode: Main.ExitCode.Usage
+          })
+      })
     }
     const module = yield* Effect.tryPromise({
       try: () => import(pathToFileURL(absolute).href) as Promise<Record<string, unknown>>,
@@ -102,7 +114,7 @@ export const loadGraph = (file: string): Effect.Effect<TaskGraph.TaskGraph.Any, 
  * ```ts
  * import { Effect } from "effect"
  * import { Task, TaskGraph } from "effect-taskgraph"
- * import * as Cli from "effect-taskgraph/Cli"
+ * import { Cli } from "effect-taskgraph/cli"
  * const graph = TaskGraph.make("g", [Task.make("a", { run: Effect.void })])
  * Effect.map(TaskGraph.validate(graph), (plan) => Cli.describePlan(plan, TaskGraph.toMermaid(graph)))
  * ```
@@ -213,7 +225,7 @@ const runCommand = (onRun: (request: RunRequest) => void) =>
  * @example
  * ```ts
  * import { Main } from "effect-taskgraph"
- * import * as Cli from "effect-taskgraph/Cli"
+ * import { Cli } from "effect-taskgraph/cli"
  * const cli = Cli.command(({ graph, options }) => Main.runMain(graph as never, options))
  * ```
  *
@@ -241,7 +253,7 @@ const version = (): string => {
  *
  * @example
  * ```ts
- * import * as Cli from "effect-taskgraph/Cli"
+ * import { Cli } from "effect-taskgraph/cli"
  * Cli.main(process.argv)
  * ```
  *

@@ -1,6 +1,7 @@
 /**
- * The command line, run as a user runs it: `node bin/effect-taskgraph.mjs
- * run FILE …` (what `npx effect-taskgraph` starts), on fixture modules that
+ * The command line, run as a user runs it, on the sources: `node --import tsx
+ * src/bin.ts run FILE …` (`npx effect-taskgraph` starts its compiled
+ * `dist/bin.js`, checked from an installed tarball in test/package.test.ts), on fixture modules that
  * export a graph. Checks `--dry-run`, exit code 2 for bad usage, 1 for an
  * invalid graph or a failed run, and real runs with every output option.
  */
@@ -13,12 +14,12 @@ import { describe, expect, it } from "vitest"
 import * as TaskEvent from "../src/TaskEvent.js"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
-const bin = path.join(root, "bin/effect-taskgraph.mjs")
+const bin = ["--import", "tsx", path.join(root, "src/bin.ts")]
 const fixture = (name: string) => path.join("test/fixtures/main", name)
 
 const cli = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
   new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, CI: "true", ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [...bin, ...args], { cwd: root, env: { ...process.env, CI: "true", ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
       const code = error === null ? 0 : typeof error.code === "number" ? error.code : -1
       resolve({ code, stdout, stderr })
     })

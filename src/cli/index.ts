@@ -1,0 +1,20 @@
+/**
+ * `effect-taskgraph/cli`: the command line as a module (`Cli`), for programs
+ * that embed `effect-taskgraph run` or load graph files themselves. Loads
+ * `@effect/cli` and `@effect/platform-node` (optional peer dependencies of
+ * this package: install `@effect/cli` to use it).
+ *
+ * @example
+ * ```ts
+ * import { Cli } from "effect-taskgraph/cli"
+ * Cli.main(process.argv)
+ * ```
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * @since 0.1.0
+ * @category modules
+ */
+export * as Cli from "../Cli.js"
