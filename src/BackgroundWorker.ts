@@ -22,7 +22,8 @@
  * @example
  * ```ts
  * import { Context, Effect } from "effect"
- * import { BackgroundWorker, Task } from "effect-taskgraph"
+ * import { Task } from "effect-taskgraph"
+ * import { BackgroundWorker } from "effect-taskgraph/workers"
  *
  * class Notifier extends Context.Tag("Notifier")<Notifier, BackgroundWorker.BackgroundWorker<string, void>>() {}
  *
@@ -163,7 +164,7 @@ const Stop = { _tag: "Stop" } as const
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { BackgroundWorker } from "effect-taskgraph"
+ * import { BackgroundWorker } from "effect-taskgraph/workers"
  *
  * const program = Effect.scoped(
  *   Effect.gen(function* () {

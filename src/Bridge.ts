@@ -37,7 +37,7 @@ export interface EmitterLike {
  * @example
  * ```ts
  * import { Effect, Stream } from "effect"
- * import { Bridge } from "effect-taskgraph"
+ * import { Bridge } from "effect-taskgraph/workers"
  * import { createReadStream } from "node:fs"
  *
  * const chunks = Bridge.fromEmitter<Buffer>(createReadStream("/no/such/file"), "data", { end: "end" }).pipe(
@@ -105,7 +105,7 @@ const asList = (events: string | ReadonlyArray<string> | undefined): ReadonlyArr
  * @example
  * ```ts
  * import { Effect, Stream } from "effect"
- * import { Bridge } from "effect-taskgraph"
+ * import { Bridge } from "effect-taskgraph/workers"
  * import { createInterface } from "node:readline"
  * import { createReadStream } from "node:fs"
  *
@@ -149,7 +149,7 @@ export const fromEmitter = <A = unknown>(
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { Bridge } from "effect-taskgraph"
+ * import { Bridge } from "effect-taskgraph/workers"
  * import * as net from "node:net"
  *
  * const listening = Effect.gen(function* () {
@@ -196,7 +196,7 @@ export const once = <A = unknown>(
  *
  * @example
  * ```ts
- * import { Bridge } from "effect-taskgraph"
+ * import { Bridge } from "effect-taskgraph/workers"
  *
  * // portal.submit(effect).catch((e) => { if (e instanceof Bridge.PortalStoppedError) return; throw e })
  * ```
@@ -254,7 +254,8 @@ export interface Portal<in R> {
  * @example
  * ```ts
  * import { Context, Effect } from "effect"
- * import { Bridge, Task } from "effect-taskgraph"
+ * import { Task } from "effect-taskgraph"
+ * import { Bridge } from "effect-taskgraph/workers"
  * import * as http from "node:http"
  *
  * class Db extends Context.Tag("Db")<Db, { readonly get: (id: string) => Effect.Effect<string> }>() {}

@@ -224,7 +224,7 @@ const runCommand = (onRun: (request: RunRequest) => void) =>
  *
  * @example
  * ```ts
- * import { Main } from "effect-taskgraph"
+ * import { Main } from "effect-taskgraph/node"
  * import { Cli } from "effect-taskgraph/cli"
  * const cli = Cli.command(({ graph, options }) => Main.runMain(graph as never, options))
  * ```

@@ -13,7 +13,8 @@
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { Main, Process, Task, TaskGraph } from "effect-taskgraph"
+ * import { Process, Task, TaskGraph } from "effect-taskgraph"
+ * import { Main } from "effect-taskgraph/node"
  *
  * const build = Task.make("build", { run: Process.run("make", ["-j4"]) })
  * const test = Task.make("test", { after: [build], run: Process.run("make", ["check"]) })
@@ -244,7 +245,8 @@ const runWith = <E, R, P>(
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { Main, Task, TaskGraph } from "effect-taskgraph"
+ * import { Task, TaskGraph } from "effect-taskgraph"
+ * import { Main } from "effect-taskgraph/node"
  *
  * const graph = TaskGraph.make("g", [Task.make("a", { run: Effect.log("working") })])
  * const program = Main.run(graph, { reporter: "plain", logDir: "logs", concurrency: 4 })
@@ -291,7 +293,7 @@ export type CheckProvided<R, ROut> = [Exclude<R, ROut | NodeContext.NodeContext>
  *
  * @example
  * ```ts
- * import { Main } from "effect-taskgraph"
+ * import { Main } from "effect-taskgraph/node"
  * Main.ExitCode.Interrupted // 130
  * ```
  *
@@ -363,7 +365,8 @@ const outcome = (exit: Exit.Exit<unknown, unknown>): { readonly code: number; re
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { Main, Process, Task, TaskGraph } from "effect-taskgraph"
+ * import { Process, Task, TaskGraph } from "effect-taskgraph"
+ * import { Main } from "effect-taskgraph/node"
  *
  * const graph = TaskGraph.make("build", [
  *   Task.make("compile", { run: Process.run("cc", ["-c", "main.c"]) })
@@ -434,7 +437,8 @@ export const runMain = <E, R, P, ROut = never, LE = never>(
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { Main, Task, TaskGraph } from "effect-taskgraph"
+ * import { Task, TaskGraph } from "effect-taskgraph"
+ * import { Main } from "effect-taskgraph/node"
  *
  * const graph = TaskGraph.make("build", [Task.make("compile", { run: Effect.void })])
  * export default graph

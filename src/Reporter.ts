@@ -14,7 +14,8 @@
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { Main, Reporter, Task, TaskGraph } from "effect-taskgraph"
+ * import { Reporter, Task, TaskGraph } from "effect-taskgraph"
+ * import { Main } from "effect-taskgraph/node"
  *
  * const graph = TaskGraph.make("hello", [Task.make("greet", { run: Effect.log("hi") })])
  * const program = Main.run(graph, {
@@ -92,7 +93,8 @@ export interface Session {
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { Main, Reporter } from "effect-taskgraph"
+ * import { Reporter } from "effect-taskgraph"
+ * import { Main } from "effect-taskgraph/node"
  * declare const graph: Parameters<typeof Main.run>[0]
  * Main.run(graph, { reporter: Reporter.files("/root/logs") }).pipe(
  *   Effect.catchTag("ReporterError", (e) => Effect.logError(e.message))
@@ -192,7 +194,8 @@ export interface PrettyOptions {
  *
  * @example
  * ```ts
- * import { Main, Reporter } from "effect-taskgraph"
+ * import { Reporter } from "effect-taskgraph"
+ * import { Main } from "effect-taskgraph/node"
  * declare const graph: Parameters<typeof Main.runMain>[0]
  * Main.runMain(graph, { reporter: Reporter.pretty({ tailLines: 20 }) })
  * ```
@@ -260,7 +263,8 @@ export interface PlainOptions {
  *
  * @example
  * ```ts
- * import { Main, Reporter } from "effect-taskgraph"
+ * import { Reporter } from "effect-taskgraph"
+ * import { Main } from "effect-taskgraph/node"
  * declare const graph: Parameters<typeof Main.runMain>[0]
  * Main.runMain(graph, { reporter: Reporter.plain() })
  * // [compile] -- started
@@ -309,7 +313,8 @@ export interface JsonOptions {
  *
  * @example
  * ```ts
- * import { Main, Reporter } from "effect-taskgraph"
+ * import { Reporter } from "effect-taskgraph"
+ * import { Main } from "effect-taskgraph/node"
  * declare const graph: Parameters<typeof Main.runMain>[0]
  * Main.runMain(graph, { reporter: Reporter.json() })
  * // {"_tag":"TaskStarted","task":"compile","timestamp":1732270000000,"attempt":1}
@@ -360,7 +365,8 @@ export const json = (options: JsonOptions = {}): Reporter =>
  *
  * @example
  * ```ts
- * import { Main, Reporter } from "effect-taskgraph"
+ * import { Reporter } from "effect-taskgraph"
+ * import { Main } from "effect-taskgraph/node"
  * declare const graph: Parameters<typeof Main.runMain>[0]
  * Main.runMain(graph, { reporter: [Reporter.auto(), Reporter.files("build/logs")] })
  * ```
@@ -416,7 +422,8 @@ export interface JunitOptions {
  *
  * @example
  * ```ts
- * import { Main, Reporter } from "effect-taskgraph"
+ * import { Reporter } from "effect-taskgraph"
+ * import { Main } from "effect-taskgraph/node"
  * declare const graph: Parameters<typeof Main.runMain>[0]
  * Main.runMain(graph, { reporter: [Reporter.plain(), Reporter.junit("reports/junit.xml")] })
  * ```
@@ -528,7 +535,8 @@ export type Kind = "pretty" | "plain" | "json"
  *
  * @example
  * ```ts
- * import { Main, Reporter } from "effect-taskgraph"
+ * import { Reporter } from "effect-taskgraph"
+ * import { Main } from "effect-taskgraph/node"
  * declare const graph: Parameters<typeof Main.runMain>[0]
  * Main.runMain(graph, { reporter: Reporter.auto() }) // the default
  * ```

@@ -26,7 +26,8 @@
  * @example
  * ```ts
  * import { Context, Effect } from "effect"
- * import { Task, WorkerPool } from "effect-taskgraph"
+ * import { Task } from "effect-taskgraph"
+ * import { WorkerPool } from "effect-taskgraph/workers"
  * import { Sha256 } from "./hash.worker.js"
  *
  * class Hashers extends Context.Tag("Hashers")<Hashers, WorkerPool.WorkerPool<Sha256>>() {}
@@ -137,7 +138,7 @@ type Slot =
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { WorkerPool } from "effect-taskgraph"
+ * import { WorkerPool } from "effect-taskgraph/workers"
  * import { Fib } from "./fib.worker.js"
  *
  * const program = Effect.scoped(
@@ -349,7 +350,7 @@ const decodeReply = <Req extends S.TaggedRequest.All>(
  * @example
  * ```ts
  * import { Context, Effect } from "effect"
- * import { WorkerPool } from "effect-taskgraph"
+ * import { WorkerPool } from "effect-taskgraph/workers"
  * import { Fib } from "./fib.worker.js"
  *
  * class Fibs extends Context.Tag("Fibs")<Fibs, WorkerPool.WorkerPool<Fib>>() {}

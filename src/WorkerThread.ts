@@ -10,7 +10,7 @@
  * ```ts
  * // hash.worker.ts
  * import { Effect, Schema } from "effect"
- * import { WorkerThread } from "effect-taskgraph"
+ * import { WorkerThread } from "effect-taskgraph/workers"
  * import { createHash } from "node:crypto"
  *
  * export class Sha256 extends Schema.TaggedRequest<Sha256>()("Sha256", {
@@ -67,7 +67,7 @@ export type HandlersContext<H> = {
  * @example
  * ```ts
  * import { Effect, Schema } from "effect"
- * import { WorkerThread } from "effect-taskgraph"
+ * import { WorkerThread } from "effect-taskgraph/workers"
  *
  * export class Double extends Schema.TaggedRequest<Double>()("Double", {
  *   failure: Schema.Never,
@@ -120,7 +120,7 @@ export class NotInWorkerThreadError extends Schema.TaggedError<NotInWorkerThread
  * @example
  * ```ts
  * import { Effect, Schema } from "effect"
- * import { WorkerThread } from "effect-taskgraph"
+ * import { WorkerThread } from "effect-taskgraph/workers"
  *
  * export class Fib extends Schema.TaggedRequest<Fib>()("Fib", {
  *   failure: Schema.String,
@@ -249,7 +249,7 @@ const encodeFailureDefect = (id: number, what: string, error: ParseResult.ParseE
  * @example
  * ```ts
  * import { Effect, Layer, Schema } from "effect"
- * import { WorkerThread } from "effect-taskgraph"
+ * import { WorkerThread } from "effect-taskgraph/workers"
  *
  * class Ping extends Schema.TaggedRequest<Ping>()("Ping", {
  *   failure: Schema.Never,

@@ -16,7 +16,7 @@ import { Data } from "effect"
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { WorkerPool } from "effect-taskgraph"
+ * import { WorkerPool } from "effect-taskgraph/workers"
  *
  * const pool = WorkerPool.make({ entry: new URL("./missing.ts", import.meta.url) }).pipe(
  *   Effect.catchTag("WorkerStartError", (e) => Effect.logError(e.message))
