@@ -54,6 +54,7 @@ import { Cause, Data, Deferred, Duration, Effect, Exit, Fiber, Queue } from "eff
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
 export class BackgroundWorkerStoppedError extends Data.TaggedError("BackgroundWorkerStoppedError")<{
   readonly worker: string
@@ -78,6 +79,7 @@ export class BackgroundWorkerStoppedError extends Data.TaggedError("BackgroundWo
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
 export class BackgroundWorkerCancelledError extends Data.TaggedError("BackgroundWorkerCancelledError")<{
   readonly worker: string
@@ -104,6 +106,7 @@ export class BackgroundWorkerCancelledError extends Data.TaggedError("Background
  * A running background worker.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface BackgroundWorker<in I, out A, out E = never> {
   readonly name: string
@@ -132,6 +135,7 @@ export interface BackgroundWorker<in I, out A, out E = never> {
  * How to build a background worker.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Options<I, A, E, R> {
   /** The work done for each item. */
@@ -179,6 +183,7 @@ const Stop = { _tag: "Stop" } as const
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const make = <I, A, E = never, R = never>(
   options: Options<I, A, E, R>

@@ -25,6 +25,7 @@ import { Cause, Data, Effect, Exit, FiberId, FiberSet, Runtime, Stream } from "e
  * (streams, sockets, child processes, `ssh2` clients…) has it.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface EmitterLike {
   on(event: string | symbol, listener: (...args: Array<unknown>) => void): unknown
@@ -47,6 +48,7 @@ export interface EmitterLike {
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
 export class EmitterError extends Data.TaggedError("EmitterError")<{
   /** The event that carried the error (usually "error"). */
@@ -64,6 +66,7 @@ export class EmitterError extends Data.TaggedError("EmitterError")<{
  * Options of `fromEmitter`.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface FromEmitterOptions<A> {
   /** Events that end the stream (e.g. "end", "close"). Default: none. */
@@ -116,6 +119,7 @@ const asList = (events: string | ReadonlyArray<string> | undefined): ReadonlyArr
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const fromEmitter = <A = unknown>(
   emitter: EmitterLike,
@@ -161,6 +165,7 @@ export const fromEmitter = <A = unknown>(
  * ```
  *
  * @since 0.1.0
+ * @category combinators
  */
 export const once = <A = unknown>(
   emitter: EmitterLike,
@@ -202,6 +207,7 @@ export const once = <A = unknown>(
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
 export class PortalStoppedError extends Data.TaggedError("PortalStoppedError")<{
   /** "refused": submitted after the stop; "interrupted": running when it stopped. */
@@ -220,6 +226,7 @@ export class PortalStoppedError extends Data.TaggedError("PortalStoppedError")<{
  * `loop.stop()`, `thread.join()`).
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Portal<in R> {
   /**
@@ -275,6 +282,7 @@ export interface Portal<in R> {
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const makePortal = <R = never>(): Effect.Effect<Portal<R>, never, Scope.Scope | R> =>
   Effect.gen(function*() {

@@ -47,6 +47,7 @@ import * as TaskGraph from "./TaskGraph.js"
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
 export class CliError extends Data.TaggedError("CliError")<{
   readonly message: string
@@ -67,6 +68,7 @@ export class CliError extends Data.TaggedError("CliError")<{
  * ```
  *
  * @since 0.1.0
+ * @category loading
  */
 export const loadGraph = (file: string): Effect.Effect<TaskGraph.TaskGraph.Any, CliError> =>
   Effect.gen(function*() {
@@ -120,6 +122,7 @@ export const loadGraph = (file: string): Effect.Effect<TaskGraph.TaskGraph.Any, 
  * ```
  *
  * @since 0.1.0
+ * @category rendering
  */
 export const describePlan = (plan: TaskGraph.Plan, mermaid: string): string => {
   const lines = [`graph "${plan.graph}": ${plan.tasks.length} task(s), valid`, "", "plan (a step only waits for earlier steps):"]
@@ -187,6 +190,7 @@ type Parsed = Command.Command.ParseConfig<typeof options>
  * its flags give, handed from the command's handler to `Main.runMain`.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface RunRequest {
   readonly graph: TaskGraph.TaskGraph.Any
@@ -230,6 +234,7 @@ const runCommand = (onRun: (request: RunRequest) => void) =>
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const command = (onRun: (request: RunRequest) => void) =>
   Command.make("effect-taskgraph").pipe(
@@ -258,6 +263,7 @@ const version = (): string => {
  * ```
  *
  * @since 0.1.0
+ * @category running
  */
 export const main = (argv: ReadonlyArray<string> = process.argv): void => {
   let request: RunRequest | undefined

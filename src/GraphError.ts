@@ -29,6 +29,7 @@ import { Data } from "effect"
  * new GraphError.CycleError({ path: ["a", "b", "a"] }).message // "cycle in the task graph: a -> b -> a …"
  * ```
  * @since 0.1.0
+ * @category errors
  */
 export class CycleError extends Data.TaggedError("CycleError")<{ readonly path: ReadonlyArray<string> }> {
   override get message() {
@@ -46,6 +47,7 @@ export class CycleError extends Data.TaggedError("CycleError")<{ readonly path: 
  * new GraphError.SelfDependencyError({ task: "vm", via: "Vm" }).message
  * ```
  * @since 0.1.0
+ * @category errors
  */
 export class SelfDependencyError extends Data.TaggedError("SelfDependencyError")<{
   readonly task: string
@@ -68,6 +70,7 @@ export class SelfDependencyError extends Data.TaggedError("SelfDependencyError")
  * new GraphError.MissingProviderError({ tag: "Vm", requiredBy: ["run tests"] }).message
  * ```
  * @since 0.1.0
+ * @category errors
  */
 export class MissingProviderError extends Data.TaggedError("MissingProviderError")<{
   readonly tag: string
@@ -88,6 +91,7 @@ export class MissingProviderError extends Data.TaggedError("MissingProviderError
  * new GraphError.DuplicateProviderError({ tag: "Vm", providers: ["vm a", "vm b"] }).message
  * ```
  * @since 0.1.0
+ * @category errors
  */
 export class DuplicateProviderError extends Data.TaggedError("DuplicateProviderError")<{
   readonly tag: string
@@ -108,6 +112,7 @@ export class DuplicateProviderError extends Data.TaggedError("DuplicateProviderE
  * new GraphError.DuplicateTaskError({ name: "build" }).message
  * ```
  * @since 0.1.0
+ * @category errors
  */
 export class DuplicateTaskError extends Data.TaggedError("DuplicateTaskError")<{ readonly name: string }> {
   override get message() {
@@ -124,6 +129,7 @@ export class DuplicateTaskError extends Data.TaggedError("DuplicateTaskError")<{
  * new GraphError.UnknownTaskError({ task: "lint", referencedBy: "test", via: "after" }).message
  * ```
  * @since 0.1.0
+ * @category errors
  */
 export class UnknownTaskError extends Data.TaggedError("UnknownTaskError")<{
   readonly task: string
@@ -147,6 +153,7 @@ export class UnknownTaskError extends Data.TaggedError("UnknownTaskError")<{
  * new GraphError.InvalidOptionError({ option: "concurrency", reason: "must be a positive integer, got 0" }).message
  * ```
  * @since 0.1.0
+ * @category errors
  */
 export class InvalidOptionError extends Data.TaggedError("InvalidOptionError")<{
   readonly option: string
@@ -161,6 +168,7 @@ export class InvalidOptionError extends Data.TaggedError("InvalidOptionError")<{
  * Every way a graph can be invalid.
  *
  * @since 0.1.0
+ * @category errors
  */
 export type GraphError =
   | CycleError

@@ -44,6 +44,7 @@ import * as TaskGraph from "./TaskGraph.js"
  * `TaskGraph.run` (`concurrency`, `mode`, `pools`, `spans`).
  *
  * @since 0.1.0
+ * @category models
  */
 export interface RunOptions extends TaskGraph.RunOptions {
   /**
@@ -256,6 +257,7 @@ const runWith = <E, R, P>(
  * ```
  *
  * @since 0.1.0
+ * @category running
  */
 export const run = <E, R, P>(
   graph: TaskGraph.TaskGraph<E, R, P>,
@@ -269,6 +271,7 @@ export const run = <E, R, P>(
  * Options of `runMain`: those of `run`, plus the services the graph needs.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface MainOptions<ROut = never, LE = never> extends RunOptions {
   /**
@@ -284,6 +287,7 @@ export interface MainOptions<ROut = never, LE = never> extends RunOptions {
  * type whose property names the missing services.
  *
  * @since 0.1.0
+ * @category models
  */
 export type CheckProvided<R, ROut> = [Exclude<R, ROut | NodeContext.NodeContext>] extends [never] ? unknown
   : { readonly "runMain: the graph needs services no layer provides; pass them as options.layer": Exclude<R, ROut | NodeContext.NodeContext> }
@@ -298,6 +302,7 @@ export type CheckProvided<R, ROut> = [Exclude<R, ROut | NodeContext.NodeContext>
  * ```
  *
  * @since 0.1.0
+ * @category constants
  */
 export const ExitCode = {
   Succeeded: 0,
@@ -375,6 +380,7 @@ const outcome = (exit: Exit.Exit<unknown, unknown>): { readonly code: number; re
  * ```
  *
  * @since 0.1.0
+ * @category running
  */
 export const runMain = <E, R, P, ROut = never, LE = never>(
   graph: TaskGraph.TaskGraph<E, R, P> & CheckProvided<R, ROut>,
@@ -446,6 +452,7 @@ export const runMain = <E, R, P, ROut = never, LE = never>(
  * ```
  *
  * @since 0.1.0
+ * @category utils
  */
 export const isMain = (importMetaUrl: string): boolean => {
   const script = process.argv[1]

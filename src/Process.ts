@@ -40,12 +40,40 @@ import { ProcessExitError, ProcessNotFoundError, ProcessSpawnError, ProcessStdin
 import * as Registry from "./internal/process/registry.js"
 import * as Task from "./Task.js"
 
-export { ProcessExitError, ProcessNotFoundError, ProcessSpawnError, ProcessStdinError }
+export {
+  /**
+   * @since 0.1.0
+   * @category errors
+   */
+  ProcessExitError
+}
+export {
+  /**
+   * @since 0.1.0
+   * @category errors
+   */
+  ProcessNotFoundError
+}
+export {
+  /**
+   * @since 0.1.0
+   * @category errors
+   */
+  ProcessSpawnError
+}
+export {
+  /**
+   * @since 0.1.0
+   * @category errors
+   */
+  ProcessStdinError
+}
 
 /**
  * Every way `run` can fail.
  *
  * @since 0.1.0
+ * @category errors
  */
 export type ProcessError = ProcessNotFoundError | ProcessSpawnError | ProcessExitError
 
@@ -53,6 +81,7 @@ export type ProcessError = ProcessNotFoundError | ProcessSpawnError | ProcessExi
  * The stream a line came from.
  *
  * @since 0.1.0
+ * @category models
  */
 export type OutputStream = "stdout" | "stderr"
 
@@ -61,6 +90,7 @@ export type OutputStream = "stdout" | "stderr"
  * A last line without newline is kept.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface OutputLine {
   readonly stream: OutputStream
@@ -71,6 +101,7 @@ export interface OutputLine {
  * How a program ended: it exited with a code, or a signal killed it.
  *
  * @since 0.1.0
+ * @category models
  */
 export type ExitStatus =
   | { readonly _tag: "Exited"; readonly code: number }
@@ -80,6 +111,7 @@ export type ExitStatus =
  * Options shared by `run` and `start`.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface CommonOptions {
   /** Working directory (default: the runner's). A missing directory is a `ProcessSpawnError`. */
@@ -110,6 +142,7 @@ export interface CommonOptions {
  * Options of `Process.run`.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface RunOptions extends CommonOptions {
   /** stdin, unless `input` is given: `"ignore"` (default, reads see end-of-file) or `"inherit"`. */
@@ -122,6 +155,7 @@ export interface RunOptions extends CommonOptions {
  * Options of `Process.start`.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface StartOptions extends CommonOptions {
   /** stdin, unless `input` is given: `"pipe"` (default, see `Handle.write`), `"ignore"` or `"inherit"`. */
@@ -132,6 +166,7 @@ export interface StartOptions extends CommonOptions {
  * What a program run to completion produced.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Result {
   readonly command: string
@@ -149,6 +184,7 @@ export interface Result {
  * A started program. It lives as long as the scope it was started in.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Handle extends Pipeable {
   readonly pid: number
@@ -186,6 +222,7 @@ export interface Handle extends Pipeable {
  * A program the runner owns right now (see `running`).
  *
  * @since 0.1.0
+ * @category models
  */
 export interface RunningInfo {
   readonly pid: number
@@ -302,6 +339,7 @@ const failWithExit = (self: Handle, context: string): Effect.Effect<never, Proce
  * ```
  *
  * @since 0.1.0
+ * @category running
  */
 export const run = (
   command: string,
@@ -350,6 +388,7 @@ export const run = (
  * ```
  *
  * @since 0.1.0
+ * @category running
  */
 export const start = (
   command: string,
@@ -377,6 +416,7 @@ export const start = (
  * ```
  *
  * @since 0.1.0
+ * @category combinators
  */
 export const waitForLine: {
   (match: string | RegExp | ((line: OutputLine) => boolean)): (self: Handle) => Effect.Effect<OutputLine, ProcessExitError>
@@ -423,6 +463,7 @@ export const waitForLine: {
  * ```
  *
  * @since 0.1.0
+ * @category combinators
  */
 export const watch = (self: Handle): Effect.Effect<void, never, Scope.Scope> =>
   Effect.asVoid(Task.watch(failWithExit(self, "while it was still needed")))
@@ -442,6 +483,7 @@ export const watch = (self: Handle): Effect.Effect<void, never, Scope.Scope> =>
  * ```
  *
  * @since 0.1.0
+ * @category getters
  */
 export const running: Effect.Effect<ReadonlyArray<RunningInfo>> = Effect.sync(() =>
   Registry.all().map((entry) => ({
@@ -472,5 +514,6 @@ export const running: Effect.Effect<ReadonlyArray<RunningInfo>> = Effect.sync(()
  * ```
  *
  * @since 0.1.0
+ * @category utils
  */
 export const killAllSync = (signal: NodeJS.Signals = "SIGKILL"): number => Registry.killAll(signal)

@@ -39,21 +39,79 @@ import type { Artifact, End, Forced, Notice } from "./internal/reporter/types.js
 import * as TaskEvent from "./TaskEvent.js"
 import type { Plan } from "./TaskGraph.js"
 
-export type { Output } from "./internal/reporter/pretty.js"
 export type {
-  Artifact,
-  End,
-  Forced,
-  Log,
-  Notice,
-  Stopping,
-  StoppingProcess,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  Output
+} from "./internal/reporter/pretty.js"
+export type {
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  Artifact
+} from "./internal/reporter/types.js"
+export type {
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  End
+} from "./internal/reporter/types.js"
+export type {
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  Forced
+} from "./internal/reporter/types.js"
+export type {
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  Log
+} from "./internal/reporter/types.js"
+export type {
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  Notice
+} from "./internal/reporter/types.js"
+export type {
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  Stopping
+} from "./internal/reporter/types.js"
+export type {
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  StoppingProcess
+} from "./internal/reporter/types.js"
+export type {
+  /**
+   * @since 0.1.0
+   * @category models
+   */
   StoppingTask
 } from "./internal/reporter/types.js"
 
-/** @since 0.1.0 */
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
 export const TypeId: unique symbol = Symbol.for("effect-taskgraph/Reporter")
-/** @since 0.1.0 */
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
 export type TypeId = typeof TypeId
 
 /**
@@ -61,6 +119,7 @@ export type TypeId = typeof TypeId
  * scope) that receives the events, notices, and the end.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Reporter {
   readonly [TypeId]: TypeId
@@ -72,6 +131,7 @@ export interface Reporter {
  * One reporter attached to one run.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Session {
   /** files it writes, listed in the summary ("logs: ./logs") */
@@ -102,6 +162,7 @@ export interface Session {
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
 export class ReporterError extends Data.TaggedError("ReporterError")<{
   readonly reporter: string
@@ -138,6 +199,7 @@ const noopSession: Session = {
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const make = (
   name: string,
@@ -158,6 +220,7 @@ export const make = (
  * ```
  *
  * @since 0.1.0
+ * @category guards
  */
 export const isReporter = (u: unknown): u is Reporter => typeof u === "object" && u !== null && TypeId in u
 
@@ -167,6 +230,7 @@ export const isReporter = (u: unknown): u is Reporter => typeof u === "object" &
  * Options of `pretty`.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface PrettyOptions {
   /** where to draw (default `process.stdout`) */
@@ -201,6 +265,7 @@ export interface PrettyOptions {
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const pretty = (options: PrettyOptions = {}): Reporter =>
   make("pretty", (plan) =>
@@ -247,6 +312,7 @@ export const pretty = (options: PrettyOptions = {}): Reporter =>
  * Options of `plain`.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface PlainOptions {
   /** where to write (default `process.stdout`) */
@@ -273,6 +339,7 @@ export interface PlainOptions {
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const plain = (options: PlainOptions = {}): Reporter =>
   make("plain", (plan) =>
@@ -298,6 +365,7 @@ export const plain = (options: PlainOptions = {}): Reporter =>
  * Options of `json`.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface JsonOptions {
   /** where the event lines go (default `process.stdout`) */
@@ -321,6 +389,7 @@ export interface JsonOptions {
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const json = (options: JsonOptions = {}): Reporter =>
   make("json", (plan) =>
@@ -372,6 +441,7 @@ export const json = (options: JsonOptions = {}): Reporter =>
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const files = (dir: string): Reporter =>
   make("files", (plan) =>
@@ -406,6 +476,7 @@ const reason = (error: unknown): string => {
  * Options of `junit`.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface JunitOptions {
   /** how many last output lines each testcase keeps (default 50) */
@@ -429,6 +500,7 @@ export interface JunitOptions {
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const junit = (path: string, options: JunitOptions = {}): Reporter =>
   make("junit", (plan) =>
@@ -479,6 +551,7 @@ export const junit = (path: string, options: JunitOptions = {}): Reporter =>
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const combine = (...reporters: ReadonlyArray<Reporter>): Reporter => ({
   [TypeId]: TypeId,
@@ -512,6 +585,7 @@ export const combine = (...reporters: ReadonlyArray<Reporter>): Reporter => ({
  * ```
  *
  * @since 0.1.0
+ * @category utils
  */
 export const isInteractive = (
   output: PrettyImpl.Output = process.stdout,
@@ -525,6 +599,7 @@ export const isInteractive = (
  * The names `auto` and the command line accept.
  *
  * @since 0.1.0
+ * @category models
  */
 export type Kind = "pretty" | "plain" | "json"
 
@@ -542,6 +617,7 @@ export type Kind = "pretty" | "plain" | "json"
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const auto = (options: { readonly env?: NodeJS.ProcessEnv | undefined; readonly output?: PrettyImpl.Output | undefined } = {}): Reporter => {
   const env = options.env ?? process.env
@@ -563,6 +639,7 @@ export const auto = (options: { readonly env?: NodeJS.ProcessEnv | undefined; re
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const byKind = (kind: Kind, output?: PrettyImpl.Output): Reporter =>
   kind === "pretty" ? pretty({ output }) : kind === "plain" ? plain({ output }) : json({ output })

@@ -24,14 +24,34 @@ import { formatMs, ganttName, label, nodeId } from "./internal/mermaid.js"
 import { edges } from "./internal/report.js"
 import type { TaskState } from "./internal/scheduler.js"
 
-export type { DataEdge, PrecedenceEdge } from "./internal/plan.js"
-export type { TaskState } from "./internal/scheduler.js"
+export type {
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  DataEdge
+} from "./internal/plan.js"
+export type {
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  PrecedenceEdge
+} from "./internal/plan.js"
+export type {
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  TaskState
+} from "./internal/scheduler.js"
 
 /**
  * What happened to one task. Times are milliseconds since the epoch, read
  * from the run's `Clock`.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface TaskReport {
   readonly name: string
@@ -61,6 +81,7 @@ export interface TaskReport {
  * The whole run.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface RunReport {
   readonly graph: string
@@ -89,6 +110,7 @@ export interface RunReport {
  * ```
  *
  * @since 0.1.0
+ * @category getters
  */
 export const task = (report: RunReport, name: string): Option.Option<TaskReport> =>
   Option.fromNullable(report.tasks.find((t) => t.name === name))
@@ -104,6 +126,7 @@ export const task = (report: RunReport, name: string): Option.Option<TaskReport>
  * ```
  *
  * @since 0.1.0
+ * @category getters
  */
 export const value = (report: RunReport, name: string): Option.Option<unknown> =>
   Option.flatMap(task(report, name), (t) => t.value)
@@ -132,6 +155,7 @@ const classFor: Record<TaskState, string> = {
  * ```
  *
  * @since 0.1.0
+ * @category rendering
  */
 export const toMermaid = (report: RunReport): string => {
   const index = new Map(report.tasks.map((t, i) => [t.name, i]))
@@ -169,6 +193,7 @@ export const toMermaid = (report: RunReport): string => {
  * ```
  *
  * @since 0.1.0
+ * @category rendering
  */
 export const toGantt = (report: RunReport): string => {
   const t0 = report.startedAt
@@ -213,6 +238,7 @@ export const toGantt = (report: RunReport): string => {
  * ```
  *
  * @since 0.1.0
+ * @category rendering
  */
 export const summary = (report: RunReport): string => {
   const width = Math.min(48, Math.max(4, ...report.tasks.map((t) => t.name.length)))

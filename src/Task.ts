@@ -29,7 +29,13 @@ import { pipeArguments } from "effect/Pipeable"
 import type { OutputStream } from "./internal/taskHooks.js"
 import { currentHooks, noPools } from "./internal/taskHooks.js"
 
-export type { OutputStream } from "./internal/taskHooks.js"
+export type {
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  OutputStream
+} from "./internal/taskHooks.js"
 
 /**
  * A tag of any identifier and service. This is how Effect itself spells an
@@ -40,9 +46,15 @@ export type { OutputStream } from "./internal/taskHooks.js"
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyTag = Context.Tag<any, any>
 
-/** @since 0.1.0 */
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
 export const TypeId: unique symbol = Symbol.for("effect-taskgraph/Task")
-/** @since 0.1.0 */
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
 export type TypeId = typeof TypeId
 
 /**
@@ -50,6 +62,7 @@ export type TypeId = typeof TypeId
  * `Task<unknown, unknown, unknown, unknown, unknown>` is the top type.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Variance<out A, out E, out R, out Provides, out Requires> {
   readonly _A: (_: never) => A
@@ -69,6 +82,7 @@ export interface Variance<out A, out E, out R, out Provides, out Requires> {
  * - `Requires`: the identifiers of the tags it declared in `requires`.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Task<out A, out E = never, out R = never, out Provides = never, out Requires = never>
   extends Pipeable
@@ -96,7 +110,10 @@ export interface Task<out A, out E = never, out R = never, out Provides = never,
   readonly pools: Readonly<Record<string, number>>
 }
 
-/** @since 0.1.0 */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export declare namespace Task {
   /**
    * Any task.
@@ -104,15 +121,40 @@ export declare namespace Task {
    * @since 0.1.0
    */
   export type Any = Task<unknown, unknown, unknown, unknown, unknown>
-  /** The value a task produces. @since 0.1.0 */
+  /**
+   * The value a task produces.
+   *
+   * @since 0.1.0
+   * @category models
+   */
   export type Success<T> = T extends Task<infer A, infer _E, infer _R, infer _P, infer _Q> ? A : never
-  /** How a task can fail. @since 0.1.0 */
+  /**
+   * How a task can fail.
+   *
+   * @since 0.1.0
+   * @category models
+   */
   export type Error<T> = T extends Task<infer _A, infer E, infer _R, infer _P, infer _Q> ? E : never
-  /** What a task's run needs from its context. @since 0.1.0 */
+  /**
+   * What a task's run needs from its context.
+   *
+   * @since 0.1.0
+   * @category models
+   */
   export type Context<T> = T extends Task<infer _A, infer _E, infer R, infer _P, infer _Q> ? R : never
-  /** The identifier of the tag a task provides. @since 0.1.0 */
+  /**
+   * The identifier of the tag a task provides.
+   *
+   * @since 0.1.0
+   * @category models
+   */
   export type Provides<T> = T extends Task<infer _A, infer _E, infer _R, infer P, infer _Q> ? P : never
-  /** The identifiers of the tags a task requires. @since 0.1.0 */
+  /**
+   * The identifiers of the tags a task requires.
+   *
+   * @since 0.1.0
+   * @category models
+   */
   export type Requires<T> = T extends Task<infer _A, infer _E, infer _R, infer _P, infer Q> ? Q : never
 }
 
@@ -120,6 +162,7 @@ export declare namespace Task {
  * The options every task accepts besides `run`, `provides` and `requires`.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface CommonOptions<E, RS> {
   /** Tasks that must finish before this one starts (precedence without data). */
@@ -132,7 +175,12 @@ export interface CommonOptions<E, RS> {
   readonly pools?: Readonly<Record<string, number>> | undefined
 }
 
-/** The identifiers of a list of tags. @since 0.1.0 */
+/**
+ * The identifiers of a list of tags.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export type Identifiers<Tags extends ReadonlyArray<AnyTag>> = Tags[number] extends infer T
   ? T extends Context.Tag<infer I, infer _S> ? I : never
   : never
@@ -190,6 +238,7 @@ const TaskProto = {
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const make: {
   <I, S, const Requires extends ReadonlyArray<AnyTag> = readonly [], E = never, R = never, RS = never>(
@@ -241,6 +290,7 @@ export const make: {
  * ```
  *
  * @since 0.1.0
+ * @category guards
  */
 export const isTask = (u: unknown): u is Task.Any => typeof u === "object" && u !== null && TypeId in u
 
@@ -263,6 +313,7 @@ export const isTask = (u: unknown): u is Task.Any => typeof u === "object" && u 
  * ```
  *
  * @since 0.1.0
+ * @category output
  */
 export const output = (line: string, stream: OutputStream = "stdout"): Effect.Effect<void> =>
   Effect.flatMap(currentHooks, (hooks) => {
@@ -283,6 +334,7 @@ export const output = (line: string, stream: OutputStream = "stdout"): Effect.Ef
  * ```
  *
  * @since 0.1.0
+ * @category getters
  */
 export const currentName: Effect.Effect<Option.Option<string>> = Effect.map(
   currentHooks,
@@ -315,6 +367,7 @@ export const currentName: Effect.Effect<Option.Option<string>> = Effect.map(
  * ```
  *
  * @since 0.1.0
+ * @category combinators
  */
 export const watch = <A, E, R>(
   effect: Effect.Effect<A, E, R>

@@ -26,6 +26,7 @@ import { Data } from "effect"
  * new TaskError.TaskTimeoutError({ task: "wait for ssh", timeout: "30s" }).message
  * ```
  * @since 0.1.0
+ * @category errors
  */
 export class TaskTimeoutError extends Data.TaggedError("TaskTimeoutError")<{
   readonly task: string
@@ -48,6 +49,7 @@ export class TaskTimeoutError extends Data.TaggedError("TaskTimeoutError")<{
  * new TaskError.UndeclaredDependencyError({ task: "run tests", tag: "Vm", provider: "start vm" }).message
  * ```
  * @since 0.1.0
+ * @category errors
  */
 export class UndeclaredDependencyError extends Data.TaggedError("UndeclaredDependencyError")<{
   readonly task: string

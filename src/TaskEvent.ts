@@ -34,6 +34,7 @@ const base = {
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export class TaskStarted extends Schema.TaggedClass<TaskStarted>()("TaskStarted", {
   ...base,
@@ -51,6 +52,7 @@ export class TaskStarted extends Schema.TaggedClass<TaskStarted>()("TaskStarted"
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export class TaskReady extends Schema.TaggedClass<TaskReady>()("TaskReady", {
   ...base,
@@ -68,6 +70,7 @@ export class TaskReady extends Schema.TaggedClass<TaskReady>()("TaskReady", {
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export class TaskOutput extends Schema.TaggedClass<TaskOutput>()("TaskOutput", {
   ...base,
@@ -85,6 +88,7 @@ export class TaskOutput extends Schema.TaggedClass<TaskOutput>()("TaskOutput", {
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export class TaskFailed extends Schema.TaggedClass<TaskFailed>()("TaskFailed", {
   ...base,
@@ -102,6 +106,7 @@ export class TaskFailed extends Schema.TaggedClass<TaskFailed>()("TaskFailed", {
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export class TaskTimedOut extends Schema.TaggedClass<TaskTimedOut>()("TaskTimedOut", {
   ...base,
@@ -118,6 +123,7 @@ export class TaskTimedOut extends Schema.TaggedClass<TaskTimedOut>()("TaskTimedO
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export class TaskInterrupted extends Schema.TaggedClass<TaskInterrupted>()("TaskInterrupted", base) {}
 
@@ -131,6 +137,7 @@ export class TaskInterrupted extends Schema.TaggedClass<TaskInterrupted>()("Task
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export class TaskSkipped extends Schema.TaggedClass<TaskSkipped>()("TaskSkipped", {
   ...base,
@@ -148,6 +155,7 @@ export class TaskSkipped extends Schema.TaggedClass<TaskSkipped>()("TaskSkipped"
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export class TaskReleased extends Schema.TaggedClass<TaskReleased>()("TaskReleased", base) {}
 
@@ -161,6 +169,7 @@ export class TaskReleased extends Schema.TaggedClass<TaskReleased>()("TaskReleas
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export class RunFinished extends Schema.TaggedClass<RunFinished>()("RunFinished", {
   ...base,
@@ -182,6 +191,7 @@ export class RunFinished extends Schema.TaggedClass<RunFinished>()("RunFinished"
  * ```
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const TaskEvent = Schema.Union(
   TaskStarted,
@@ -195,10 +205,18 @@ export const TaskEvent = Schema.Union(
   RunFinished
 )
 
-/** @since 0.1.0 */
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
 export type TaskEvent = typeof TaskEvent.Type
 
-/** The JSON form of an event. @since 0.1.0 */
+/**
+ * The JSON form of an event.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export type Encoded = typeof TaskEvent.Encoded
 
 /**
@@ -212,6 +230,7 @@ export type Encoded = typeof TaskEvent.Encoded
  * ```
  *
  * @since 0.1.0
+ * @category codecs
  */
 export const toJsonLine = (event: TaskEvent): string => JSON.stringify(Schema.encodeSync(TaskEvent)(event))
 
@@ -225,5 +244,6 @@ export const toJsonLine = (event: TaskEvent): string => JSON.stringify(Schema.en
  * ```
  *
  * @since 0.1.0
+ * @category codecs
  */
 export const fromJsonLine = (line: string): TaskEvent => Schema.decodeUnknownSync(TaskEvent)(JSON.parse(line))

@@ -34,12 +34,44 @@ import type { Task } from "./Task.js"
 import type { TaskTimeoutError, UndeclaredDependencyError } from "./TaskError.js"
 import type * as TaskEvent from "./TaskEvent.js"
 
-export type { DataEdge, ExternalRequirement, PrecedenceEdge } from "./internal/plan.js"
-export type { TaskState } from "./internal/scheduler.js"
+export type {
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  DataEdge
+} from "./internal/plan.js"
+export type {
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  ExternalRequirement
+} from "./internal/plan.js"
+export type {
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  PrecedenceEdge
+} from "./internal/plan.js"
+export type {
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  TaskState
+} from "./internal/scheduler.js"
 
-/** @since 0.1.0 */
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
 export const TypeId: unique symbol = Symbol.for("effect-taskgraph/TaskGraph")
-/** @since 0.1.0 */
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
 export type TypeId = typeof TypeId
 
 /**
@@ -51,6 +83,7 @@ export type TypeId = typeof TypeId
  * - `Provides`: every tag its tasks provide (what `toLayer` builds).
  *
  * @since 0.1.0
+ * @category models
  */
 export interface TaskGraph<out E = never, out R = never, out Provides = never> extends Pipeable {
   readonly [TypeId]: {
@@ -64,15 +97,38 @@ export interface TaskGraph<out E = never, out R = never, out Provides = never> e
   readonly precedences: ReadonlyArray<readonly [Task.Any, Task.Any]>
 }
 
-/** @since 0.1.0 */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export declare namespace TaskGraph {
-  /** Any graph. @since 0.1.0 */
+  /**
+   * Any graph.
+   *
+   * @since 0.1.0
+   * @category models
+   */
   export type Any = TaskGraph<unknown, unknown, unknown>
-  /** The union of a graph's task errors. @since 0.1.0 */
+  /**
+   * The union of a graph's task errors.
+   *
+   * @since 0.1.0
+   * @category models
+   */
   export type Error<G> = G extends TaskGraph<infer E, infer _R, infer _P> ? E : never
-  /** What running a graph needs from outside. @since 0.1.0 */
+  /**
+   * What running a graph needs from outside.
+   *
+   * @since 0.1.0
+   * @category models
+   */
   export type Context<G> = G extends TaskGraph<infer _E, infer R, infer _P> ? R : never
-  /** What a graph provides. @since 0.1.0 */
+  /**
+   * What a graph provides.
+   *
+   * @since 0.1.0
+   * @category models
+   */
   export type Provides<G> = G extends TaskGraph<infer _E, infer _R, infer P> ? P : never
 }
 
@@ -92,6 +148,7 @@ type UndeclaredIn<T, Provided> = T extends Task<infer _A, infer _E, infer R, inf
  * compiler at `TaskGraph.make`.
  *
  * @since 0.1.0
+ * @category models
  */
 export type CheckUndeclared<Tasks extends ReadonlyArray<Task.Any>> = [
   UndeclaredIn<Tasks[number], ProvidedBy<Tasks>>
@@ -142,6 +199,7 @@ const makeGraph = <E, R, P>(
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const make = <const Tasks extends ReadonlyArray<Task.Any>>(
   name: string,
@@ -162,6 +220,7 @@ export const make = <const Tasks extends ReadonlyArray<Task.Any>>(
  * ```
  *
  * @since 0.1.0
+ * @category guards
  */
 export const isTaskGraph = (u: unknown): u is TaskGraph.Any => typeof u === "object" && u !== null && TypeId in u
 
@@ -180,6 +239,7 @@ export const isTaskGraph = (u: unknown): u is TaskGraph.Any => typeof u === "obj
  * ```
  *
  * @since 0.1.0
+ * @category combinators
  */
 export const precedence: {
   (...tasks: ReadonlyArray<Task.Any>): <E, R, P>(self: TaskGraph<E, R, P>) => TaskGraph<E, R, P>
@@ -203,6 +263,7 @@ const addPrecedence = <E, R, P>(self: TaskGraph<E, R, P>, chain: ReadonlyArray<T
  * A validated graph: what will run, in which order, and why.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Plan {
   readonly graph: string
@@ -259,6 +320,7 @@ const toPlan = (compiled: CompiledPlan): Plan => {
  * ```
  *
  * @since 0.1.0
+ * @category validation
  */
 export const validate = <E, R, P>(graph: TaskGraph<E, R, P>): Effect.Effect<Plan, GraphError.GraphError> =>
   Effect.map(compileCached(graph), toPlan)
@@ -282,6 +344,7 @@ export const validate = <E, R, P>(graph: TaskGraph<E, R, P>): Effect.Effect<Plan
  * ```
  *
  * @since 0.1.0
+ * @category rendering
  */
 export const toMermaid = <E, R, P>(graph: TaskGraph<E, R, P>): string => {
   const lines = ["flowchart TD"]
@@ -323,6 +386,7 @@ export const toMermaid = <E, R, P>(graph: TaskGraph<E, R, P>): string => {
  * How a run behaves.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface RunOptions {
   /** at most this many tasks in their run phase at once (default: unbounded) */
@@ -347,6 +411,7 @@ export interface RunOptions {
  * A task that failed, and why.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface TaskFailure<E> {
   readonly task: string
@@ -369,6 +434,7 @@ export interface TaskFailure<E> {
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
 export class RunFailedError<E = unknown> extends Data.TaggedError("RunFailedError")<{
   readonly report: RunReport.RunReport
@@ -396,6 +462,7 @@ const describe = (cause: Cause.Cause<unknown>): string => {
  * a task failed (everything was cleaned up).
  *
  * @since 0.1.0
+ * @category errors
  */
 export type TaskGraphError<E = unknown> = GraphError.GraphError | RunFailedError<E>
 
@@ -526,6 +593,7 @@ const reportOrFail = <E>(snap: Scheduler.Snapshot): Effect.Effect<RunReport.RunR
  * ```
  *
  * @since 0.1.0
+ * @category running
  */
 export const run: {
   (options?: RunOptions): <E, R, P>(graph: TaskGraph<E, R, P>) => Effect.Effect<RunReport.RunReport, TaskGraphError<E>, R>
@@ -556,6 +624,7 @@ const runImpl = <E, R, P>(
  * A running graph.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Handle<E> {
   /** Waits for the end; a report with status "interrupted" if `interrupt` stopped it. */
@@ -606,6 +675,7 @@ const eventStream = (scheduler: Scheduler.Scheduler): Stream.Stream<TaskEvent.Ta
  * ```
  *
  * @since 0.1.0
+ * @category running
  */
 export const start: {
   (options?: RunOptions): <E, R, P>(graph: TaskGraph<E, R, P>) => Effect.Effect<Handle<E>, GraphError.GraphError, Scope.Scope | R>
@@ -677,6 +747,7 @@ const startImpl = <E, R, P>(
  * ```
  *
  * @since 0.1.0
+ * @category layers
  */
 export const toLayer: {
   (options?: RunOptions): <E, R, P>(graph: TaskGraph<E, R, P>) => Layer.Layer<P, TaskGraphError<E>, R>

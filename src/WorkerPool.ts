@@ -60,11 +60,45 @@ import type { Reply } from "./internal/worker/protocol.js"
 import * as Thread from "./internal/worker/thread.js"
 
 export {
-  WorkerCrashError,
-  type WorkerPoolError,
-  WorkerPoolClosedError,
-  WorkerProtocolError,
-  WorkerStartError,
+  /**
+   * @since 0.1.0
+   * @category errors
+   */
+  WorkerCrashError
+} from "./internal/worker/errors.js"
+export type {
+  /**
+   * @since 0.1.0
+   * @category errors
+   */
+  WorkerPoolError
+} from "./internal/worker/errors.js"
+export {
+  /**
+   * @since 0.1.0
+   * @category errors
+   */
+  WorkerPoolClosedError
+} from "./internal/worker/errors.js"
+export {
+  /**
+   * @since 0.1.0
+   * @category errors
+   */
+  WorkerProtocolError
+} from "./internal/worker/errors.js"
+export {
+  /**
+   * @since 0.1.0
+   * @category errors
+   */
+  WorkerStartError
+} from "./internal/worker/errors.js"
+export {
+  /**
+   * @since 0.1.0
+   * @category errors
+   */
   WorkerTaskError
 } from "./internal/worker/errors.js"
 
@@ -73,6 +107,7 @@ export {
  * `Schema.TaggedRequest` classes).
  *
  * @since 0.1.0
+ * @category models
  */
 export interface WorkerPool<in I extends S.TaggedRequest.All> {
   /** The worker entry module (a file URL). */
@@ -98,6 +133,7 @@ export interface WorkerPool<in I extends S.TaggedRequest.All> {
  * How to build a pool.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Options {
   /**
@@ -152,6 +188,7 @@ type Slot =
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const make = <I extends S.TaggedRequest.All>(
   options: Options
@@ -360,6 +397,7 @@ const decodeReply = <Req extends S.TaggedRequest.All>(
  * ```
  *
  * @since 0.1.0
+ * @category layers
  */
 export const layer = <Id, I extends S.TaggedRequest.All>(
   tag: Context.Tag<Id, WorkerPool<I>>,

@@ -38,6 +38,7 @@ import { encodeError, isToWorker, poolThreadKey } from "./internal/worker/protoc
  * services (provide them around `serve`, e.g. with `Effect.provide(layer)`).
  *
  * @since 0.1.0
+ * @category models
  */
 export type Handlers<A extends S.TaggedRequest.All> = {
   readonly [K in A["_tag"]]: (
@@ -54,6 +55,7 @@ export type Handlers<A extends S.TaggedRequest.All> = {
  * What a set of handlers needs from its context.
  *
  * @since 0.1.0
+ * @category models
  */
 export type HandlersContext<H> = {
   readonly [K in keyof H]: H[K] extends (...args: ReadonlyArray<never>) => Effect.Effect<infer _A, infer _E, infer R> ? R
@@ -81,6 +83,7 @@ export type HandlersContext<H> = {
  * ```
  *
  * @since 0.1.0
+ * @category utils
  */
 export const isWorkerThread: boolean = typeof workerData === "object" && workerData !== null &&
   (workerData as Record<string, unknown>)[poolThreadKey] === true
@@ -96,6 +99,7 @@ export const isWorkerThread: boolean = typeof workerData === "object" && workerD
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
 export class NotInWorkerThreadError extends Schema.TaggedError<NotInWorkerThreadError>()(
   "NotInWorkerThreadError",
@@ -136,6 +140,7 @@ export class NotInWorkerThreadError extends Schema.TaggedError<NotInWorkerThread
  * ```
  *
  * @since 0.1.0
+ * @category running
  */
 export const serve = <A extends S.TaggedRequest.All, I, R, const H extends Handlers<A>>(
   schema: Schema.Schema<A, I, R>,
@@ -261,6 +266,7 @@ const encodeFailureDefect = (id: number, what: string, error: ParseResult.ParseE
  * ```
  *
  * @since 0.1.0
+ * @category running
  */
 export const launch = <E>(self: Effect.Effect<void, E>): void => {
   Effect.runFork(

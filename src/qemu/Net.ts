@@ -31,6 +31,7 @@ import * as NodeNet from "node:net"
  * expected data, within the total time allowed.
  *
  * @since 0.1.0
+ * @category errors
  *
  * @example
  * ```ts
@@ -58,6 +59,7 @@ export class ProbeTimeoutError extends Data.TaggedError("ProbeTimeoutError")<{
  * No free port could be found (binding 127.0.0.1:0 failed).
  *
  * @since 0.1.0
+ * @category errors
  *
  * @example
  * ```ts
@@ -85,6 +87,7 @@ export class FreePortError extends Data.TaggedError("FreePortError")<{
  * - `Refused`: the connection itself failed.
  *
  * @since 0.1.0
+ * @category models
  */
 export type ProbeOutcome =
   | { readonly _tag: "Data"; readonly data: string }
@@ -119,6 +122,7 @@ const describe = (o: ProbeOutcome): string => {
  * ```
  *
  * @since 0.1.0
+ * @category probes
  */
 export const probe = (options: {
   readonly port: number
@@ -166,6 +170,7 @@ export const probe = (options: {
  * ```
  *
  * @since 0.1.0
+ * @category probes
  */
 export const isPortOpen = (options: {
   readonly port: number
@@ -240,6 +245,7 @@ const waitUntil = <A>(
  * ```
  *
  * @since 0.1.0
+ * @category readiness
  */
 export const waitForPort = (options: {
   readonly port: number
@@ -283,6 +289,7 @@ export const waitForPort = (options: {
  * ```
  *
  * @since 0.1.0
+ * @category readiness
  */
 export const waitForBanner = (options: {
   readonly port: number
@@ -349,6 +356,7 @@ export const waitForBanner = (options: {
  * ```
  *
  * @since 0.1.0
+ * @category utils
  */
 export const freePort = (host: string = "127.0.0.1"): Effect.Effect<number, FreePortError> =>
   Effect.async<number, FreePortError>((resume) => {

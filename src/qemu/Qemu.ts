@@ -72,6 +72,7 @@ const Port = Schema.Int.pipe(Schema.between(1, 65535), Schema.annotations({ iden
  * guest. Without `host`, a free port is chosen (see `Vm.ports[name]`).
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const Forward = Schema.Struct({
   name: Schema.String.pipe(Schema.pattern(/^[A-Za-z][A-Za-z0-9_-]*$/)),
@@ -83,6 +84,7 @@ export const Forward = Schema.Struct({
  * A disk: `-drive file=…,if=…,format=…`.
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const Drive = Schema.Struct({
   file: Schema.NonEmptyString,
@@ -96,6 +98,7 @@ export const Drive = Schema.Struct({
  * (`"5 seconds"`, milliseconds…); memory is in MiB.
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const Options = Schema.Struct({
   /** Used in `-name`, messages and as the prefix of serial lines in the task output. */
@@ -139,6 +142,7 @@ export const Options = Schema.Struct({
  * The options as written by a user (defaults not yet applied).
  *
  * @since 0.1.0
+ * @category models
  */
 export type StartOptions = Schema.Schema.Encoded<typeof Options>
 
@@ -146,6 +150,7 @@ export type StartOptions = Schema.Schema.Encoded<typeof Options>
  * The options after validation, defaults applied.
  *
  * @since 0.1.0
+ * @category models
  */
 export type ResolvedOptions = Schema.Schema.Type<typeof Options>
 
@@ -156,6 +161,7 @@ export type ResolvedOptions = Schema.Schema.Type<typeof Options>
  * The options do not validate; the message lists every problem.
  *
  * @since 0.1.0
+ * @category errors
  *
  * @example
  * ```ts
@@ -180,6 +186,7 @@ export class QemuOptionsError extends Data.TaggedError("QemuOptionsError")<{
  * port is taken, or start-up took longer than `startTimeout`.
  *
  * @since 0.1.0
+ * @category errors
  *
  * @example
  * ```ts
@@ -210,6 +217,7 @@ export class QemuStartError extends Data.TaggedError("QemuStartError")<{
  * powered off or crashed, or something killed QEMU.
  *
  * @since 0.1.0
+ * @category errors
  *
  * @example
  * ```ts
@@ -243,6 +251,7 @@ export class QemuExitedError extends Data.TaggedError("QemuExitedError")<{
  * A running VM.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Vm {
   readonly name: string
@@ -279,6 +288,7 @@ let kvmCache: boolean | undefined
  * ```
  *
  * @since 0.1.0
+ * @category utils
  */
 export const kvmUsable: Effect.Effect<boolean> = Effect.sync(() => {
   if (kvmCache !== undefined) return kvmCache
@@ -308,6 +318,7 @@ const escapeOpt = (value: string): string => value.replace(/,/g, ",,")
  * ```
  *
  * @since 0.1.0
+ * @category utils
  */
 export const commandLine = (
   options: ResolvedOptions,
@@ -565,6 +576,7 @@ const shutdown = (vm: Vm, options: ResolvedOptions, stopping: Ref.Ref<boolean>):
  * ```
  *
  * @since 0.1.0
+ * @category utils
  */
 export const decodeOptions = (options: StartOptions): Effect.Effect<ResolvedOptions, QemuOptionsError> =>
   Schema.decodeUnknown(Options, { errors: "all", onExcessProperty: "error" })(options).pipe(
@@ -590,6 +602,7 @@ export const decodeOptions = (options: StartOptions): Effect.Effect<ResolvedOpti
  * ```
  *
  * @since 0.1.0
+ * @category resources
  */
 export const start = (
   options: StartOptions,
@@ -646,6 +659,7 @@ export const start = (
  * outcome and the last serial lines (what the guest was doing).
  *
  * @since 0.1.0
+ * @category errors
  *
  * @example
  * ```ts
@@ -687,6 +701,7 @@ export class SshNotReadyError extends Data.TaggedError("SshNotReadyError")<{
  * ```
  *
  * @since 0.1.0
+ * @category readiness
  */
 export const waitForSsh = (
   vm: Vm,

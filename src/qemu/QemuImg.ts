@@ -29,6 +29,7 @@ import * as OwnedDirs from "./internal/ownedDirs.js"
  * or cannot be read.
  *
  * @since 0.1.0
+ * @category errors
  *
  * @example
  * ```ts
@@ -62,6 +63,7 @@ export class BaseImageError extends Data.TaggedError("BaseImageError")<{
  * `qemu-img` failed (or could not be started), or the overlay path is taken.
  *
  * @since 0.1.0
+ * @category errors
  *
  * @example
  * ```ts
@@ -85,6 +87,7 @@ export class QemuImgError extends Data.TaggedError("QemuImgError")<{
  * A created overlay image.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Overlay {
   /** Absolute path of the overlay (qcow2). */
@@ -109,6 +112,7 @@ const ImageInfo = Schema.Struct({ format: Schema.String, "virtual-size": Schema.
  * ```
  *
  * @since 0.1.0
+ * @category utils
  */
 export const info = (
   path: string
@@ -154,6 +158,7 @@ const notInstalled = (operation: string, cause: Process.ProcessNotFoundError) =>
  * ```
  *
  * @since 0.1.0
+ * @category utils
  */
 export const checkReadable = (path: string): Effect.Effect<string, BaseImageError, FileSystem.FileSystem> =>
   Effect.gen(function*() {
@@ -199,6 +204,7 @@ const overlayDirPrefix = "overlay-"
  * ```
  *
  * @since 0.1.0
+ * @category resources
  */
 export const overlay = (options: {
   /** The base (backing) image. */

@@ -45,6 +45,7 @@ import * as TestGuest from "./TestGuest.js"
  * yet necessarily the guest's server: see `sshReady`).
  *
  * @since 0.1.0
+ * @category models
  */
 export interface ReadyPort {
   readonly forward: string
@@ -56,6 +57,7 @@ export interface ReadyPort {
  * Sources copied into the guest.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Synced {
   /** The local source (as given to rsync). */
@@ -70,6 +72,7 @@ export interface Synced {
  * What a successful `runTests` task produces (its value in the run report).
  *
  * @since 0.1.0
+ * @category models
  */
 export interface TestsPassed {
   readonly command: string
@@ -94,6 +97,7 @@ export interface TestsPassed {
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
 export class TestsFailedError extends Data.TaggedError("TestsFailedError")<{
   readonly command: string
@@ -112,6 +116,7 @@ export class TestsFailedError extends Data.TaggedError("TestsFailedError")<{
  * host key line).
  *
  * @since 0.1.0
+ * @category models
  */
 export type BuiltGuest = TestGuest.Guest & { readonly hostKeyLine: string }
 
@@ -127,6 +132,7 @@ export type BuiltGuest = TestGuest.Guest & { readonly hostKeyLine: string }
  * ```
  *
  * @since 0.1.0
+ * @category tags
  */
 export class Guest extends Context.Tag("qemu/Guest")<Guest, BuiltGuest>() {}
 
@@ -139,17 +145,33 @@ export class Guest extends Context.Tag("qemu/Guest")<Guest, BuiltGuest>() {}
  * notices a task wired to the wrong VM.
  *
  * @since 0.1.0
+ * @category models
  */
 export declare namespace Tags {
-  /** @since 0.1.0 */
+  /**
+   * @since 0.1.0
+   * @category models
+   */
   export type Overlay<Name extends string> = `${Name}/Overlay`
-  /** @since 0.1.0 */
+  /**
+   * @since 0.1.0
+   * @category models
+   */
   export type Vm<Name extends string> = `${Name}/Vm`
-  /** @since 0.1.0 */
+  /**
+   * @since 0.1.0
+   * @category models
+   */
   export type Port<Name extends string> = `${Name}/Port`
-  /** @since 0.1.0 */
+  /**
+   * @since 0.1.0
+   * @category models
+   */
   export type SshSession<Name extends string> = `${Name}/SshSession`
-  /** @since 0.1.0 */
+  /**
+   * @since 0.1.0
+   * @category models
+   */
   export type Synced<Name extends string> = `${Name}/Synced`
 }
 
@@ -157,6 +179,7 @@ export declare namespace Tags {
  * One VM's set of tags.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Tags<Name extends string> {
   readonly Overlay: Context.Tag<Tags.Overlay<Name>, QemuImg.Overlay>
@@ -181,6 +204,7 @@ export interface Tags<Name extends string> {
  * ```
  *
  * @since 0.1.0
+ * @category tags
  */
 export const tags = <const Name extends string>(name: Name): Tags<Name> => ({
   Overlay: Context.GenericTag<Tags.Overlay<Name>, QemuImg.Overlay>(`${name}/Overlay`),
@@ -198,6 +222,7 @@ export const tags = <const Name extends string>(name: Name): Tags<Name> => ({
  * (which may read tags other tasks provide: list them in `requires`).
  *
  * @since 0.1.0
+ * @category models
  */
 export type Param<A, E = never, R = never> = A | Effect.Effect<A, E, R>
 
@@ -208,6 +233,7 @@ const resolve = <A, E, R>(param: Param<A, E, R>): Effect.Effect<A, E, R> =>
  * Options every ready-made task accepts (see `Task.make`).
  *
  * @since 0.1.0
+ * @category models
  */
 export interface TaskOptions {
   /** Tasks that must finish before this one starts (precedence without data). */
@@ -238,6 +264,7 @@ const common = (options: TaskOptions) => ({
  * ```
  *
  * @since 0.1.0
+ * @category tasks
  */
 export const testGuest: {
   (name: string, options?: TaskOptions & {
@@ -267,6 +294,7 @@ export const testGuest: {
  * the SSH identity with the pinned host key.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Machine {
   readonly base: string
@@ -280,6 +308,7 @@ export interface Machine {
  * Who to log in as, with which key, and the guest's host key (pinned).
  *
  * @since 0.1.0
+ * @category models
  */
 export type Identity = Omit<Ssh.Target, "host" | "port">
 
@@ -296,6 +325,7 @@ export type Identity = Omit<Ssh.Target, "host" | "port">
  * ```
  *
  * @since 0.1.0
+ * @category utils
  */
 export const testGuestMachine = (
   guest: BuiltGuest,
@@ -325,6 +355,7 @@ export const testGuestMachine = (
  * ```
  *
  * @since 0.1.0
+ * @category tasks
  */
 export const overlay = <
   I,
@@ -380,6 +411,7 @@ export const overlay = <
  * ```
  *
  * @since 0.1.0
+ * @category tasks
  */
 export const vm = <
   IO,
@@ -439,6 +471,7 @@ export const vm = <
  * ```
  *
  * @since 0.1.0
+ * @category tasks
  */
 export const portReady = <IV, IP>(
   name: string,
@@ -494,6 +527,7 @@ export const portReady = <IV, IP>(
  * ```
  *
  * @since 0.1.0
+ * @category tasks
  */
 export const sshReady = <
   IV,
@@ -559,6 +593,7 @@ export const sshReady = <
  * ```
  *
  * @since 0.1.0
+ * @category tasks
  */
 export const rsync = <IS, IY>(
   name: string,
@@ -611,6 +646,7 @@ export const rsync = <IS, IY>(
  * ```
  *
  * @since 0.1.0
+ * @category tasks
  */
 export const runTests = <IS, const Requires extends ReadonlyArray<Task.AnyTag> = readonly []>(
   name: string,
@@ -671,6 +707,7 @@ const runCommand = <IS>(options: {
  * Options of {@link pipeline}.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface PipelineOptions<Requires extends ReadonlyArray<Task.AnyTag>, E, R> {
   /** The machine: a value, or an Effect reading tags listed in `requires` (e.g. `QemuTask.Guest`). */
@@ -716,6 +753,7 @@ export interface PipelineOptions<Requires extends ReadonlyArray<Task.AnyTag>, E,
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const pipeline = <
   const Name extends string,

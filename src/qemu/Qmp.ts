@@ -31,6 +31,7 @@ import * as LineSocket from "./internal/lineSocket.js"
  * The greeting QEMU sends first on a QMP connection.
  *
  * @since 0.1.0
+ * @category models
  */
 export class Greeting extends Schema.Class<Greeting>("Qmp/Greeting")({
   QMP: Schema.Struct({
@@ -46,6 +47,7 @@ export class Greeting extends Schema.Class<Greeting>("Qmp/Greeting")({
  * An asynchronous QMP event (`POWERDOWN`, `SHUTDOWN`, `STOP`, `RESUME`, …).
  *
  * @since 0.1.0
+ * @category models
  */
 export class QmpEvent extends Schema.Class<QmpEvent>("Qmp/Event")({
   event: Schema.String,
@@ -67,6 +69,7 @@ const decodeMessage = Schema.decodeUnknownEither(Schema.parseJson(Message))
  * The reply of `query-status`.
  *
  * @since 0.1.0
+ * @category models
  */
 export class StatusInfo extends Schema.Class<StatusInfo>("Qmp/StatusInfo")({
   running: Schema.Boolean,
@@ -78,6 +81,7 @@ export class StatusInfo extends Schema.Class<StatusInfo>("Qmp/StatusInfo")({
  * The reply of `query-version`.
  *
  * @since 0.1.0
+ * @category models
  */
 export class VersionInfo extends Schema.Class<VersionInfo>("Qmp/VersionInfo")({
   qemu: Schema.Struct({ major: Schema.Number, minor: Schema.Number, micro: Schema.Number }),
@@ -91,6 +95,7 @@ const Empty = Schema.Struct({})
  * Schema of their reply. Anything else goes through {@link executeRaw}.
  *
  * @since 0.1.0
+ * @category commands
  */
 export const Commands = {
   "query-status": { result: StatusInfo },
@@ -106,6 +111,7 @@ export const Commands = {
  * The name of a command with a known reply type.
  *
  * @since 0.1.0
+ * @category models
  */
 export type Command = keyof typeof Commands
 
@@ -113,6 +119,7 @@ export type Command = keyof typeof Commands
  * The decoded reply of a known command.
  *
  * @since 0.1.0
+ * @category models
  */
 export type Result<C extends Command> = Schema.Schema.Type<(typeof Commands)[C]["result"]>
 
@@ -126,6 +133,7 @@ export type Result<C extends Command> = Schema.Schema.Type<(typeof Commands)[C][
  * that got no reply in time.
  *
  * @since 0.1.0
+ * @category errors
  *
  * @example
  * ```ts
@@ -169,6 +177,7 @@ export class QmpError extends Data.TaggedError("QmpError")<{
  * A connected QMP client (after the capabilities handshake).
  *
  * @since 0.1.0
+ * @category models
  */
 export interface QmpClient {
   /** The socket path. */
@@ -206,6 +215,7 @@ export interface QmpClient {
  * ```
  *
  * @since 0.1.0
+ * @category resources
  */
 export const connect = (
   path: string,
@@ -351,6 +361,7 @@ const socketDetail = (cause: Socket.SocketError): string => {
  * ```
  *
  * @since 0.1.0
+ * @category commands
  */
 export const execute = <C extends Command>(
   client: QmpClient,
@@ -386,6 +397,7 @@ export const execute = <C extends Command>(
  * ```
  *
  * @since 0.1.0
+ * @category commands
  */
 export const queryStatus = (client: QmpClient): Effect.Effect<StatusInfo, QmpError> => execute(client, "query-status")
 
@@ -402,6 +414,7 @@ export const queryStatus = (client: QmpClient): Effect.Effect<StatusInfo, QmpErr
  * ```
  *
  * @since 0.1.0
+ * @category commands
  */
 export const systemPowerdown = (client: QmpClient): Effect.Effect<void, QmpError> =>
   Effect.asVoid(execute(client, "system_powerdown"))
@@ -419,6 +432,7 @@ export const systemPowerdown = (client: QmpClient): Effect.Effect<void, QmpError
  * ```
  *
  * @since 0.1.0
+ * @category commands
  */
 export const quit = (client: QmpClient): Effect.Effect<void, QmpError> =>
   Effect.asVoid(execute(client, "quit")).pipe(

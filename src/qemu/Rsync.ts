@@ -28,6 +28,7 @@ import type * as Ssh from "./Ssh.js"
  * What rsync's exit codes mean (from its manual; 255 is ssh's own failure).
  *
  * @since 0.1.0
+ * @category constants
  */
 export const exitCodeMeanings: Readonly<Record<number, string>> = {
   0: "success",
@@ -58,6 +59,7 @@ export const exitCodeMeanings: Readonly<Record<number, string>> = {
  * rsync failed: `exitCode` with its meaning and the last stderr lines.
  *
  * @since 0.1.0
+ * @category errors
  *
  * @example
  * ```ts
@@ -85,6 +87,7 @@ export class RsyncError extends Data.TaggedError("RsyncError")<{
  * A finished transfer: the itemized changes (`>f+++++++++ src/a.ts`, …).
  *
  * @since 0.1.0
+ * @category models
  */
 export interface RsyncResult {
   readonly itemized: ReadonlyArray<string>
@@ -94,6 +97,7 @@ export interface RsyncResult {
  * Options of a transfer.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Options {
   /** Local path for `push`, remote path for `pull` (trailing `/` means "the contents of"). */
@@ -223,6 +227,7 @@ const transfer = (target: Ssh.Target, options: Options, direction: "push" | "pul
  * ```
  *
  * @since 0.1.0
+ * @category running
  */
 export const push = (
   target: Ssh.Target,
@@ -242,6 +247,7 @@ export const push = (
  * ```
  *
  * @since 0.1.0
+ * @category running
  */
 export const pull = (
   target: Ssh.Target,

@@ -35,6 +35,7 @@ import * as LineSocket from "./internal/lineSocket.js"
  * show up in time (the error then carries the console's last lines).
  *
  * @since 0.1.0
+ * @category errors
  *
  * @example
  * ```ts
@@ -68,6 +69,7 @@ export class SerialError extends Data.TaggedError("SerialError")<{
  * A connected serial console.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface SerialConsole {
   /** The socket path. */
@@ -104,6 +106,7 @@ const controlChars = /\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]|[\x00-\x08\x0b-\x1f\x7
  * ```
  *
  * @since 0.1.0
+ * @category resources
  */
 export const connect = (
   path: string,
@@ -187,6 +190,7 @@ export const connect = (
  * ```
  *
  * @since 0.1.0
+ * @category combinators
  */
 export const write: {
   (line: string): (self: SerialConsole) => Effect.Effect<void>
@@ -205,6 +209,7 @@ export const write: {
  * ```
  *
  * @since 0.1.0
+ * @category combinators
  */
 export const tail = (self: SerialConsole, n: number = 20): Effect.Effect<ReadonlyArray<string>> =>
   Effect.map(self.history, (lines) => lastLines(lines, n))
@@ -216,6 +221,7 @@ export const tail = (self: SerialConsole, n: number = 20): Effect.Effect<Readonl
  * answer to something you just wrote).
  *
  * @since 0.1.0
+ * @category models
  */
 export type WaitOptions = Duration.DurationInput | {
   readonly timeout: Duration.DurationInput
@@ -238,6 +244,7 @@ export type WaitOptions = Duration.DurationInput | {
  * ```
  *
  * @since 0.1.0
+ * @category combinators
  */
 export const waitForLine: {
   (pattern: RegExp, options: WaitOptions): (self: SerialConsole) => Effect.Effect<string, SerialError>

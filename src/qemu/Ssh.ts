@@ -48,6 +48,7 @@ type ClientChannel = Parameters<Parameters<Client["exec"]>[1]>[1]
  * Where and as whom to connect.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Target {
   /** Default `127.0.0.1`. */
@@ -71,6 +72,7 @@ export interface Target {
  * opened), `Closed` (the connection dropped).
  *
  * @since 0.1.0
+ * @category errors
  *
  * @example
  * ```ts
@@ -109,6 +111,7 @@ export class SshError extends Data.TaggedError("SshError")<{
  * A connected, authenticated SSH session.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Session {
   readonly target: Target
@@ -134,6 +137,7 @@ const labelOf = (t: Target) => `${t.user}@${t.host ?? "127.0.0.1"}:${t.port}`
  * ```
  *
  * @since 0.1.0
+ * @category utils
  */
 export const parsePublicKey = (line: string): { readonly type: string; readonly blob: Buffer } | undefined => {
   const [type, b64] = line.trim().split(/\s+/)
@@ -161,6 +165,7 @@ const safeArg = /^[A-Za-z0-9_@%+=:,./-]+$/
  * ```
  *
  * @since 0.1.0
+ * @category utils
  */
 export const quote = (arg: string): string => (safeArg.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`)
 
@@ -175,6 +180,7 @@ export const quote = (arg: string): string => (safeArg.test(arg) ? arg : `'${arg
  * ```
  *
  * @since 0.1.0
+ * @category utils
  */
 export const commandLine = (argv: ReadonlyArray<string>): string => argv.map(quote).join(" ")
 
@@ -193,6 +199,7 @@ export const commandLine = (argv: ReadonlyArray<string>): string => argv.map(quo
  * ```
  *
  * @since 0.1.0
+ * @category resources
  */
 export const connect = (
   target: Target,
@@ -291,6 +298,7 @@ export const connect = (
  * ```
  *
  * @since 0.1.0
+ * @category readiness
  */
 export const waitReady = (
   target: Target,
@@ -338,6 +346,7 @@ export const waitReady = (
  * Options of {@link exec}.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface ExecOptions {
   /** Send output lines to the current task's output (default true). */
@@ -416,6 +425,7 @@ const runQuiet = (session: Session, command: string, timeout: Duration.DurationI
  * ```
  *
  * @since 0.1.0
+ * @category running
  */
 export const exec: {
   (
@@ -561,6 +571,7 @@ export const exec: {
  * ```
  *
  * @since 0.1.0
+ * @category running
  */
 export const capture = (
   session: Session,

@@ -33,6 +33,7 @@ import type * as Ssh from "./Ssh.js"
  * pinned host key read from its file.
  *
  * @since 0.1.0
+ * @category models
  */
 export class Guest extends Schema.Class<Guest>("TestGuest/Guest")({
   dir: Schema.String,
@@ -53,6 +54,7 @@ export class Guest extends Schema.Class<Guest>("TestGuest/Guest")({
  * The guest could not be built or its manifest could not be read.
  *
  * @since 0.1.0
+ * @category errors
  *
  * @example
  * ```ts
@@ -75,6 +77,7 @@ export class TestGuestError extends Data.TaggedError("TestGuestError")<{
  * The repository's `scripts/` directory (next to `src/`).
  *
  * @since 0.1.0
+ * @category constants
  */
 export const scriptsDir: string = NodePath.resolve(NodePath.dirname(fileURLToPath(import.meta.url)), "../../scripts")
 
@@ -91,6 +94,7 @@ export const scriptsDir: string = NodePath.resolve(NodePath.dirname(fileURLToPat
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const build = (options?: {
   /** Cache directory (default `.cache/guest` in the repository). */
@@ -120,6 +124,7 @@ export const build = (options?: {
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const load = (
   dir: string
@@ -152,6 +157,7 @@ export const load = (
  * ```
  *
  * @since 0.1.0
+ * @category utils
  */
 export const vmOptions = (
   guest: Guest,
@@ -181,6 +187,7 @@ export const vmOptions = (
  * ```
  *
  * @since 0.1.0
+ * @category utils
  */
 export const sshTarget = (guest: Guest & { readonly hostKeyLine: string }, port: number): Ssh.Target => ({
   host: "127.0.0.1",
