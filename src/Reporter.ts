@@ -258,9 +258,9 @@ export interface PrettyOptions {
  *
  * @example
  * ```ts
- * import { Reporter } from "effect-taskgraph"
+ * import { Reporter, TaskGraph } from "effect-taskgraph"
  * import { Main } from "effect-taskgraph/node"
- * declare const graph: Parameters<typeof Main.runMain>[0]
+ * declare const graph: TaskGraph.TaskGraph<never, never, never>
  * Main.runMain(graph, { reporter: Reporter.pretty({ tailLines: 20 }) })
  * ```
  *
@@ -329,9 +329,9 @@ export interface PlainOptions {
  *
  * @example
  * ```ts
- * import { Reporter } from "effect-taskgraph"
+ * import { Reporter, TaskGraph } from "effect-taskgraph"
  * import { Main } from "effect-taskgraph/node"
- * declare const graph: Parameters<typeof Main.runMain>[0]
+ * declare const graph: TaskGraph.TaskGraph<never, never, never>
  * Main.runMain(graph, { reporter: Reporter.plain() })
  * // [compile] -- started
  * // [compile] main.c: warning: unused variable 'x'
@@ -381,9 +381,9 @@ export interface JsonOptions {
  *
  * @example
  * ```ts
- * import { Reporter } from "effect-taskgraph"
+ * import { Reporter, TaskGraph } from "effect-taskgraph"
  * import { Main } from "effect-taskgraph/node"
- * declare const graph: Parameters<typeof Main.runMain>[0]
+ * declare const graph: TaskGraph.TaskGraph<never, never, never>
  * Main.runMain(graph, { reporter: Reporter.json() })
  * // {"_tag":"TaskStarted","task":"compile","timestamp":1732270000000,"attempt":1}
  * ```
@@ -434,9 +434,9 @@ export const json = (options: JsonOptions = {}): Reporter =>
  *
  * @example
  * ```ts
- * import { Reporter } from "effect-taskgraph"
+ * import { Reporter, TaskGraph } from "effect-taskgraph"
  * import { Main } from "effect-taskgraph/node"
- * declare const graph: Parameters<typeof Main.runMain>[0]
+ * declare const graph: TaskGraph.TaskGraph<never, never, never>
  * Main.runMain(graph, { reporter: [Reporter.auto(), Reporter.files("build/logs")] })
  * ```
  *
@@ -493,9 +493,9 @@ export interface JunitOptions {
  *
  * @example
  * ```ts
- * import { Reporter } from "effect-taskgraph"
+ * import { Reporter, TaskGraph } from "effect-taskgraph"
  * import { Main } from "effect-taskgraph/node"
- * declare const graph: Parameters<typeof Main.runMain>[0]
+ * declare const graph: TaskGraph.TaskGraph<never, never, never>
  * Main.runMain(graph, { reporter: [Reporter.plain(), Reporter.junit("reports/junit.xml")] })
  * ```
  *
@@ -610,9 +610,9 @@ export type Kind = "pretty" | "plain" | "json"
  *
  * @example
  * ```ts
- * import { Reporter } from "effect-taskgraph"
+ * import { Reporter, TaskGraph } from "effect-taskgraph"
  * import { Main } from "effect-taskgraph/node"
- * declare const graph: Parameters<typeof Main.runMain>[0]
+ * declare const graph: TaskGraph.TaskGraph<never, never, never>
  * Main.runMain(graph, { reporter: Reporter.auto() }) // the default
  * ```
  *

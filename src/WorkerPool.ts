@@ -25,10 +25,16 @@
  *
  * @example
  * ```ts
- * import { Context, Effect } from "effect"
+ * import { Context, Effect, Schema } from "effect"
  * import { Task } from "effect-taskgraph"
  * import { WorkerPool } from "effect-taskgraph/workers"
- * import { Sha256 } from "./hash.worker.js"
+ *
+ * // the request type, shared with the worker entry hash.worker.ts (see WorkerThread.serve)
+ * class Sha256 extends Schema.TaggedRequest<Sha256>()("Sha256", {
+ *   failure: Schema.Never,
+ *   success: Schema.String,
+ *   payload: { text: Schema.String }
+ * }) {}
  *
  * class Hashers extends Context.Tag("Hashers")<Hashers, WorkerPool.WorkerPool<Sha256>>() {}
  *
@@ -173,9 +179,15 @@ type Slot =
  *
  * @example
  * ```ts
- * import { Effect } from "effect"
+ * import { Effect, Schema } from "effect"
  * import { WorkerPool } from "effect-taskgraph/workers"
- * import { Fib } from "./fib.worker.js"
+ *
+ * // the request type, shared with the worker entry fib.worker.ts (see WorkerThread.serve)
+ * class Fib extends Schema.TaggedRequest<Fib>()("Fib", {
+ *   failure: Schema.Never,
+ *   success: Schema.Number,
+ *   payload: { n: Schema.Number }
+ * }) {}
  *
  * const program = Effect.scoped(
  *   Effect.gen(function* () {
@@ -386,9 +398,15 @@ const decodeReply = <Req extends S.TaggedRequest.All>(
  *
  * @example
  * ```ts
- * import { Context, Effect } from "effect"
+ * import { Context, Effect, Schema } from "effect"
  * import { WorkerPool } from "effect-taskgraph/workers"
- * import { Fib } from "./fib.worker.js"
+ *
+ * // the request type, shared with the worker entry fib.worker.ts (see WorkerThread.serve)
+ * class Fib extends Schema.TaggedRequest<Fib>()("Fib", {
+ *   failure: Schema.Never,
+ *   success: Schema.Number,
+ *   payload: { n: Schema.Number }
+ * }) {}
  *
  * class Fibs extends Context.Tag("Fibs")<Fibs, WorkerPool.WorkerPool<Fib>>() {}
  *

@@ -357,7 +357,6 @@ const socketDetail = (cause: Socket.SocketError): string => {
  *
  * declare const qmp: Qmp.QmpClient
  * const version = Qmp.execute(qmp, "query-version") // Effect<VersionInfo, QmpError>
- * const same = qmp.pipe((c) => Qmp.execute(c, "query-version"))
  * ```
  *
  * @since 0.1.0

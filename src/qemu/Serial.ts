@@ -240,7 +240,7 @@ export type WaitOptions = Duration.DurationInput | {
  *
  * declare const serial: Serial.SerialConsole
  * const ready = Serial.waitForLine(serial, /GUEST-READY/, "60 seconds")
- * const same = serial.pipe(Serial.waitForLine(/GUEST-READY/, { timeout: "60 seconds", since: "start" }))
+ * const same = Serial.waitForLine(/GUEST-READY/, { timeout: "60 seconds", since: "start" })(serial) // data-last
  * ```
  *
  * @since 0.1.0

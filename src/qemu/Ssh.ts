@@ -132,8 +132,8 @@ const labelOf = (t: Target) => `${t.user}@${t.host ?? "127.0.0.1"}:${t.port}`
  * ```ts
  * import { Ssh } from "effect-taskgraph/qemu"
  *
- * const { type } = Ssh.parsePublicKey("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIF6Ppk… comment")
- * // type === "ssh-ed25519"
+ * const key = Ssh.parsePublicKey("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIF6Ppk… comment")
+ * // key?.type === "ssh-ed25519"; undefined for a line that is not a public key
  * ```
  *
  * @since 0.1.0
@@ -421,7 +421,7 @@ const runQuiet = (session: Session, command: string, timeout: Duration.DurationI
  *
  * declare const ssh: Ssh.Session
  * const code = Ssh.exec(ssh, ["make", "-C", "/tmp/src", "test"])    // Effect<number, SshError>
- * const same = ssh.pipe(Ssh.exec("make -C /tmp/src test", { killGrace: "5 seconds" }))
+ * const same = Ssh.exec("make -C /tmp/src test", { killGrace: "5 seconds" })(ssh) // data-last
  * ```
  *
  * @since 0.1.0
