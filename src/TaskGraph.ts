@@ -22,6 +22,7 @@
 import type { Exit, Scope } from "effect"
 import { Cause, Chunk, Context, Data, Deferred, Effect, Either, Layer, Option, Runtime, RuntimeFlags, Stream } from "effect"
 import type { Pipeable } from "effect/Pipeable"
+import { dual } from "effect/Function"
 import { pipeArguments } from "effect/Pipeable"
 import * as GraphError from "./GraphError.js"
 import { label, nodeId } from "./internal/mermaid.js"
@@ -165,6 +166,9 @@ export const make = <const Tasks extends ReadonlyArray<Task.Any>>(
  */
 export const isTaskGraph = (u: unknown): u is TaskGraph.Any => typeof u === "object" && u !== null && TypeId in u
 
+/** For `dual`: is the call data-first (the graph given first)? */
+const isGraphFirst = (args: IArguments): boolean => isTaskGraph(args[0])
+
 /**
  * Adds ordering without data: `precedence(a, b, c)` runs a before b before c.
  * Data-last (`graph.pipe(TaskGraph.precedence(a, b))`) or data-first.
@@ -184,12 +188,10 @@ export const isTaskGraph = (u: unknown): u is TaskGraph.Any => typeof u === "obj
 export const precedence: {
   (...tasks: ReadonlyArray<Task.Any>): <E, R, P>(self: TaskGraph<E, R, P>) => TaskGraph<E, R, P>
   <E, R, P>(self: TaskGraph<E, R, P>, ...tasks: ReadonlyArray<Task.Any>): TaskGraph<E, R, P>
-} = function() {
-  // eslint-disable-next-line prefer-rest-params
-  const args = Array.from(arguments) as Array<unknown>
-  if (isTaskGraph(args[0])) return addPrecedence(args[0], args.slice(1) as Array<Task.Any>)
-  return (self: TaskGraph.Any) => addPrecedence(self, args as Array<Task.Any>)
-} as never
+} = dual(
+  isGraphFirst,
+  <E, R, P>(self: TaskGraph<E, R, P>, ...tasks: ReadonlyArray<Task.Any>): TaskGraph<E, R, P> => addPrecedence(self, tasks)
+)
 
 const addPrecedence = <E, R, P>(self: TaskGraph<E, R, P>, chain: ReadonlyArray<Task.Any>): TaskGraph<E, R, P> => {
   const pairs: Array<readonly [Task.Any, Task.Any]> = []
@@ -508,6 +510,21 @@ const reportOrFail = <E>(snap: Scheduler.Snapshot): Effect.Effect<RunReport.RunR
     : Effect.succeed(report)
 }
 
+const runImpl = <E, R, P>(
+  graph: TaskGraph<E, R, P>,
+  options: RunOptions | undefined
+): Effect.Effect<RunReport.RunReport, TaskGraphError<E>, R> =>
+  Effect.gen(function*() {
+    const prepared = yield* prepare(graph, options, { hold: false, events: false })
+    const scheduler = yield* makeScheduler(prepared)
+    const snap = yield* Effect.suspend(() => {
+      scheduler.start()
+      return awaitStopping(scheduler)
+    })
+    if (snap.outcome === "interrupted") return yield* Effect.interrupt
+    return yield* reportOrFail<E>(snap)
+  })
+
 /**
  * Validates the graph, then runs it: each task starts as soon as everything
  * it waits for is ready; resources are released as soon as no task needs
@@ -530,27 +547,7 @@ const reportOrFail = <E>(snap: Scheduler.Snapshot): Effect.Effect<RunReport.RunR
 export const run: {
   (options?: RunOptions): <E, R, P>(graph: TaskGraph<E, R, P>) => Effect.Effect<RunReport.RunReport, TaskGraphError<E>, R>
   <E, R, P>(graph: TaskGraph<E, R, P>, options?: RunOptions): Effect.Effect<RunReport.RunReport, TaskGraphError<E>, R>
-} = function() {
-  // eslint-disable-next-line prefer-rest-params
-  const args = arguments
-  if (isTaskGraph(args[0])) return runImpl(args[0], args[1])
-  return (graph: TaskGraph.Any) => runImpl(graph, args[0])
-} as never
-
-const runImpl = <E, R, P>(
-  graph: TaskGraph<E, R, P>,
-  options: RunOptions | undefined
-): Effect.Effect<RunReport.RunReport, TaskGraphError<E>, R> =>
-  Effect.gen(function*() {
-    const prepared = yield* prepare(graph, options, { hold: false, events: false })
-    const scheduler = yield* makeScheduler(prepared)
-    const snap = yield* Effect.suspend(() => {
-      scheduler.start()
-      return awaitStopping(scheduler)
-    })
-    if (snap.outcome === "interrupted") return yield* Effect.interrupt
-    return yield* reportOrFail<E>(snap)
-  }) as never
+} = dual(isGraphFirst, runImpl)
 
 /**
  * A running graph.
@@ -586,36 +583,6 @@ const eventStream = (scheduler: Scheduler.Scheduler): Stream.Stream<TaskEvent.Ta
       if (last !== undefined && last._tag === "RunFinished") return Effect.succeed(Option.none())
       return Effect.zipRight(Deferred.await(scheduler.nextEvent()), Effect.suspend(next))
     }))
-
-/**
- * Starts a graph in the background and returns a handle: `await`,
- * `interrupt`, `poll`, `status`, `events`, `pause`, `resume`. Closing the
- * scope interrupts the run and waits for its cleanup.
- *
- * @example
- * ```ts
- * import { Effect, Stream } from "effect"
- * import { Task, TaskGraph } from "effect-taskgraph"
- *
- * const graph = TaskGraph.make("g", [Task.make("a", { run: Effect.sleep("1 second") })])
- * const program = Effect.scoped(Effect.gen(function* () {
- *   const handle = yield* TaskGraph.start(graph)
- *   yield* Effect.fork(Stream.runForEach(handle.events, (e) => Effect.log(e._tag, e.task)))
- *   return yield* handle.await
- * }))
- * ```
- *
- * @since 0.1.0
- */
-export const start: {
-  (options?: RunOptions): <E, R, P>(graph: TaskGraph<E, R, P>) => Effect.Effect<Handle<E>, GraphError.GraphError, Scope.Scope | R>
-  <E, R, P>(graph: TaskGraph<E, R, P>, options?: RunOptions): Effect.Effect<Handle<E>, GraphError.GraphError, Scope.Scope | R>
-} = function() {
-  // eslint-disable-next-line prefer-rest-params
-  const args = arguments
-  if (isTaskGraph(args[0])) return startImpl(args[0], args[1])
-  return (graph: TaskGraph.Any) => startImpl(graph, args[0])
-} as never
 
 const startImpl = <E, R, P>(
   graph: TaskGraph<E, R, P>,
@@ -658,35 +625,32 @@ const startImpl = <E, R, P>(
       resume: Effect.sync(() => scheduler.resume())
     }
     return handle
-  }) as never
+  })
 
 /**
- * The graph as a `Layer` that provides every tag its tasks provide. The
- * tasks run when the layer is built; their resources live as long as the
- * layer and are released, dependents first, when its scope closes.
+ * Starts a graph in the background and returns a handle: `await`,
+ * `interrupt`, `poll`, `status`, `events`, `pause`, `resume`. Closing the
+ * scope interrupts the run and waits for its cleanup.
  *
  * @example
  * ```ts
- * import { Context, Effect } from "effect"
+ * import { Effect, Stream } from "effect"
  * import { Task, TaskGraph } from "effect-taskgraph"
  *
- * class Db extends Context.Tag("Db")<Db, { readonly url: string }>() {}
- * const db = Task.make("start db", { provides: Db, run: Effect.succeed({ url: "postgres://…" }) })
- *
- * const program = Effect.map(Db, (d) => d.url).pipe(Effect.provide(TaskGraph.toLayer(TaskGraph.make("env", [db]))))
+ * const graph = TaskGraph.make("g", [Task.make("a", { run: Effect.sleep("1 second") })])
+ * const program = Effect.scoped(Effect.gen(function* () {
+ *   const handle = yield* TaskGraph.start(graph)
+ *   yield* Effect.fork(Stream.runForEach(handle.events, (e) => Effect.log(e._tag, e.task)))
+ *   return yield* handle.await
+ * }))
  * ```
  *
  * @since 0.1.0
  */
-export const toLayer: {
-  (options?: RunOptions): <E, R, P>(graph: TaskGraph<E, R, P>) => Layer.Layer<P, TaskGraphError<E>, R>
-  <E, R, P>(graph: TaskGraph<E, R, P>, options?: RunOptions): Layer.Layer<P, TaskGraphError<E>, R>
-} = function() {
-  // eslint-disable-next-line prefer-rest-params
-  const args = arguments
-  if (isTaskGraph(args[0])) return toLayerImpl(args[0], args[1])
-  return (graph: TaskGraph.Any) => toLayerImpl(graph, args[0])
-} as never
+export const start: {
+  (options?: RunOptions): <E, R, P>(graph: TaskGraph<E, R, P>) => Effect.Effect<Handle<E>, GraphError.GraphError, Scope.Scope | R>
+  <E, R, P>(graph: TaskGraph<E, R, P>, options?: RunOptions): Effect.Effect<Handle<E>, GraphError.GraphError, Scope.Scope | R>
+} = dual(isGraphFirst, startImpl)
 
 const toLayerImpl = <E, R, P>(
   graph: TaskGraph<E, R, P>,
@@ -721,4 +685,27 @@ const toLayerImpl = <E, R, P>(
       })
       return Context.unsafeMake<P>(map)
     })
-  ) as never
+  )
+
+/**
+ * The graph as a `Layer` that provides every tag its tasks provide. The
+ * tasks run when the layer is built; their resources live as long as the
+ * layer and are released, dependents first, when its scope closes.
+ *
+ * @example
+ * ```ts
+ * import { Context, Effect } from "effect"
+ * import { Task, TaskGraph } from "effect-taskgraph"
+ *
+ * class Db extends Context.Tag("Db")<Db, { readonly url: string }>() {}
+ * const db = Task.make("start db", { provides: Db, run: Effect.succeed({ url: "postgres://…" }) })
+ *
+ * const program = Effect.map(Db, (d) => d.url).pipe(Effect.provide(TaskGraph.toLayer(TaskGraph.make("env", [db]))))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const toLayer: {
+  (options?: RunOptions): <E, R, P>(graph: TaskGraph<E, R, P>) => Layer.Layer<P, TaskGraphError<E>, R>
+  <E, R, P>(graph: TaskGraph<E, R, P>, options?: RunOptions): Layer.Layer<P, TaskGraphError<E>, R>
+} = dual(isGraphFirst, toLayerImpl)
