@@ -25,11 +25,16 @@
 import type { Context, Duration, Fiber, Schedule } from "effect"
 import { Cause, Effect, Exit, Option, Scope } from "effect"
 import type { Pipeable } from "effect/Pipeable"
-import type { OutputStream } from "./internal/taskHooks.js"
+import type { OutputStream } from "./TaskEvent.js"
 import * as internal from "./internal/task.js"
 import { currentHooks } from "./internal/taskHooks.js"
 
-export type { OutputStream } from "./internal/taskHooks.js"
+/**
+ * Which stream a line of output came from (defined in `TaskEvent`, re-exported here).
+ *
+ * @since 0.1.0
+ */
+export type { OutputStream } from "./TaskEvent.js"
 
 /**
  * A tag of any identifier and service. This is how Effect itself spells an

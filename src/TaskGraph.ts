@@ -20,23 +20,68 @@
  * @since 0.1.0
  */
 import type { Exit, Scope } from "effect"
-import { Cause, Chunk, Context, Data, Deferred, Effect, Either, Layer, Option, Runtime, RuntimeFlags, Stream } from "effect"
+import { Cause, Chunk, Context, Deferred, Effect, Either, Layer, Option, Runtime, RuntimeFlags, Stream } from "effect"
 import type { Pipeable } from "effect/Pipeable"
 import { dual } from "effect/Function"
 import { pipeArguments } from "effect/Pipeable"
 import * as GraphError from "./GraphError.js"
 import { label, nodeId } from "./internal/mermaid.js"
-import type { CompiledPlan, DataEdge, ExternalRequirement, GraphSource, PrecedenceEdge } from "./internal/plan.js"
+import type { CompiledPlan, GraphSource } from "./internal/plan.js"
 import { compile } from "./internal/plan.js"
 import * as Scheduler from "./internal/scheduler.js"
 import * as Report from "./internal/report.js"
 import type * as RunReport from "./RunReport.js"
+import type { TaskState } from "./RunReport.js"
 import type { Task } from "./Task.js"
-import type { TaskTimeoutError, UndeclaredDependencyError } from "./TaskError.js"
+import type { TaskFailure, TaskTimeoutError, UndeclaredDependencyError } from "./TaskError.js"
+import { RunFailedError } from "./TaskError.js"
 import type * as TaskEvent from "./TaskEvent.js"
 
-export type { DataEdge, ExternalRequirement, PrecedenceEdge } from "./internal/plan.js"
-export type { TaskState } from "./internal/scheduler.js"
+/**
+ * The state of a task (defined in `RunReport`, re-exported here).
+ *
+ * @since 0.1.0
+ */
+export type { TaskState } from "./RunReport.js"
+
+/**
+ * A data edge: `from` provides `tag`, `to` requires it.
+ *
+ * @example
+ * ```ts
+ * import type { TaskGraph } from "effect-taskgraph"
+ *
+ * const edge: TaskGraph.DataEdge = { from: "start vm", to: "wait for ssh", tag: "vm/Vm" }
+ * ```
+ *
+ * @since 0.1.0
+ */
+export interface DataEdge {
+  readonly from: string
+  readonly to: string
+  readonly tag: string
+}
+
+/**
+ * A precedence edge: `before` must finish its run before `after` starts.
+ *
+ * @since 0.1.0
+ */
+export interface PrecedenceEdge {
+  readonly before: string
+  readonly after: string
+}
+
+/**
+ * A tag that no task of the graph provides: it must come from the context.
+ *
+ * @since 0.1.0
+ */
+export interface ExternalRequirement {
+  readonly tag: string
+  readonly requiredBy: ReadonlyArray<string>
+}
+
 
 /** @since 0.1.0 */
 export const TypeId: unique symbol = Symbol.for("effect-taskgraph/TaskGraph")
@@ -346,52 +391,12 @@ export interface RunOptions {
 }
 
 /**
- * A task that failed, and why.
+ * A run in which at least one task failed, and each failed task (defined in
+ * `TaskError`, re-exported here).
  *
  * @since 0.1.0
  */
-export interface TaskFailure<E> {
-  readonly task: string
-  readonly cause: Cause.Cause<E | TaskTimeoutError | UndeclaredDependencyError>
-}
-
-/**
- * A run in which at least one task failed. It carries the full report and
- * each failure's `Cause`.
- *
- * @example
- * ```ts
- * import { Effect } from "effect"
- * import { Task, TaskGraph } from "effect-taskgraph"
- *
- * const boom = Task.make("boom", { run: Effect.fail("no disk space") })
- * TaskGraph.run(TaskGraph.make("g", [boom])).pipe(
- *   Effect.catchTag("RunFailedError", (e) => Effect.log(e.failures[0]!.task, e.report.status))
- * )
- * ```
- *
- * @since 0.1.0
- */
-export class RunFailedError<E = unknown> extends Data.TaggedError("RunFailedError")<{
-  readonly report: RunReport.RunReport
-  readonly failures: ReadonlyArray<TaskFailure<E>>
-}> {
-  override get message() {
-    const first = this.failures[0]
-    const skipped = this.report.tasks.filter((t) => t.status === "skipped").length
-    const head = first === undefined
-      ? `graph "${this.report.graph}" failed`
-      : `graph "${this.report.graph}" failed: task "${first.task}" ${describe(first.cause)}`
-    const more = this.failures.length > 1 ? `; ${this.failures.length - 1} more task(s) failed` : ""
-    return head + more + (skipped > 0 ? `; ${skipped} task(s) skipped` : "")
-  }
-}
-
-const describe = (cause: Cause.Cause<unknown>): string => {
-  const error = Cause.squash(cause)
-  const text = error instanceof Error ? error.message : typeof error === "string" ? error : JSON.stringify(error)
-  return `failed: ${text}`
-}
+export { RunFailedError, type TaskFailure } from "./TaskError.js"
 
 /**
  * What `run` and `toLayer` fail with: the graph was invalid (nothing ran), or
@@ -562,7 +567,7 @@ export interface Handle<E> {
   /** `None` while running, then the outcome. */
   readonly poll: Effect.Effect<Option.Option<Exit.Exit<RunReport.RunReport, RunFailedError<E>>>>
   /** Each task's state now. */
-  readonly status: Effect.Effect<Readonly<Record<string, Scheduler.TaskState>>>
+  readonly status: Effect.Effect<Readonly<Record<string, TaskState>>>
   /** A report of the run so far. */
   readonly report: Effect.Effect<RunReport.RunReport>
   /** Every event from the start of the run (replayed), then live; ends after `RunFinished`. */
@@ -615,7 +620,7 @@ const startImpl = <E, R, P>(
         })),
       status: Effect.sync(() => {
         const snap = scheduler.snapshot()
-        const status: Record<string, Scheduler.TaskState> = {}
+        const status: Record<string, TaskState> = {}
         snap.plan.names.forEach((name, i) => (status[name] = snap.states[i]!))
         return status
       }),

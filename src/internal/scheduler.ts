@@ -45,6 +45,7 @@
  */
 import type { Clock, Fiber, Runtime } from "effect"
 import { Cause, Context, Deferred, Duration, Exit, FiberId, Option, Scope, Tracer } from "effect"
+import type { TaskState } from "../RunReport.js"
 import * as TaskEvent from "../TaskEvent.js"
 import { UndeclaredDependencyError } from "../TaskError.js"
 import * as EventLog from "./eventLog.js"
@@ -65,17 +66,6 @@ const RUNNING = 2
 const HOLDING = 3 // run succeeded, resources held
 const CLOSING = 4 // scope closing
 const DONE = 5 // nothing of it is left
-
-/** The status a user sees. */
-export type TaskState =
-  | "pending"
-  | "running"
-  | "ready"
-  | "released"
-  | "failed"
-  | "timed out"
-  | "interrupted"
-  | "skipped"
 
 /** @internal */
 export interface SchedulerOptions {
