@@ -331,6 +331,22 @@ export const validate = <E, R, P>(graph: TaskGraph<E, R, P>): Effect.Effect<Plan
  * @since 0.1.0
  */
 export const toMermaid = <E, R, P>(graph: TaskGraph<E, R, P>): string => {
+  const compiled = compileCached(graph)
+  // an invalid graph (a cycle, a duplicate provider…) has no plan: draw what its tasks declare
+  if (Either.isLeft(compiled)) return mermaidOfDeclared(graph)
+  const plan = compiled.right
+  const lines = ["flowchart TD"]
+  plan.names.forEach((name, i) => lines.push(`  ${nodeId(i)}["${label(name)}"]`))
+  const index = new Map(plan.names.map((name, i) => [name, i]))
+  Report.edges(plan.dataEdges, plan.precedenceEdges, index, lines)
+  plan.external.forEach(({ requiredBy, tag }, k) => {
+    lines.push(`  x${k}(["${label(tag)} (from context)"])`)
+    for (const user of requiredBy) lines.push(`  x${k} -- "${label(tag)}" --> ${nodeId(index.get(user)!)}`)
+  })
+  return lines.join("\n")
+}
+
+const mermaidOfDeclared = (graph: TaskGraph.Any): string => {
   const lines = ["flowchart TD"]
   graph.tasks.forEach((task, i) => lines.push(`  ${nodeId(i)}["${label(task.name)}"]`))
   const index = new Map(graph.tasks.map((t, i) => [t.name, i]))
