@@ -23,6 +23,7 @@ import { FileSystem } from "@effect/platform"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as ParcelWatcher from "@effect/platform-node/NodeFileSystem/ParcelWatcher"
 import { Console, Effect, Either, Fiber, Layer, Option, Stream } from "effect"
+import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
@@ -51,6 +52,26 @@ if (args.help) {
   process.exit(0)
 }
 const project = NodePath.resolve(args.project)
+const testCommand = "sh run-tests.sh"
+
+// Check what can be checked before anything starts (no guest build, no VM boot to fail late at rsync).
+const badInput = ((): string | undefined => {
+  try {
+    if (!NodeFs.statSync(project).isDirectory()) return `--project ${project}: not a directory`
+    NodeFs.accessSync(project, NodeFs.constants.R_OK | NodeFs.constants.X_OK)
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    return `--project ${project}: ${code === "ENOENT" ? "no such directory" : code === "EACCES" ? "not readable" : String(e)}`
+  }
+  if (!NodeFs.existsSync(NodePath.join(project, "run-tests.sh"))) {
+    return `--project ${project}: it has no run-tests.sh (the test command is \`${testCommand}\`)`
+  }
+  return undefined
+})()
+if (badInput !== undefined) {
+  console.error(`error: ${badInput}\nusage: qemu-test.ts [--watch] [--project DIR]`)
+  process.exit(Main.ExitCode.Usage)
+}
 
 // ---- the graph ------------------------------------------------------------------------------
 
@@ -61,7 +82,7 @@ const vm = QemuTask.pipeline("vm", {
   machine: Effect.map(QemuTask.Guest, (g) => QemuTask.testGuestMachine(g)),
   source: `${project}/`,
   destination: "/root/project",
-  command: "sh run-tests.sh",
+  command: testCommand,
   prefix: ""
 })
 

@@ -18,7 +18,17 @@
  *
  * @since 0.1.0
  */
-import { Data } from "effect"
+import { Data, Predicate } from "effect"
+
+/**
+ * Marks every graph error (the `@effect/platform` `Error.ts` pattern), so that
+ * `isGraphError` recognises them without a list of tag names.
+ *
+ * @since 0.1.0
+ */
+export const TypeId: unique symbol = Symbol.for("effect-taskgraph/GraphError")
+/** @since 0.1.0 */
+export type TypeId = typeof TypeId
 
 /**
  * The tasks form a cycle (data and precedence edges alike).
@@ -32,6 +42,7 @@ import { Data } from "effect"
  * @category errors
  */
 export class CycleError extends Data.TaggedError("CycleError")<{ readonly path: ReadonlyArray<string> }> {
+  declare readonly [TypeId]: TypeId
   override get message() {
     return `cycle in the task graph: ${this.path.join(" -> ")}. ` +
       `Remove one of these edges (a "requires" tag or an "after"/precedence).`
@@ -54,6 +65,7 @@ export class SelfDependencyError extends Data.TaggedError("SelfDependencyError")
   /** the tag key, or "after" */
   readonly via: string
 }> {
+  declare readonly [TypeId]: TypeId
   override get message() {
     return this.via === "after"
       ? `task "${this.task}" lists itself in "after"; remove it.`
@@ -76,6 +88,7 @@ export class MissingProviderError extends Data.TaggedError("MissingProviderError
   readonly tag: string
   readonly requiredBy: ReadonlyArray<string>
 }> {
+  declare readonly [TypeId]: TypeId
   override get message() {
     return `no provider for "${this.tag}", required by ${quoteList(this.requiredBy)}: ` +
       `add a task that provides it to the graph, or provide it to the run (Effect.provide / Layer).`
@@ -97,6 +110,7 @@ export class DuplicateProviderError extends Data.TaggedError("DuplicateProviderE
   readonly tag: string
   readonly providers: ReadonlyArray<string>
 }> {
+  declare readonly [TypeId]: TypeId
   override get message() {
     return `"${this.tag}" is provided by ${quoteList(this.providers)}; a tag needs exactly one provider ` +
       `(give each its own tag, e.g. class VmA extends Context.Tag("VmA")…).`
@@ -115,6 +129,7 @@ export class DuplicateProviderError extends Data.TaggedError("DuplicateProviderE
  * @category errors
  */
 export class DuplicateTaskError extends Data.TaggedError("DuplicateTaskError")<{ readonly name: string }> {
+  declare readonly [TypeId]: TypeId
   override get message() {
     return `two tasks are named "${this.name}"; task names must be unique in a graph (they name events, logs and reports).`
   }
@@ -136,6 +151,7 @@ export class UnknownTaskError extends Data.TaggedError("UnknownTaskError")<{
   readonly referencedBy: string
   readonly via: "after" | "precedence"
 }> {
+  declare readonly [TypeId]: TypeId
   override get message() {
     return this.via === "after"
       ? `task "${this.referencedBy}" must run after "${this.task}", which is not in the graph: add it to TaskGraph.make.`
@@ -159,6 +175,7 @@ export class InvalidOptionError extends Data.TaggedError("InvalidOptionError")<{
   readonly option: string
   readonly reason: string
 }> {
+  declare readonly [TypeId]: TypeId
   override get message() {
     return `invalid ${this.option}: ${this.reason}`
   }
@@ -178,5 +195,33 @@ export type GraphError =
   | DuplicateTaskError
   | UnknownTaskError
   | InvalidOptionError
+
+// on the prototypes, not as fields: a field would take part in each error's equality and inspection
+for (
+  const error of [
+    CycleError,
+    SelfDependencyError,
+    MissingProviderError,
+    DuplicateProviderError,
+    DuplicateTaskError,
+    UnknownTaskError,
+    InvalidOptionError
+  ]
+) Object.defineProperty(error.prototype, TypeId, { value: TypeId })
+
+/**
+ * Is this value one of the graph errors?
+ *
+ * @example
+ * ```ts
+ * import { GraphError } from "effect-taskgraph"
+ *
+ * GraphError.isGraphError(new GraphError.DuplicateTaskError({ name: "a" })) // true
+ * GraphError.isGraphError(new Error("boom")) // false
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const isGraphError = (u: unknown): u is GraphError => Predicate.hasProperty(u, TypeId)
 
 const quoteList = (names: ReadonlyArray<string>) => names.map((n) => `"${n}"`).join(" and ")

@@ -33,6 +33,7 @@ import { identity } from "effect/Function"
 import { Cause, Chunk, Clock, Duration, Effect, Fiber, FiberId, FiberRef, FiberRefs, HashMap, HashSet, Layer, Logger, Option, Schedule, Stream } from "effect"
 import type { Output } from "./internal/reporter/pretty.js"
 import { hooksFrom } from "./internal/taskHooks.js"
+import * as GraphError from "./GraphError.js"
 import * as Process from "./Process.js"
 import * as Reporter from "./Reporter.js"
 import * as RunReport from "./RunReport.js"
@@ -325,16 +326,8 @@ const hintFor = (signal: NodeJS.Signals) =>
     : `Send ${signal} again (or press Ctrl+C) to force (kills every child process at once).`
 
 /** Errors whose message says it all (an invalid graph, an unwritable log directory). */
-const expected = new Set([
-  "CycleError",
-  "SelfDependencyError",
-  "MissingProviderError",
-  "DuplicateProviderError",
-  "DuplicateTaskError",
-  "UnknownTaskError",
-  "InvalidOptionError",
-  "ReporterError"
-])
+const isExpected = (error: unknown): error is { readonly message: string } =>
+  GraphError.isGraphError(error) || error instanceof Reporter.ReporterError
 
 /** The exit code of a finished run, and what to tell the user, if anything. */
 const outcome = (exit: Exit.Exit<unknown, unknown>): { readonly code: number; readonly message?: string } => {
@@ -345,7 +338,7 @@ const outcome = (exit: Exit.Exit<unknown, unknown>): { readonly code: number; re
     const error = failure.value as { readonly _tag?: string; readonly message?: string }
     // the reporters already showed the failed tasks and the summary
     if (error._tag === "RunFailedError") return { code: ExitCode.Failed }
-    if (error._tag !== undefined && expected.has(error._tag)) {
+    if (isExpected(error)) {
       return { code: ExitCode.Failed, message: `error: ${error.message}` }
     }
   }

@@ -39,6 +39,7 @@ import * as Child from "./internal/process/child.js"
 import { ProcessExitError, ProcessNotFoundError, ProcessSpawnError, ProcessStdinError } from "./internal/process/errors.js"
 import * as Registry from "./internal/process/registry.js"
 import * as Task from "./Task.js"
+import type * as TaskEvent from "./TaskEvent.js"
 
 export {
   /**
@@ -78,12 +79,13 @@ export {
 export type ProcessError = ProcessNotFoundError | ProcessSpawnError | ProcessExitError
 
 /**
- * The stream a line came from.
+ * The stream a line of a program's output came from: a task's output streams
+ * (`TaskEvent.OutputStream`) but `log`.
  *
  * @since 0.1.0
  * @category models
  */
-export type OutputStream = "stdout" | "stderr"
+export type OutputStream = Exclude<TaskEvent.OutputStream, "log">
 
 /**
  * One line of a program's output, without its newline (nor a trailing `\r`).

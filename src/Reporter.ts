@@ -35,73 +35,94 @@ import * as Model from "./internal/reporter/model.js"
 import * as PlainImpl from "./internal/reporter/plain.js"
 import * as PrettyImpl from "./internal/reporter/pretty.js"
 import * as Text from "./internal/reporter/text.js"
-import type { Artifact, End, Forced, Notice } from "./internal/reporter/types.js"
 import * as TaskEvent from "./TaskEvent.js"
+import type * as RunReport from "./RunReport.js"
 import type { Plan } from "./TaskGraph.js"
 
-export type {
-  /**
-   * @since 0.1.0
-   * @category models
-   */
-  Output
-} from "./internal/reporter/pretty.js"
-export type {
-  /**
-   * @since 0.1.0
-   * @category models
-   */
-  Artifact
-} from "./internal/reporter/types.js"
-export type {
-  /**
-   * @since 0.1.0
-   * @category models
-   */
-  End
-} from "./internal/reporter/types.js"
-export type {
-  /**
-   * @since 0.1.0
-   * @category models
-   */
-  Forced
-} from "./internal/reporter/types.js"
-export type {
-  /**
-   * @since 0.1.0
-   * @category models
-   */
-  Log
-} from "./internal/reporter/types.js"
-export type {
-  /**
-   * @since 0.1.0
-   * @category models
-   */
-  Notice
-} from "./internal/reporter/types.js"
-export type {
-  /**
-   * @since 0.1.0
-   * @category models
-   */
-  Stopping
-} from "./internal/reporter/types.js"
-export type {
-  /**
-   * @since 0.1.0
-   * @category models
-   */
-  StoppingProcess
-} from "./internal/reporter/types.js"
-export type {
-  /**
-   * @since 0.1.0
-   * @category models
-   */
-  StoppingTask
-} from "./internal/reporter/types.js"
+/**
+ * Where a terminal reporter writes: a stream-like sink with its size, if known.
+ *
+ * @since 0.1.0
+ */
+export interface Output {
+  readonly write: (text: string) => unknown
+  readonly columns?: number | undefined
+  readonly rows?: number | undefined
+  readonly isTTY?: boolean | undefined
+}
+
+/** Where a reporter wrote something a person may want to open. @since 0.1.0 */
+export interface Artifact {
+  /** e.g. "logs", "junit" */
+  readonly label: string
+  readonly path: string
+}
+
+/** A task still busy after a stop request. @since 0.1.0 */
+export interface StoppingTask {
+  readonly name: string
+  /** `interrupting`: its run is being interrupted; `releasing`: its resources are being released */
+  readonly phase: "interrupting" | "releasing"
+}
+
+/** A program still owned by the runner after a stop request. @since 0.1.0 */
+export interface StoppingProcess {
+  readonly pid: number
+  readonly command: string
+  readonly args: ReadonlyArray<string>
+  readonly state: "running" | "stopping"
+}
+
+/**
+ * The run was asked to stop (Ctrl+C, SIGTERM, an interruption) and is
+ * cleaning up. Sent once when the request arrives, then again while
+ * something is still stopping.
+ *
+ * @since 0.1.0
+ */
+export interface Stopping {
+  readonly _tag: "Stopping"
+  /** what asked: "SIGINT", "SIGTERM", "SIGHUP", or "interrupted" */
+  readonly reason: string
+  /** the first notice of this stop request */
+  readonly first: boolean
+  /** when the stop request arrived (the run's clock) */
+  readonly since: number
+  readonly now: number
+  readonly tasks: ReadonlyArray<StoppingTask>
+  readonly processes: ReadonlyArray<StoppingProcess>
+  /** how to force, e.g. "press Ctrl+C again to force" */
+  readonly hint: string | undefined
+}
+
+/** A log line that did not come from inside a task (e.g. a finalizer, the main program). @since 0.1.0 */
+export interface Log {
+  readonly _tag: "Log"
+  readonly level: string
+  readonly message: string
+  /** the `task` log annotation, if the fiber had one */
+  readonly task: string | undefined
+}
+
+/** Something a reporter may show besides the events. @since 0.1.0 */
+export type Notice = Stopping | Log
+
+/** The end of a run. @since 0.1.0 */
+export interface End {
+  readonly report: RunReport.RunReport
+  /** every artifact of every reporter of the run, for the summary */
+  readonly artifacts: ReadonlyArray<Artifact>
+  /** what stopped the run early, if something did ("SIGINT"…) */
+  readonly stoppedBy: string | undefined
+}
+
+/** A forced exit (second Ctrl+C): last words, written synchronously. @since 0.1.0 */
+export interface Forced {
+  readonly reason: string
+  /** how many process groups were killed */
+  readonly killed: number
+}
+
 
 /**
  * @since 0.1.0
@@ -234,7 +255,7 @@ export const isReporter = (u: unknown): u is Reporter => typeof u === "object" &
  */
 export interface PrettyOptions {
   /** where to draw (default `process.stdout`) */
-  readonly output?: PrettyImpl.Output | undefined
+  readonly output?: Output | undefined
   /** colours (default: on, unless `NO_COLOR` is set or `TERM=dumb`) */
   readonly color?: boolean | undefined
   /** Unicode symbols (default: when the locale is UTF-8) */
@@ -316,7 +337,7 @@ export const pretty = (options: PrettyOptions = {}): Reporter =>
  */
 export interface PlainOptions {
   /** where to write (default `process.stdout`) */
-  readonly output?: PrettyImpl.Output | undefined
+  readonly output?: Output | undefined
   /** print the summary at the end (default true) */
   readonly summary?: boolean | undefined
 }
@@ -369,9 +390,9 @@ export const plain = (options: PlainOptions = {}): Reporter =>
  */
 export interface JsonOptions {
   /** where the event lines go (default `process.stdout`) */
-  readonly output?: PrettyImpl.Output | undefined
+  readonly output?: Output | undefined
   /** where stop notices and the summary go, as text (default `process.stderr`; `null`: nowhere) */
-  readonly messages?: PrettyImpl.Output | null | undefined
+  readonly messages?: Output | null | undefined
 }
 
 /**
@@ -588,7 +609,7 @@ export const combine = (...reporters: ReadonlyArray<Reporter>): Reporter => ({
  * @category utils
  */
 export const isInteractive = (
-  output: PrettyImpl.Output = process.stdout,
+  output: Output = process.stdout,
   env: NodeJS.ProcessEnv = process.env
 ): boolean => {
   const ci = env.CI !== undefined && env.CI !== "" && env.CI !== "0" && env.CI.toLowerCase() !== "false"
@@ -619,7 +640,7 @@ export type Kind = "pretty" | "plain" | "json"
  * @since 0.1.0
  * @category constructors
  */
-export const auto = (options: { readonly env?: NodeJS.ProcessEnv | undefined; readonly output?: PrettyImpl.Output | undefined } = {}): Reporter => {
+export const auto = (options: { readonly env?: NodeJS.ProcessEnv | undefined; readonly output?: Output | undefined } = {}): Reporter => {
   const env = options.env ?? process.env
   const asked = env.EFFECT_TASKGRAPH_REPORTER
   const output = options.output
@@ -641,5 +662,5 @@ export const auto = (options: { readonly env?: NodeJS.ProcessEnv | undefined; re
  * @since 0.1.0
  * @category constructors
  */
-export const byKind = (kind: Kind, output?: PrettyImpl.Output): Reporter =>
+export const byKind = (kind: Kind, output?: Output): Reporter =>
   kind === "pretty" ? pretty({ output }) : kind === "plain" ? plain({ output }) : json({ output })

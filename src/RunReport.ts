@@ -19,32 +19,41 @@
  */
 import type { Cause } from "effect"
 import { Option } from "effect"
-import type { DataEdge, PrecedenceEdge } from "./internal/plan.js"
 import { formatMs, ganttName, label, nodeId } from "./internal/mermaid.js"
 import { edges } from "./internal/report.js"
-import type { TaskState } from "./internal/scheduler.js"
+import type { DataEdge, PrecedenceEdge } from "./TaskGraph.js"
 
-export type {
-  /**
-   * @since 0.1.0
-   * @category models
-   */
-  DataEdge
-} from "./internal/plan.js"
-export type {
-  /**
-   * @since 0.1.0
-   * @category models
-   */
-  PrecedenceEdge
-} from "./internal/plan.js"
-export type {
-  /**
-   * @since 0.1.0
-   * @category models
-   */
-  TaskState
-} from "./internal/scheduler.js"
+/**
+ * The edges of the graph, as a report lists them (defined in `TaskGraph`).
+ *
+ * @since 0.1.0
+ */
+export type { DataEdge, PrecedenceEdge } from "./TaskGraph.js"
+
+/**
+ * The state of a task, as a report and `Handle.status` show it: "pending"
+ * (waiting or queued), "running", "ready" (its value is available, its
+ * resources held), "released", "failed", "timed out", "interrupted" or
+ * "skipped" (something it waits for failed, or the run stopped).
+ *
+ * @example
+ * ```ts
+ * import type { RunReport } from "effect-taskgraph"
+ *
+ * const finished = (state: RunReport.TaskState) => state !== "pending" && state !== "running"
+ * ```
+ *
+ * @since 0.1.0
+ */
+export type TaskState =
+  | "pending"
+  | "running"
+  | "ready"
+  | "released"
+  | "failed"
+  | "timed out"
+  | "interrupted"
+  | "skipped"
 
 /**
  * What happened to one task. Times are milliseconds since the epoch, read

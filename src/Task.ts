@@ -25,17 +25,16 @@
 import type { Context, Duration, Fiber, Schedule } from "effect"
 import { Cause, Effect, Exit, Option, Scope } from "effect"
 import type { Pipeable } from "effect/Pipeable"
-import { pipeArguments } from "effect/Pipeable"
-import type { OutputStream } from "./internal/taskHooks.js"
-import { currentHooks, noPools } from "./internal/taskHooks.js"
+import type { OutputStream } from "./TaskEvent.js"
+import * as internal from "./internal/task.js"
+import { currentHooks } from "./internal/taskHooks.js"
 
-export type {
-  /**
-   * @since 0.1.0
-   * @category models
-   */
-  OutputStream
-} from "./internal/taskHooks.js"
+/**
+ * Which stream a line of output came from (defined in `TaskEvent`, re-exported here).
+ *
+ * @since 0.1.0
+ */
+export type { OutputStream } from "./TaskEvent.js"
 
 /**
  * A tag of any identifier and service. This is how Effect itself spells an
@@ -185,32 +184,6 @@ export type Identifiers<Tags extends ReadonlyArray<AnyTag>> = Tags[number] exten
   ? T extends Context.Tag<infer I, infer _S> ? I : never
   : never
 
-const TaskProto = {
-  [TypeId]: {
-    _A: (_: never) => _,
-    _E: (_: never) => _,
-    _R: (_: never) => _,
-    _Provides: (_: never) => _,
-    _Requires: (_: never) => _
-  },
-  pipe() {
-    // eslint-disable-next-line prefer-rest-params
-    return pipeArguments(this, arguments)
-  },
-  toString(this: Task.Any) {
-    return `Task(${this.name})`
-  },
-  toJSON(this: Task.Any) {
-    return {
-      _id: "Task",
-      name: this.name,
-      provides: this.provides?.key,
-      requires: this.requires.map((tag) => tag.key),
-      after: this.after.map((task) => task.name)
-    }
-  }
-}
-
 /**
  * Makes a task.
  *
@@ -257,26 +230,9 @@ export const make: {
       readonly run: Effect.Effect<A, E, R>
     }
   ): Task<A, E, Exclude<R, Scope.Scope> | NoInfer<RS>, never, Identifiers<Requires>>
-} = (name: string, options: {
-  readonly provides?: AnyTag | undefined
-  readonly requires?: ReadonlyArray<AnyTag> | undefined
-  readonly after?: ReadonlyArray<Task.Any> | undefined
-  readonly run: Effect.Effect<unknown, unknown, unknown>
-  readonly timeout?: Duration.DurationInput | undefined
-  readonly retry?: Schedule.Schedule<unknown, never, unknown> | undefined
-  readonly pools?: Readonly<Record<string, number>> | undefined
-}) => {
-  const task = Object.create(TaskProto)
-  task.name = name
-  task.provides = options.provides
-  task.requires = options.requires ?? []
-  task.after = options.after ?? []
-  task.run = options.run
-  task.timeout = options.timeout
-  task.retry = options.retry
-  task.pools = options.pools ?? noPools
-  return task
-}
+} = (name: string, options: internal.Options) =>
+  // the overloads above checked `run` against the task's types; `Task<never, …>` is the bottom task type
+  internal.make<never, never, never, never, never>(name, options)
 
 /**
  * Is this value a task?

@@ -15,7 +15,8 @@
  *
  * @since 0.1.0
  */
-import { Data } from "effect"
+import { Cause, Data } from "effect"
+import type * as RunReport from "./RunReport.js"
 
 /**
  * A task did not become ready within its `timeout` (retries included).
@@ -61,3 +62,52 @@ export class UndeclaredDependencyError extends Data.TaggedError("UndeclaredDepen
       `add it to the task's requires: [${this.tag}, …].`
   }
 }
+
+/**
+ * A task that failed, and why.
+ *
+ * @since 0.1.0
+ */
+export interface TaskFailure<E> {
+  readonly task: string
+  readonly cause: Cause.Cause<E | TaskTimeoutError | UndeclaredDependencyError>
+}
+
+/**
+ * A run in which at least one task failed. It carries the full report and
+ * each failure's `Cause`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Task, TaskGraph } from "effect-taskgraph"
+ *
+ * const boom = Task.make("boom", { run: Effect.fail("no disk space") })
+ * TaskGraph.run(TaskGraph.make("g", [boom])).pipe(
+ *   Effect.catchTag("RunFailedError", (e) => Effect.log(e.failures[0]!.task, e.report.status))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+export class RunFailedError<E = unknown> extends Data.TaggedError("RunFailedError")<{
+  readonly report: RunReport.RunReport
+  readonly failures: ReadonlyArray<TaskFailure<E>>
+}> {
+  override get message() {
+    const first = this.failures[0]
+    const skipped = this.report.tasks.filter((t) => t.status === "skipped").length
+    const head = first === undefined
+      ? `graph "${this.report.graph}" failed`
+      : `graph "${this.report.graph}" failed: task "${first.task}" ${describe(first.cause)}`
+    const more = this.failures.length > 1 ? `; ${this.failures.length - 1} more task(s) failed` : ""
+    return head + more + (skipped > 0 ? `; ${skipped} task(s) skipped` : "")
+  }
+}
+
+const describe = (cause: Cause.Cause<unknown>): string => {
+  const error = Cause.squash(cause)
+  const text = error instanceof Error ? error.message : typeof error === "string" ? error : JSON.stringify(error)
+  return `failed: ${text}`
+}
+

@@ -61,6 +61,26 @@ export class TaskReady extends Schema.TaggedClass<TaskReady>()("TaskReady", {
 }) {}
 
 /**
+ * Which stream a line of a task's output came from: a subprocess's `stdout`
+ * or `stderr`, or an `Effect.log` (`log`). The one definition: `Task.output`
+ * takes it and `Process.OutputStream` (a child's pipes) is its `stdout` and
+ * `stderr`.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { TaskEvent } from "effect-taskgraph"
+ *
+ * Schema.is(TaskEvent.OutputStream)("log") // true
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const OutputStream = Schema.Literal("stdout", "stderr", "log")
+/** @since 0.1.0 */
+export type OutputStream = typeof OutputStream.Type
+
+/**
  * One line of output: a subprocess line (`stdout`/`stderr`) or an `Effect.log` (`log`).
  *
  * @example
@@ -74,7 +94,7 @@ export class TaskReady extends Schema.TaggedClass<TaskReady>()("TaskReady", {
  */
 export class TaskOutput extends Schema.TaggedClass<TaskOutput>()("TaskOutput", {
   ...base,
-  stream: Schema.Literal("stdout", "stderr", "log"),
+  stream: OutputStream,
   line: Schema.String
 }) {}
 

@@ -20,48 +20,68 @@
  * @since 0.1.0
  */
 import type { Exit, Scope } from "effect"
-import { Cause, Chunk, Context, Data, Deferred, Effect, Either, Layer, Option, Runtime, RuntimeFlags, Stream } from "effect"
+import { Cause, Chunk, Context, Deferred, Effect, Either, Layer, Option, Runtime, RuntimeFlags, Stream } from "effect"
 import type { Pipeable } from "effect/Pipeable"
+import { dual } from "effect/Function"
 import { pipeArguments } from "effect/Pipeable"
 import * as GraphError from "./GraphError.js"
 import { label, nodeId } from "./internal/mermaid.js"
-import type { CompiledPlan, DataEdge, ExternalRequirement, GraphSource, PrecedenceEdge } from "./internal/plan.js"
+import type { CompiledPlan, GraphSource } from "./internal/plan.js"
 import { compile } from "./internal/plan.js"
 import * as Scheduler from "./internal/scheduler.js"
 import * as Report from "./internal/report.js"
 import type * as RunReport from "./RunReport.js"
+import type { TaskState } from "./RunReport.js"
 import type { Task } from "./Task.js"
-import type { TaskTimeoutError, UndeclaredDependencyError } from "./TaskError.js"
+import type { TaskFailure, TaskTimeoutError, UndeclaredDependencyError } from "./TaskError.js"
+import { RunFailedError } from "./TaskError.js"
 import type * as TaskEvent from "./TaskEvent.js"
 
-export type {
-  /**
-   * @since 0.1.0
-   * @category models
-   */
-  DataEdge
-} from "./internal/plan.js"
-export type {
-  /**
-   * @since 0.1.0
-   * @category models
-   */
-  ExternalRequirement
-} from "./internal/plan.js"
-export type {
-  /**
-   * @since 0.1.0
-   * @category models
-   */
-  PrecedenceEdge
-} from "./internal/plan.js"
-export type {
-  /**
-   * @since 0.1.0
-   * @category models
-   */
-  TaskState
-} from "./internal/scheduler.js"
+/**
+ * The state of a task (defined in `RunReport`, re-exported here).
+ *
+ * @since 0.1.0
+ */
+export type { TaskState } from "./RunReport.js"
+
+/**
+ * A data edge: `from` provides `tag`, `to` requires it.
+ *
+ * @example
+ * ```ts
+ * import type { TaskGraph } from "effect-taskgraph"
+ *
+ * const edge: TaskGraph.DataEdge = { from: "start vm", to: "wait for ssh", tag: "vm/Vm" }
+ * ```
+ *
+ * @since 0.1.0
+ */
+export interface DataEdge {
+  readonly from: string
+  readonly to: string
+  readonly tag: string
+}
+
+/**
+ * A precedence edge: `before` must finish its run before `after` starts.
+ *
+ * @since 0.1.0
+ */
+export interface PrecedenceEdge {
+  readonly before: string
+  readonly after: string
+}
+
+/**
+ * A tag that no task of the graph provides: it must come from the context.
+ *
+ * @since 0.1.0
+ */
+export interface ExternalRequirement {
+  readonly tag: string
+  readonly requiredBy: ReadonlyArray<string>
+}
+
 
 /**
  * @since 0.1.0
@@ -224,6 +244,9 @@ export const make = <const Tasks extends ReadonlyArray<Task.Any>>(
  */
 export const isTaskGraph = (u: unknown): u is TaskGraph.Any => typeof u === "object" && u !== null && TypeId in u
 
+/** For `dual`: is the call data-first (the graph given first)? */
+const isGraphFirst = (args: IArguments): boolean => isTaskGraph(args[0])
+
 /**
  * Adds ordering without data: `precedence(a, b, c)` runs a before b before c.
  * Data-last (`graph.pipe(TaskGraph.precedence(a, b))`) or data-first.
@@ -244,12 +267,10 @@ export const isTaskGraph = (u: unknown): u is TaskGraph.Any => typeof u === "obj
 export const precedence: {
   (...tasks: ReadonlyArray<Task.Any>): <E, R, P>(self: TaskGraph<E, R, P>) => TaskGraph<E, R, P>
   <E, R, P>(self: TaskGraph<E, R, P>, ...tasks: ReadonlyArray<Task.Any>): TaskGraph<E, R, P>
-} = function() {
-  // eslint-disable-next-line prefer-rest-params
-  const args = Array.from(arguments) as Array<unknown>
-  if (isTaskGraph(args[0])) return addPrecedence(args[0], args.slice(1) as Array<Task.Any>)
-  return (self: TaskGraph.Any) => addPrecedence(self, args as Array<Task.Any>)
-} as never
+} = dual(
+  isGraphFirst,
+  <E, R, P>(self: TaskGraph<E, R, P>, ...tasks: ReadonlyArray<Task.Any>): TaskGraph<E, R, P> => addPrecedence(self, tasks)
+)
 
 const addPrecedence = <E, R, P>(self: TaskGraph<E, R, P>, chain: ReadonlyArray<Task.Any>): TaskGraph<E, R, P> => {
   const pairs: Array<readonly [Task.Any, Task.Any]> = []
@@ -347,6 +368,22 @@ export const validate = <E, R, P>(graph: TaskGraph<E, R, P>): Effect.Effect<Plan
  * @category rendering
  */
 export const toMermaid = <E, R, P>(graph: TaskGraph<E, R, P>): string => {
+  const compiled = compileCached(graph)
+  // an invalid graph (a cycle, a duplicate provider…) has no plan: draw what its tasks declare
+  if (Either.isLeft(compiled)) return mermaidOfDeclared(graph)
+  const plan = compiled.right
+  const lines = ["flowchart TD"]
+  plan.names.forEach((name, i) => lines.push(`  ${nodeId(i)}["${label(name)}"]`))
+  const index = new Map(plan.names.map((name, i) => [name, i]))
+  Report.edges(plan.dataEdges, plan.precedenceEdges, index, lines)
+  plan.external.forEach(({ requiredBy, tag }, k) => {
+    lines.push(`  x${k}(["${label(tag)} (from context)"])`)
+    for (const user of requiredBy) lines.push(`  x${k} -- "${label(tag)}" --> ${nodeId(index.get(user)!)}`)
+  })
+  return lines.join("\n")
+}
+
+const mermaidOfDeclared = (graph: TaskGraph.Any): string => {
   const lines = ["flowchart TD"]
   graph.tasks.forEach((task, i) => lines.push(`  ${nodeId(i)}["${label(task.name)}"]`))
   const index = new Map(graph.tasks.map((t, i) => [t.name, i]))
@@ -408,54 +445,13 @@ export interface RunOptions {
 }
 
 /**
- * A task that failed, and why.
+ * A run in which at least one task failed, and each failed task (defined in
+ * `TaskError`, re-exported here).
  *
  * @since 0.1.0
  * @category models
  */
-export interface TaskFailure<E> {
-  readonly task: string
-  readonly cause: Cause.Cause<E | TaskTimeoutError | UndeclaredDependencyError>
-}
-
-/**
- * A run in which at least one task failed. It carries the full report and
- * each failure's `Cause`.
- *
- * @example
- * ```ts
- * import { Effect } from "effect"
- * import { Task, TaskGraph } from "effect-taskgraph"
- *
- * const boom = Task.make("boom", { run: Effect.fail("no disk space") })
- * TaskGraph.run(TaskGraph.make("g", [boom])).pipe(
- *   Effect.catchTag("RunFailedError", (e) => Effect.log(e.failures[0]!.task, e.report.status))
- * )
- * ```
- *
- * @since 0.1.0
- * @category errors
- */
-export class RunFailedError<E = unknown> extends Data.TaggedError("RunFailedError")<{
-  readonly report: RunReport.RunReport
-  readonly failures: ReadonlyArray<TaskFailure<E>>
-}> {
-  override get message() {
-    const first = this.failures[0]
-    const skipped = this.report.tasks.filter((t) => t.status === "skipped").length
-    const head = first === undefined
-      ? `graph "${this.report.graph}" failed`
-      : `graph "${this.report.graph}" failed: task "${first.task}" ${describe(first.cause)}`
-    const more = this.failures.length > 1 ? `; ${this.failures.length - 1} more task(s) failed` : ""
-    return head + more + (skipped > 0 ? `; ${skipped} task(s) skipped` : "")
-  }
-}
-
-const describe = (cause: Cause.Cause<unknown>): string => {
-  const error = Cause.squash(cause)
-  const text = error instanceof Error ? error.message : typeof error === "string" ? error : JSON.stringify(error)
-  return `failed: ${text}`
-}
+export { RunFailedError, type TaskFailure } from "./TaskError.js"
 
 /**
  * What `run` and `toLayer` fail with: the graph was invalid (nothing ran), or
@@ -575,6 +571,21 @@ const reportOrFail = <E>(snap: Scheduler.Snapshot): Effect.Effect<RunReport.RunR
     : Effect.succeed(report)
 }
 
+const runImpl = <E, R, P>(
+  graph: TaskGraph<E, R, P>,
+  options: RunOptions | undefined
+): Effect.Effect<RunReport.RunReport, TaskGraphError<E>, R> =>
+  Effect.gen(function*() {
+    const prepared = yield* prepare(graph, options, { hold: false, events: false })
+    const scheduler = yield* makeScheduler(prepared)
+    const snap = yield* Effect.suspend(() => {
+      scheduler.start()
+      return awaitStopping(scheduler)
+    })
+    if (snap.outcome === "interrupted") return yield* Effect.interrupt
+    return yield* reportOrFail<E>(snap)
+  })
+
 /**
  * Validates the graph, then runs it: each task starts as soon as everything
  * it waits for is ready; resources are released as soon as no task needs
@@ -598,27 +609,7 @@ const reportOrFail = <E>(snap: Scheduler.Snapshot): Effect.Effect<RunReport.RunR
 export const run: {
   (options?: RunOptions): <E, R, P>(graph: TaskGraph<E, R, P>) => Effect.Effect<RunReport.RunReport, TaskGraphError<E>, R>
   <E, R, P>(graph: TaskGraph<E, R, P>, options?: RunOptions): Effect.Effect<RunReport.RunReport, TaskGraphError<E>, R>
-} = function() {
-  // eslint-disable-next-line prefer-rest-params
-  const args = arguments
-  if (isTaskGraph(args[0])) return runImpl(args[0], args[1])
-  return (graph: TaskGraph.Any) => runImpl(graph, args[0])
-} as never
-
-const runImpl = <E, R, P>(
-  graph: TaskGraph<E, R, P>,
-  options: RunOptions | undefined
-): Effect.Effect<RunReport.RunReport, TaskGraphError<E>, R> =>
-  Effect.gen(function*() {
-    const prepared = yield* prepare(graph, options, { hold: false, events: false })
-    const scheduler = yield* makeScheduler(prepared)
-    const snap = yield* Effect.suspend(() => {
-      scheduler.start()
-      return awaitStopping(scheduler)
-    })
-    if (snap.outcome === "interrupted") return yield* Effect.interrupt
-    return yield* reportOrFail<E>(snap)
-  }) as never
+} = dual(isGraphFirst, runImpl)
 
 /**
  * A running graph.
@@ -634,7 +625,7 @@ export interface Handle<E> {
   /** `None` while running, then the outcome. */
   readonly poll: Effect.Effect<Option.Option<Exit.Exit<RunReport.RunReport, RunFailedError<E>>>>
   /** Each task's state now. */
-  readonly status: Effect.Effect<Readonly<Record<string, Scheduler.TaskState>>>
+  readonly status: Effect.Effect<Readonly<Record<string, TaskState>>>
   /** A report of the run so far. */
   readonly report: Effect.Effect<RunReport.RunReport>
   /** Every event from the start of the run (replayed), then live; ends after `RunFinished`. */
@@ -655,37 +646,6 @@ const eventStream = (scheduler: Scheduler.Scheduler): Stream.Stream<TaskEvent.Ta
       if (last !== undefined && last._tag === "RunFinished") return Effect.succeed(Option.none())
       return Effect.zipRight(Deferred.await(scheduler.nextEvent()), Effect.suspend(next))
     }))
-
-/**
- * Starts a graph in the background and returns a handle: `await`,
- * `interrupt`, `poll`, `status`, `events`, `pause`, `resume`. Closing the
- * scope interrupts the run and waits for its cleanup.
- *
- * @example
- * ```ts
- * import { Effect, Stream } from "effect"
- * import { Task, TaskGraph } from "effect-taskgraph"
- *
- * const graph = TaskGraph.make("g", [Task.make("a", { run: Effect.sleep("1 second") })])
- * const program = Effect.scoped(Effect.gen(function* () {
- *   const handle = yield* TaskGraph.start(graph)
- *   yield* Effect.fork(Stream.runForEach(handle.events, (e) => Effect.log(e._tag, e.task)))
- *   return yield* handle.await
- * }))
- * ```
- *
- * @since 0.1.0
- * @category running
- */
-export const start: {
-  (options?: RunOptions): <E, R, P>(graph: TaskGraph<E, R, P>) => Effect.Effect<Handle<E>, GraphError.GraphError, Scope.Scope | R>
-  <E, R, P>(graph: TaskGraph<E, R, P>, options?: RunOptions): Effect.Effect<Handle<E>, GraphError.GraphError, Scope.Scope | R>
-} = function() {
-  // eslint-disable-next-line prefer-rest-params
-  const args = arguments
-  if (isTaskGraph(args[0])) return startImpl(args[0], args[1])
-  return (graph: TaskGraph.Any) => startImpl(graph, args[0])
-} as never
 
 const startImpl = <E, R, P>(
   graph: TaskGraph<E, R, P>,
@@ -718,7 +678,7 @@ const startImpl = <E, R, P>(
         })),
       status: Effect.sync(() => {
         const snap = scheduler.snapshot()
-        const status: Record<string, Scheduler.TaskState> = {}
+        const status: Record<string, TaskState> = {}
         snap.plan.names.forEach((name, i) => (status[name] = snap.states[i]!))
         return status
       }),
@@ -728,36 +688,33 @@ const startImpl = <E, R, P>(
       resume: Effect.sync(() => scheduler.resume())
     }
     return handle
-  }) as never
+  })
 
 /**
- * The graph as a `Layer` that provides every tag its tasks provide. The
- * tasks run when the layer is built; their resources live as long as the
- * layer and are released, dependents first, when its scope closes.
+ * Starts a graph in the background and returns a handle: `await`,
+ * `interrupt`, `poll`, `status`, `events`, `pause`, `resume`. Closing the
+ * scope interrupts the run and waits for its cleanup.
  *
  * @example
  * ```ts
- * import { Context, Effect } from "effect"
+ * import { Effect, Stream } from "effect"
  * import { Task, TaskGraph } from "effect-taskgraph"
  *
- * class Db extends Context.Tag("Db")<Db, { readonly url: string }>() {}
- * const db = Task.make("start db", { provides: Db, run: Effect.succeed({ url: "postgres://…" }) })
- *
- * const program = Effect.map(Db, (d) => d.url).pipe(Effect.provide(TaskGraph.toLayer(TaskGraph.make("env", [db]))))
+ * const graph = TaskGraph.make("g", [Task.make("a", { run: Effect.sleep("1 second") })])
+ * const program = Effect.scoped(Effect.gen(function* () {
+ *   const handle = yield* TaskGraph.start(graph)
+ *   yield* Effect.fork(Stream.runForEach(handle.events, (e) => Effect.log(e._tag, e.task)))
+ *   return yield* handle.await
+ * }))
  * ```
  *
  * @since 0.1.0
- * @category layers
+ * @category running
  */
-export const toLayer: {
-  (options?: RunOptions): <E, R, P>(graph: TaskGraph<E, R, P>) => Layer.Layer<P, TaskGraphError<E>, R>
-  <E, R, P>(graph: TaskGraph<E, R, P>, options?: RunOptions): Layer.Layer<P, TaskGraphError<E>, R>
-} = function() {
-  // eslint-disable-next-line prefer-rest-params
-  const args = arguments
-  if (isTaskGraph(args[0])) return toLayerImpl(args[0], args[1])
-  return (graph: TaskGraph.Any) => toLayerImpl(graph, args[0])
-} as never
+export const start: {
+  (options?: RunOptions): <E, R, P>(graph: TaskGraph<E, R, P>) => Effect.Effect<Handle<E>, GraphError.GraphError, Scope.Scope | R>
+  <E, R, P>(graph: TaskGraph<E, R, P>, options?: RunOptions): Effect.Effect<Handle<E>, GraphError.GraphError, Scope.Scope | R>
+} = dual(isGraphFirst, startImpl)
 
 const toLayerImpl = <E, R, P>(
   graph: TaskGraph<E, R, P>,
@@ -792,4 +749,28 @@ const toLayerImpl = <E, R, P>(
       })
       return Context.unsafeMake<P>(map)
     })
-  ) as never
+  )
+
+/**
+ * The graph as a `Layer` that provides every tag its tasks provide. The
+ * tasks run when the layer is built; their resources live as long as the
+ * layer and are released, dependents first, when its scope closes.
+ *
+ * @example
+ * ```ts
+ * import { Context, Effect } from "effect"
+ * import { Task, TaskGraph } from "effect-taskgraph"
+ *
+ * class Db extends Context.Tag("Db")<Db, { readonly url: string }>() {}
+ * const db = Task.make("start db", { provides: Db, run: Effect.succeed({ url: "postgres://…" }) })
+ *
+ * const program = Effect.map(Db, (d) => d.url).pipe(Effect.provide(TaskGraph.toLayer(TaskGraph.make("env", [db]))))
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const toLayer: {
+  (options?: RunOptions): <E, R, P>(graph: TaskGraph<E, R, P>) => Layer.Layer<P, TaskGraphError<E>, R>
+  <E, R, P>(graph: TaskGraph<E, R, P>, options?: RunOptions): Layer.Layer<P, TaskGraphError<E>, R>
+} = dual(isGraphFirst, toLayerImpl)

@@ -1,15 +1,18 @@
 /**
  * Every example is type-checked (tsconfig includes examples/) and smoke-run
  * here as a real process, as a user would run it: `npx tsx examples/NAME.ts`.
- * (examples/qemu-test.ts, the flagship, is run by test/qemu/pipeline.test.ts, Ctrl+C included.)
+ *
+ * The list comes from `examples/*.ts` itself: each file must have an entry
+ * below (its exit code and lines it prints), or a reason it is run elsewhere.
+ * A new or renamed example without an entry fails the suite.
  */
 import { execFile } from "node:child_process"
-import { existsSync } from "node:fs"
+import { readdirSync } from "node:fs"
 import { describe, expect, it } from "vitest"
 
-const run = (file: string) =>
+const run = (file: string, args: ReadonlyArray<string> = []) =>
   new Promise<{ code: number | null; out: string }>((resolve) => {
-    const child = execFile(process.execPath, ["--import", "tsx", file], {
+    const child = execFile(process.execPath, ["--import", "tsx", file, ...args], {
       timeout: 120_000,
       env: { ...process.env, CI: "true" }
     })
@@ -19,25 +22,56 @@ const run = (file: string) =>
     child.on("close", (code) => resolve({ code, out }))
   })
 
-const examples: ReadonlyArray<readonly [string, ReadonlyArray<string>]> = [
-  ["examples/sleeps.ts", ["slept 300ms", "sleeps: succeeded", "t1 -.-> t0", "precedence: succeeded", "started in this order: first link of the long chain, "]],
-  ["examples/diamond.ts", ["critical path: checkout -> compile -> package", "build: succeeded", "gantt", "removing the checkout"]],
-  ["examples/processes.ts", ["[test archives]", "build archives: succeeded"]],
-  ["examples/images.ts", ["digest images: succeeded", "stopped and cleaned up"]],
-  ["examples/requests.ts", ["fetch items: succeeded"]],
-  ["examples/notifier.ts", ["notify: succeeded"]],
-  ["examples/qemu-two-vms.ts", ["VMs at once: 1 (pool vm: 1)", "two vms: succeeded"]],
-  ["examples/layer.ts", ["users: 19 rows cached", "query cost: 8", "cache dropped", "database down"]],
-  ["examples/large-graph.ts", ["built 100000 tasks", "ran 100000 tasks", ": succeeded", "10000 finalizers ran"]]
-]
+interface Expected {
+  readonly code: number
+  readonly lines: ReadonlyArray<string>
+}
+
+/** What each example must do when run with no arguments. */
+const expected: Readonly<Record<string, Expected>> = {
+  "sleeps.ts": {
+    code: 0,
+    lines: ["slept 300ms", "sleeps: succeeded", "t1 -.-> t0", "precedence: succeeded", "started in this order: first link of the long chain, "]
+  },
+  "diamond.ts": { code: 0, lines: ["critical path: checkout -> compile -> package", "build: succeeded", "gantt", "removing the checkout"] },
+  "processes.ts": { code: 0, lines: ["[test archives]", "build archives: succeeded"] },
+  "images.ts": { code: 0, lines: ["digest images: succeeded", "stopped and cleaned up"] },
+  "requests.ts": { code: 0, lines: ["fetch items: succeeded"] },
+  "notifier.ts": { code: 0, lines: ["notify: succeeded"] },
+  "qemu-two-vms.ts": { code: 0, lines: ["VMs at once: 1 (pool vm: 1)", "two vms: succeeded"] },
+  "layer.ts": { code: 0, lines: ["users: 19 rows cached", "query cost: 8", "cache dropped", "database down"] },
+  "large-graph.ts": { code: 0, lines: ["built 100000 tasks", "ran 100000 tasks", ": succeeded", "10000 finalizers ran"] }
+}
+
+/** Examples not run here, and why. */
+const runElsewhere: Readonly<Record<string, string>> = {
+  "qemu-test.ts": "the flagship: test/qemu/pipeline.test.ts runs it, Ctrl+C included (its bad input is checked below)",
+  "images.worker.ts": "the worker thread of images.ts, started by it"
+}
+
+const files = readdirSync("examples").filter((name) => name.endsWith(".ts")).sort()
 
 describe("examples run", () => {
-  for (const [file, expected] of examples) {
-    it.runIf(existsSync(file))(file, async () => {
-      const { code, out } = await run(file)
-      expect(out, out).toBeTypeOf("string")
-      expect(code, out).toBe(0)
-      for (const text of expected) expect(out).toContain(text)
+  it("every example has an expected outcome or a reason it is run elsewhere, and no entry is stale", () => {
+    const missing = files.filter((file) => expected[file] === undefined && runElsewhere[file] === undefined)
+    expect(missing, `add these examples to test/examples.test.ts: ${missing.join(", ")}`).toEqual([])
+    const stale = [...Object.keys(expected), ...Object.keys(runElsewhere)].filter((file) => !files.includes(file))
+    expect(stale, `these entries name no example: ${stale.join(", ")}`).toEqual([])
+  })
+
+  for (const file of files.filter((file) => expected[file] !== undefined)) {
+    const { code: exitCode, lines } = expected[file]!
+    it(`examples/${file}`, async () => {
+      const { code, out } = await run(`examples/${file}`)
+      expect(code, out).toBe(exitCode)
+      for (const text of lines) expect(out).toContain(text)
     }, 130_000)
   }
+
+  it("examples/qemu-test.ts --project /does/not/exist exits 2 at once, naming the path, before any VM starts", async () => {
+    const { code, out } = await run("examples/qemu-test.ts", ["--project", "/does/not/exist"])
+    expect(code, out).toBe(2)
+    expect(out).toContain("/does/not/exist")
+    expect(out).not.toContain("start vm")
+  }, 130_000)
 })

@@ -16,24 +16,8 @@ export interface GraphSource {
   readonly precedences: ReadonlyArray<readonly [Task.Any, Task.Any]>
 }
 
-/** A data edge: `from` provides `tag`, `to` requires it. */
-export interface DataEdge {
-  readonly from: string
-  readonly to: string
-  readonly tag: string
-}
-
-/** A precedence edge: `before` must finish its run before `after` starts. */
-export interface PrecedenceEdge {
-  readonly before: string
-  readonly after: string
-}
-
-/** A tag that no task of the graph provides: it must come from the context. */
-export interface ExternalRequirement {
-  readonly tag: string
-  readonly requiredBy: ReadonlyArray<string>
-}
+export type { DataEdge, ExternalRequirement, PrecedenceEdge } from "../TaskGraph.js"
+import type { DataEdge, ExternalRequirement, PrecedenceEdge } from "../TaskGraph.js"
 
 /**
  * Edges as compressed rows: row i is `items[start[i]]` … `items[start[i + 1] - 1]`.

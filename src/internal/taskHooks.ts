@@ -12,8 +12,9 @@
 import type { Cause, Context } from "effect"
 import { Effect, FiberRef, FiberRefs } from "effect"
 
-/** Which stream an output line came from. */
-export type OutputStream = "stdout" | "stderr" | "log"
+import type { OutputStream } from "../TaskEvent.js"
+
+export type { OutputStream } from "../TaskEvent.js"
 
 /** @internal */
 export interface TaskHooks {

@@ -29,6 +29,7 @@
 import type { FileSystem } from "@effect/platform"
 import type { Duration, Scope } from "effect"
 import { Clock, Context, Data, Effect } from "effect"
+import * as InternalTask from "../internal/task.js"
 import * as Task from "../Task.js"
 import * as Net from "./Net.js"
 import * as Qemu from "./Qemu.js"
@@ -226,8 +227,17 @@ export const tags = <const Name extends string>(name: Name): Tags<Name> => ({
  */
 export type Param<A, E = never, R = never> = A | Effect.Effect<A, E, R>
 
-const resolve = <A, E, R>(param: Param<A, E, R>): Effect.Effect<A, E, R> =>
+/** A parameter as an Effect. */
+const asEffect = <A, E, R>(param: Param<A, E, R>): Effect.Effect<A, E, R> =>
   Effect.isEffect(param) ? (param as Effect.Effect<A, E, R>) : Effect.succeed(param as A)
+
+/**
+ * A parameter as an Effect in a task's run. Its requirements are written `Exclude<R, Scope> | Scope`: the same set
+ * for every `R`, in the form the task types declare (a task provides its own scope), which TypeScript
+ * cannot derive for a generic `R` by itself.
+ */
+const resolve = <A, E, R>(param: Param<A, E, R>): Effect.Effect<A, E, Exclude<R, Scope.Scope> | Scope.Scope> =>
+  asEffect(param) as Effect.Effect<A, E, Exclude<R, Scope.Scope> | Scope.Scope>
 
 /**
  * Options every ready-made task accepts (see `Task.make`).
@@ -249,6 +259,27 @@ const common = (options: TaskOptions) => ({
   ...(options.timeout === undefined ? {} : { timeout: options.timeout })
 })
 
+/**
+ * The one way the tasks of this module are made, so that a declared task type
+ * cannot drift from its body: the task's types (`A`, `E`, `R`, `I`, `Q`) come
+ * from the declared return type of the builder that calls it, and the compiler
+ * checks against them that `run` produces `A`, fails with `E` only and needs
+ * only `R`, the tags `Q` it lists in `requires` and a scope, and that every
+ * required tag is one of `Q`. (A required tag's identifier is kept in `Q`, the
+ * task's `Requires`, not in its context `R`: `TaskGraph` reads both.)
+ */
+const build = <A, E, R, I, Q>(
+  name: string,
+  options: {
+    readonly after?: ReadonlyArray<Task.Task.Any> | undefined
+    readonly timeout?: Duration.DurationInput | undefined
+    readonly pools?: Readonly<Record<string, number>> | undefined
+    readonly provides?: Context.Tag<I, A> | undefined
+    readonly requires?: ReadonlyArray<Task.AnyTag & { readonly Identifier: NoInfer<Q> }> | undefined
+    readonly run: Effect.Effect<A, E, NoInfer<R | Q> | Scope.Scope>
+  }
+): Task.Task<A, E, R, I, Q> => InternalTask.make(name, options)
+
 // ---------------------------------------------------------------------------------------------
 // The test guest
 
@@ -266,27 +297,26 @@ const common = (options: TaskOptions) => ({
  * @since 0.1.0
  * @category tasks
  */
-export const testGuest: {
-  (name: string, options?: TaskOptions & {
-    readonly dir?: string | undefined
-  }): Task.Task<BuiltGuest, TestGuest.TestGuestError, FileSystem.FileSystem, Guest>
-  <I>(name: string, options: TaskOptions & {
-    readonly provides: Context.Tag<I, BuiltGuest>
-    readonly dir?: string | undefined
-  }): Task.Task<BuiltGuest, TestGuest.TestGuestError, FileSystem.FileSystem, I>
-} = (name: string, options: TaskOptions & {
-  readonly provides?: Context.Tag<unknown, BuiltGuest> | undefined
+export function testGuest(name: string, options?: TaskOptions & {
   readonly dir?: string | undefined
-} = {}) =>
-  Task.make(name, {
-    ...common(options),
-    provides: (options.provides ?? Guest) as Context.Tag<unknown, BuiltGuest>,
-    run: Effect.gen(function*() {
-      const guest = yield* TestGuest.build({ dir: options.dir, output: true })
-      yield* Task.output(`guest ${guest.dir} (kernel ${guest.kernelVersion})`, "log")
-      return guest
-    })
-  }) as never
+}): Task.Task<BuiltGuest, TestGuest.TestGuestError, FileSystem.FileSystem, Guest>
+export function testGuest<I>(name: string, options: TaskOptions & {
+  readonly provides: Context.Tag<I, BuiltGuest>
+  readonly dir?: string | undefined
+}): Task.Task<BuiltGuest, TestGuest.TestGuestError, FileSystem.FileSystem, I>
+export function testGuest<I>(name: string, options: TaskOptions & {
+  readonly provides?: Context.Tag<I, BuiltGuest> | undefined
+  readonly dir?: string | undefined
+} = {}): Task.Task<BuiltGuest, TestGuest.TestGuestError, FileSystem.FileSystem, I | Guest> {
+  const run = Effect.gen(function*() {
+    const guest = yield* TestGuest.build({ dir: options.dir, output: true })
+    yield* Task.output(`guest ${guest.dir} (kernel ${guest.kernelVersion})`, "log")
+    return guest
+  })
+  return options.provides === undefined
+    ? build(name, { ...common(options), provides: Guest, run })
+    : build(name, { ...common(options), provides: options.provides, run })
+}
 
 /**
  * Everything a pipeline needs to know about the machine: the base image of
@@ -377,7 +407,7 @@ export const overlay = <
   I,
   Ids<NoInfer<Requires>>
 > =>
-  Task.make(name, {
+  build(name, {
     ...common(options),
     provides: options.provides,
     requires: options.requires ?? [],
@@ -387,7 +417,7 @@ export const overlay = <
       yield* Task.output(`overlay ${created.path} on ${created.base} (${created.baseFormat})`, "log")
       return created
     })
-  }) as never
+  })
 
 /**
  * A task that starts a VM on the overlay another task provides (the overlay
@@ -436,7 +466,7 @@ export const vm = <
   IV,
   IO | Ids<NoInfer<Requires>>
 > =>
-  Task.make(name, {
+  build(name, {
     ...common(options),
     provides: options.provides,
     requires: [options.overlay, ...(options.requires ?? [])],
@@ -455,7 +485,7 @@ export const vm = <
       )
       return vm
     })
-  }) as never
+  })
 
 /**
  * A task that waits until a forwarded port of the VM accepts TCP connections
@@ -484,7 +514,7 @@ export const portReady = <IV, IP>(
     readonly waitTimeout?: Duration.DurationInput | undefined
   }
 ): Task.Task<ReadyPort, Net.ProbeTimeoutError | Qemu.SshNotReadyError, never, IP, IV> =>
-  Task.make(name, {
+  build(name, {
     ...common(options),
     provides: options.provides,
     requires: [options.vm],
@@ -503,7 +533,7 @@ export const portReady = <IV, IP>(
       yield* Task.output(`127.0.0.1:${port} (${forward}) accepts connections`, "log")
       return { forward, host: "127.0.0.1", port } satisfies ReadyPort
     })
-  }) as never
+  })
 
 /**
  * A task that waits until SSH in the VM is really ready (the `SSH-` banner
@@ -556,7 +586,7 @@ export const sshReady = <
   IS,
   IV | Ids<NoInfer<Requires>>
 > =>
-  Task.make(name, {
+  build(name, {
     ...common(options),
     provides: options.provides,
     requires: [options.vm, ...(options.requires ?? [])],
@@ -573,7 +603,7 @@ export const sshReady = <
       yield* Task.output(`ssh ${session.label} ready`, "log")
       return session
     })
-  }) as never
+  })
 
 /**
  * A task that copies local sources into the guest with rsync (same identity
@@ -609,7 +639,7 @@ export const rsync = <IS, IY>(
     readonly exclude?: ReadonlyArray<string> | undefined
   }
 ): Task.Task<Synced, Rsync.RsyncError, FileSystem.FileSystem, IY, IS> =>
-  Task.make(name, {
+  build(name, {
     ...common(options),
     provides: options.provides,
     requires: [options.ssh],
@@ -624,7 +654,7 @@ export const rsync = <IS, IY>(
       yield* Task.output(`${result.itemized.length} change(s) copied to ${options.destination}`, "log")
       return { source: options.source, destination: options.destination, itemized: result.itemized } satisfies Synced
     })
-  }) as never
+  })
 
 /**
  * A task that runs the tests over SSH: output lines stream into the task's
@@ -661,11 +691,11 @@ export const runTests = <IS, const Requires extends ReadonlyArray<Task.AnyTag> =
     readonly tailLines?: number | undefined
   }
 ): Task.Task<TestsPassed, TestsFailedError | Ssh.SshError, never, never, IS | Ids<NoInfer<Requires>>> =>
-  Task.make(name, {
+  build(name, {
     ...common(options),
     requires: [options.ssh, ...(options.requires ?? [])],
     run: runCommand(options)
-  }) as never
+  })
 
 const runCommand = <IS>(options: {
   readonly ssh: Context.Tag<IS, Ssh.Session>
@@ -765,7 +795,7 @@ export const pipeline = <
   const prefix = options.prefix ?? `${name}: `
   const destination = options.destination ?? "/root/project"
   const requires = (options.requires ?? []) as Requires
-  const machine = resolve(options.machine)
+  const machine = asEffect(options.machine)
   const overlayTask = overlay(`${prefix}create overlay`, {
     provides: t.Overlay,
     requires,

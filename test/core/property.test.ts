@@ -28,7 +28,8 @@ const graphSpec: FastCheck.Arbitrary<GraphSpec> = FastCheck.integer({ min: 1, ma
           deps: FastCheck.uniqueArray(FastCheck.integer({ min: 0, max: Math.max(0, i - 1) }), { maxLength: i === 0 ? 0 : 3 }),
           after: FastCheck.uniqueArray(FastCheck.integer({ min: 0, max: Math.max(0, i - 1) }), { maxLength: i === 0 ? 0 : 1 }),
           delay: FastCheck.integer({ min: 0, max: 3 }),
-          fails: FastCheck.boolean().map((b) => b && Math.random() < 0.3),
+          // about 15 % of tasks fail, drawn by fast-check itself so that shrinking and replay reproduce it
+          fails: FastCheck.integer({ min: 0, max: 19 }).map((k) => k < 3),
           crashAfter: FastCheck.option(FastCheck.integer({ min: 1, max: 5 }), { freq: 6 })
         }))
     ),

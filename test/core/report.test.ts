@@ -32,6 +32,16 @@ describe("Mermaid, Gantt and the report", () => {
     expect(TaskGraph.toMermaid(partial)).toContain(`x0(["Overlay (from context)"])\n  x0 -- "Overlay" --> t0`)
   })
 
+  it("TaskGraph.toMermaid still draws a graph that has no plan (a cycle), from what its tasks declare", () => {
+    const a = Task.make("a", { run: Effect.void })
+    const b = Task.make("b", { after: [a], run: Effect.void })
+    const cyclic = TaskGraph.make("cyclic", [a, b]).pipe(TaskGraph.precedence(b, a))
+    const picture = TaskGraph.toMermaid(cyclic)
+    expect(picture).toContain(`t0["a"]`)
+    expect(picture).toContain(`t0 -.-> t1`)
+    expect(picture).toContain(`t1 -.-> t0`)
+  })
+
   it.effect("the critical path, RunReport.toMermaid coloured by status with durations, and RunReport.toGantt", () =>
     Effect.gen(function*() {
       const fiber = yield* Effect.fork(TaskGraph.run(graph))

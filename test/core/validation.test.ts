@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Ref } from "effect"
-import { GraphError, Task, TaskGraph } from "../../src/index.js"
+import { GraphError, Task, TaskError, TaskGraph } from "../../src/index.js"
 
 class A extends Context.Tag("A")<A, number>() {}
 class B extends Context.Tag("B")<B, number>() {}
@@ -112,4 +112,22 @@ describe("validation: bad input gets a clear error before anything runs", () => 
       ])
       expect(plan.precedences).toEqual([{ before: "c", after: "d" }])
     }))
+
+  it("GraphError.isGraphError recognises every graph error by its type id, and nothing else", () => {
+    const errors = [
+      new GraphError.CycleError({ path: ["a", "b", "a"] }),
+      new GraphError.SelfDependencyError({ task: "a", via: "after" }),
+      new GraphError.MissingProviderError({ tag: "A", requiredBy: ["b"] }),
+      new GraphError.DuplicateProviderError({ tag: "A", providers: ["a", "b"] }),
+      new GraphError.DuplicateTaskError({ name: "a" }),
+      new GraphError.UnknownTaskError({ task: "x", referencedBy: "a", via: "after" }),
+      new GraphError.InvalidOptionError({ option: "concurrency", reason: "must be positive" })
+    ]
+    for (const error of errors) expect(GraphError.isGraphError(error)).toBe(true)
+    expect(GraphError.isGraphError(new TaskError.TaskTimeoutError({ task: "a", timeout: "1s" }))).toBe(false)
+    expect(GraphError.isGraphError({ _tag: "CycleError", path: [] })).toBe(false)
+    expect(GraphError.isGraphError(null)).toBe(false)
+    // the type id lives on the prototype: equality and JSON stay the data's own
+    expect(Object.getOwnPropertySymbols(errors[4]!)).not.toContain(GraphError.TypeId)
+  })
 })

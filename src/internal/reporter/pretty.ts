@@ -11,19 +11,16 @@
  *
  * @internal
  */
+import type { Output } from "../../Reporter.js"
 import type * as TaskEvent from "../../TaskEvent.js"
+
+export type { Output } from "../../Reporter.js"
 import * as Model from "./model.js"
 import * as Summary from "./summary.js"
 import * as Text from "./text.js"
 import type { End, Forced, Notice, Stopping } from "./types.js"
 
 /** Where a reporter writes: `process.stdout` or anything alike. */
-export interface Output {
-  readonly write: (text: string) => unknown
-  readonly columns?: number | undefined
-  readonly rows?: number | undefined
-  readonly isTTY?: boolean | undefined
-}
 
 export interface Config {
   readonly output: Output

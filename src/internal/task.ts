@@ -1,0 +1,68 @@
+/**
+ * How a task object is made: the prototype every task shares and the
+ * constructor behind `Task.make` and the ready-made tasks of `QemuTask`.
+ *
+ * `make` does not check that `run` fits the task's types: its callers do
+ * (`Task.make`'s overloads, `QemuTask`'s private `build`), each from its own
+ * declared types.
+ *
+ * @internal
+ */
+import type { Duration, Effect, Schedule } from "effect"
+import { pipeArguments } from "effect/Pipeable"
+import type { AnyTag, Task } from "../Task.js"
+import { noPools } from "./taskHooks.js"
+
+/** `Task.TypeId` (the same registered symbol; `Task.ts` imports this module, not the reverse). */
+const TypeId = Symbol.for("effect-taskgraph/Task")
+
+const TaskProto = {
+  [TypeId]: {
+    _A: (_: never) => _,
+    _E: (_: never) => _,
+    _R: (_: never) => _,
+    _Provides: (_: never) => _,
+    _Requires: (_: never) => _
+  },
+  pipe() {
+    // eslint-disable-next-line prefer-rest-params
+    return pipeArguments(this, arguments)
+  },
+  toString(this: Task.Any) {
+    return `Task(${this.name})`
+  },
+  toJSON(this: Task.Any) {
+    return {
+      _id: "Task",
+      name: this.name,
+      provides: this.provides?.key,
+      requires: this.requires.map((tag) => tag.key),
+      after: this.after.map((task) => task.name)
+    }
+  }
+}
+
+/** What a task is made of, its types erased. @internal */
+export interface Options {
+  readonly provides?: AnyTag | undefined
+  readonly requires?: ReadonlyArray<AnyTag> | undefined
+  readonly after?: ReadonlyArray<Task.Any> | undefined
+  readonly run: Effect.Effect<unknown, unknown, unknown>
+  readonly timeout?: Duration.DurationInput | undefined
+  readonly retry?: Schedule.Schedule<unknown, never, unknown> | undefined
+  readonly pools?: Readonly<Record<string, number>> | undefined
+}
+
+/** Makes a task of the type its caller declares (and checked its options against). @internal */
+export const make = <A, E, R, I, Q>(name: string, options: Options): Task<A, E, R, I, Q> => {
+  const task = Object.create(TaskProto)
+  task.name = name
+  task.provides = options.provides
+  task.requires = options.requires ?? []
+  task.after = options.after ?? []
+  task.run = options.run
+  task.timeout = options.timeout
+  task.retry = options.retry
+  task.pools = options.pools ?? noPools
+  return task
+}
