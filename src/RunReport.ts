@@ -55,6 +55,8 @@ export interface TaskReport {
   readonly blockedBy: Option.Option<string>
   /** the tasks it waited for (data and precedence) */
   readonly waitedFor: ReadonlyArray<string>
+  /** the keys of the tags it provides (several for a `Task.fromLayer` task) */
+  readonly provides: ReadonlyArray<string>
 }
 
 /**
@@ -150,7 +152,8 @@ export const toMermaid = (report: RunReport): string => {
   report.tasks.forEach((t, i) => {
     const detail = Option.match(t.durationMs, { onNone: () => t.status, onSome: (ms) => `${t.status} · ${formatMs(ms)}` })
     const extra = Option.match(t.blockedBy, { onNone: () => "", onSome: (b) => `<br/>blocked by ${label(b)}` })
-    lines.push(`  ${nodeId(i)}["${label(t.name)}<br/>${label(detail)}${extra}"]:::${classFor[t.status]}`)
+    const tags = t.provides.length > 1 ? `<br/>provides ${label(t.provides.join(", "))}` : ""
+    lines.push(`  ${nodeId(i)}["${label(t.name)}${tags}<br/>${label(detail)}${extra}"]:::${classFor[t.status]}`)
   })
   edges(report.dependencies, report.precedences, index, lines, critical)
   return lines.join("\n")

@@ -23,7 +23,7 @@
  * @since 0.1.0
  */
 import type { Context, Duration, Fiber, Schedule } from "effect"
-import { Cause, Effect, Exit, Option, Scope } from "effect"
+import { Cause, Effect, Exit, Layer, Option, Scope } from "effect"
 import type { Pipeable } from "effect/Pipeable"
 import { pipeArguments } from "effect/Pipeable"
 import type { OutputStream } from "./internal/taskHooks.js"
@@ -76,8 +76,18 @@ export interface Task<out A, out E = never, out R = never, out Provides = never,
   readonly [TypeId]: Variance<A, E, R, Provides, Requires>
   /** Unique within a graph; used in events, reports, logs and spans. */
   readonly name: string
-  /** The tag this task provides to later tasks, if any. */
-  readonly provides: AnyTag | undefined
+  /**
+   * The tags this task provides to later tasks: none, one (`Task.make`: its
+   * value is that tag's service) or several (`Task.fromLayer`: its value is a
+   * `Context` holding every one of them). See `publishes`.
+   */
+  readonly provides: ReadonlyArray<AnyTag>
+  /**
+   * How its value reaches its dependents: `"service"`, the value is the
+   * service of its one provided tag; `"context"`, the value is a `Context`
+   * and each dependent gets the service of the tag it requires from it.
+   */
+  readonly publishes: "service" | "context"
   /** The tags this task needs from other tasks (or from the context). */
   readonly requires: ReadonlyArray<AnyTag>
   /** Tasks that must have finished their run before this one starts, though no data flows. */
@@ -156,7 +166,7 @@ const TaskProto = {
     return {
       _id: "Task",
       name: this.name,
-      provides: this.provides?.key,
+      provides: this.provides.map((tag) => tag.key),
       requires: this.requires.map((tag) => tag.key),
       after: this.after.map((task) => task.name)
     }
@@ -219,10 +229,107 @@ export const make: {
 }) => {
   const task = Object.create(TaskProto)
   task.name = name
-  task.provides = options.provides
+  task.provides = options.provides === undefined ? noTags : [options.provides]
+  task.publishes = "service"
   task.requires = options.requires ?? []
   task.after = options.after ?? []
   task.run = options.run
+  task.timeout = options.timeout
+  task.retry = options.retry
+  task.pools = options.pools ?? noPools
+  return task
+}
+
+const noTags: ReadonlyArray<AnyTag> = Object.freeze([])
+
+/**
+ * The task `Task.fromLayer` makes when `Listed` (the tags given in
+ * `provides`) are exactly the layer's output `ROut`; otherwise an object type
+ * whose property name tells what to change, which the compiler shows where
+ * the result is used as a task (e.g. at `TaskGraph.make`).
+ *
+ * The check sits in the result, not in `options`: a constraint that mentions
+ * `ROut` there would make the compiler fix `ROut` before it reads an inline
+ * layer expression.
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type CheckLayerProvides<ROut, Listed, T> = [Exclude<ROut, Listed>] extends [never]
+  ? [Exclude<Listed, ROut>] extends [never] ? T
+  : { readonly "these tags are listed in provides but the layer does not build them": Exclude<Listed, ROut> }
+  : { readonly "the layer also builds these tags: list every one in provides": Exclude<ROut, Listed> }
+
+/**
+ * Makes a task from a `Layer`: the task builds the layer in its own scope and
+ * provides every tag of the layer's output to later tasks (a task that needs
+ * one lists that tag in `requires`, as for any provider).
+ *
+ * - `provides` lists the layer's output tags (a layer cannot be inspected
+ *   before it is built, and the graph is planned before anything runs); the
+ *   compiler checks that the list is exactly the layer's output.
+ * - The layer's input requirements are the task's requirements: list in
+ *   `requires` those another task of the graph provides (the layer is then
+ *   built after it, and the compiler insists, as for `Task.make`); the others
+ *   come from the run's context and are in the graph's `R`.
+ * - The layer's resources are the task's resources: released when the last
+ *   task that requires any of its tags has finished, dependents first. A
+ *   layer that fails to build fails the task with the layer's `Cause`.
+ * - `timeout`, `retry` (each attempt builds the layer afresh) and `pools`
+ *   work as for any task. The task's value (in the report) is the built
+ *   `Context`.
+ *
+ * @example
+ * ```ts
+ * import { Context, Effect, Layer } from "effect"
+ * import { Task, TaskGraph } from "effect-taskgraph"
+ *
+ * class Db extends Context.Tag("Db")<Db, { readonly url: string }>() {}
+ * class Cache extends Context.Tag("Cache")<Cache, { readonly size: number }>() {}
+ *
+ * const Live = Layer.merge(Layer.succeed(Db, { url: "pg://x" }), Layer.succeed(Cache, { size: 64 }))
+ * const env = Task.fromLayer("start db and cache", Live, { provides: [Db, Cache] })
+ * const query = Task.make("query", { requires: [Db], run: Effect.map(Db, (db) => db.url) })
+ * const warm = Task.make("warm", { requires: [Cache], run: Effect.map(Cache, (c) => c.size) })
+ * const graph = TaskGraph.make("layers", [env, query, warm])
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromLayer = <
+  ROut,
+  E,
+  RIn,
+  const Tags extends ReadonlyArray<AnyTag>,
+  const Requires extends ReadonlyArray<AnyTag> = readonly [],
+  RS = never
+>(
+  name: string,
+  layer: Layer.Layer<ROut, E, RIn>,
+  options: CommonOptions<E, RS> & {
+    readonly provides: Tags
+    readonly requires?: Requires | undefined
+  }
+): CheckLayerProvides<ROut, Identifiers<Tags>, Task<Context.Context<ROut>, E, RIn | NoInfer<RS>, ROut, Identifiers<Requires>>> => {
+  const provides: ReadonlyArray<AnyTag> = options.provides
+  const build = Effect.flatMap(Scope.Scope, (scope) => Layer.buildWithScope(layer, scope)).pipe(
+    Effect.tap((context) => {
+      // the types make this impossible; a hand-cast layer still gets a clear message
+      const missing = provides.filter((tag) => !context.unsafeMap.has(tag.key))
+      return missing.length === 0 ? Effect.void : Effect.dieMessage(
+        `task "${name}": the layer did not build ${missing.map((tag) => `"${tag.key}"`).join(", ")}, ` +
+          `which it lists in provides; list only what the layer builds`
+      )
+    })
+  )
+  const task = Object.create(TaskProto)
+  task.name = name
+  task.provides = provides.length === 0 ? noTags : provides.slice()
+  task.publishes = "context"
+  task.requires = options.requires ?? noTags
+  task.after = options.after ?? []
+  task.run = build
   task.timeout = options.timeout
   task.retry = options.retry
   task.pools = options.pools ?? noPools

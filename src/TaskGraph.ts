@@ -285,10 +285,10 @@ export const validate = <E, R, P>(graph: TaskGraph<E, R, P>): Effect.Effect<Plan
  */
 export const toMermaid = <E, R, P>(graph: TaskGraph<E, R, P>): string => {
   const lines = ["flowchart TD"]
-  graph.tasks.forEach((task, i) => lines.push(`  ${nodeId(i)}["${label(task.name)}"]`))
+  graph.tasks.forEach((task, i) => lines.push(`  ${nodeId(i)}["${label(task.name)}${providesLabel(task)}"]`))
   const index = new Map(graph.tasks.map((t, i) => [t.name, i]))
   const providers = new Map<string, string>()
-  for (const task of graph.tasks) if (task.provides !== undefined) providers.set(task.provides.key, task.name)
+  for (const task of graph.tasks) for (const tag of task.provides) providers.set(tag.key, task.name)
   const dependencies: Array<DataEdge> = []
   const external = new Map<string, Array<string>>()
   for (const task of graph.tasks) {
@@ -316,6 +316,12 @@ export const toMermaid = <E, R, P>(graph: TaskGraph<E, R, P>): string => {
   }
   return lines.join("\n")
 }
+
+/** A layer task's node lists every tag it provides (a single-tag task shows its tag on its edges). */
+const providesLabel = (task: Task.Any): string =>
+  task.publishes === "context" && task.provides.length > 0
+    ? `<br/>provides ${label(task.provides.map((tag) => tag.key).join(", "))}`
+    : ""
 
 // ---- running -------------------------------------------------------------------
 
@@ -717,7 +723,10 @@ const toLayerImpl = <E, R, P>(
       )
       const map = new Map<string, unknown>()
       snap.plan.tasks.forEach((task, i) => {
-        if (task.provides !== undefined) map.set(task.provides.key, snap.values[i])
+        const value = snap.values[i]
+        for (const tag of task.provides) {
+          map.set(tag.key, task.publishes === "context" ? (value as Context.Context<never>).unsafeMap.get(tag.key) : value)
+        }
       })
       return Context.unsafeMake<P>(map)
     })

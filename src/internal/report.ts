@@ -42,7 +42,8 @@ export const fromSnapshot = (snap: Snapshot): RunReport => {
         value: Number.isNaN(snap.readyTimes[i]!) ? Option.none() : Option.some(snap.values[i]),
         cause: cause === undefined ? Option.none() : Option.some(cause),
         blockedBy: blocked < 0 ? Option.none() : Option.some(plan.names[blocked]!),
-        waitedFor: rowOf(plan.waitsFor, i).map((j) => plan.names[j]!)
+        waitedFor: rowOf(plan.waitsFor, i).map((j) => plan.names[j]!),
+        provides: plan.tasks[i]!.provides.map((tag) => tag.key)
       }
     }
     return tasks

@@ -163,6 +163,7 @@ export const make = (
   const depStart = plan.dataDeps.start
   const depItems = plan.dataDeps.items
   const depKeys = plan.dataKeys
+  const depPicks = plan.dataPicks
   const dependentStart = plan.dependents.start
   const dependentItems = plan.dependents.items
 
@@ -324,8 +325,16 @@ export const make = (
     const scope = TaskScope.make()
     scopes[i] = scope
     const context = new Map(baseContext.unsafeMap)
-    // a dependency's value goes under the key of the tag it provides (the tag this task requires)
-    for (let k = depStart[i]!, end = depStart[i + 1]!; k < end; k++) context.set(depKeys[k]!, values[depItems[k]!])
+    // a dependency's value goes under the key of the tag it provides (the tag this task requires);
+    // from a provider that publishes a Context (Task.fromLayer), the service under that key
+    if (depPicks === undefined) {
+      for (let k = depStart[i]!, end = depStart[i + 1]!; k < end; k++) context.set(depKeys[k]!, values[depItems[k]!])
+    } else {
+      for (let k = depStart[i]!, end = depStart[i + 1]!; k < end; k++) {
+        const value = values[depItems[k]!]
+        context.set(depKeys[k]!, depPicks[k] === 1 ? (value as Context.Context<never>).unsafeMap.get(depKeys[k]!) : value)
+      }
+    }
     context.set(Scope.Scope.key, scope)
     if (tracer !== undefined) {
       const span = tracer.span(task.name, parentSpan, Context.empty(), [], clock.unsafeCurrentTimeNanos(), "internal")
