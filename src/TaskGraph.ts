@@ -28,7 +28,10 @@ import { label, nodeId } from "./internal/mermaid.js"
 import type { CompiledPlan, DataEdge, ExternalRequirement, GraphSource, PrecedenceEdge } from "./internal/plan.js"
 import { compile } from "./internal/plan.js"
 import * as Scheduler from "./internal/scheduler.js"
+import type { NestPoint } from "./internal/nesting.js"
+import * as Nesting from "./internal/nesting.js"
 import * as Report from "./internal/report.js"
+import { currentHooks } from "./internal/taskHooks.js"
 import type * as RunReport from "./RunReport.js"
 import type { Task } from "./Task.js"
 import type { TaskTimeoutError, UndeclaredDependencyError } from "./TaskError.js"
@@ -347,6 +350,13 @@ export interface RunOptions {
    * when someone will see the spans; a span costs ~2 µs a task otherwise wasted.
    */
   readonly spans?: boolean | "auto" | undefined
+  /**
+   * For a graph run inside a task (graphs inside tasks): run it as a stranger
+   * to the enclosing run, with its own concurrency and pools, its events and
+   * report its own. By default (`false`) a run started from a task's fiber
+   * joins the run it is in: see the README, "Graphs inside tasks".
+   */
+  readonly isolated?: boolean | undefined
 }
 
 /**
@@ -410,10 +420,33 @@ interface Prepared {
   readonly options: Omit<Scheduler.SchedulerOptions, "tracer" | "spans"> & { readonly spans: boolean | "auto" }
 }
 
+/** The task this run is started in, if any, and what it offers (graphs inside tasks). */
+const enclosing = (options: RunOptions | undefined, extra: { readonly hold: boolean }) =>
+  options?.isolated === true || extra.hold
+    ? Effect.succeed(undefined)
+    : Effect.map(currentHooks, (hooks) => hooks?.nest?.())
+
+/** A child graph's validation error names the child graph. */
+const inChild = (name: string) => (error: GraphError.GraphError): GraphError.GraphError => {
+  const Ctor = error.constructor as new(fields: object) => GraphError.GraphError
+  return new Ctor({ ...error, graph: name })
+}
+
 const prepare = (
   graph: TaskGraph.Any,
   options: RunOptions | undefined,
   extra: { readonly hold: boolean; readonly events: boolean }
+): Effect.Effect<Prepared, GraphError.GraphError> =>
+  Effect.flatMap(enclosing(options, extra), (nest) =>
+    nest === undefined
+      ? prepareWith(graph, options, extra, undefined)
+      : Effect.mapError(prepareWith(graph, options, extra, nest), inChild(graph.name)))
+
+const prepareWith = (
+  graph: TaskGraph.Any,
+  options: RunOptions | undefined,
+  extra: { readonly hold: boolean; readonly events: boolean },
+  nest: NestPoint | undefined
 ): Effect.Effect<Prepared, GraphError.GraphError> =>
   Effect.gen(function*() {
     const compiled = yield* compileCached(graph)
@@ -435,6 +468,26 @@ const prepare = (
       }
     }
     for (const [pool, { max, task }] of compiled.poolWeights) {
+      if (nest !== undefined && pools[pool] === undefined) {
+        // a child run takes this pool from the enclosing run
+        const shared = nest.capacity.poolSizes[pool]
+        if (shared === undefined) {
+          return yield* new GraphError.InvalidOptionError({
+            option: `pool "${pool}"`,
+            reason: `task "${task}" uses it, but the run "${graph.name}" is inside task "${nest.path}", whose run ` +
+              `defines no such pool: give the outermost run { pools: { ${pool}: N } }, or this run its own pools`
+          })
+        }
+        const held = nest.held[pool] ?? 0
+        if (max + held > shared) {
+          return yield* new GraphError.InvalidOptionError({
+            option: `pool "${pool}"`,
+            reason: `task "${task}" needs ${max} of it, but the enclosing task(s) of "${nest.path}" hold ${held} ` +
+              `of its size ${shared} while they wait for this run: it could never start`
+          })
+        }
+        continue
+      }
       const size = pools[pool]
       if (size === undefined) {
         return yield* new GraphError.InvalidOptionError({
@@ -457,15 +510,31 @@ const prepare = (
         }
       }
     }
+    let names: ReadonlyArray<string> | undefined
+    if (nest !== undefined) {
+      // a child run's tasks are named `<task> / <graph> / <name>` in the enclosing run
+      const group = `${nest.path} / ${graph.name}`
+      names = compiled.names.map((name) => `${group} / ${name}`)
+      const taken = Nesting.claim(nest.capacity, names)
+      if (taken !== undefined) {
+        const local = compiled.names[names.indexOf(taken)]!
+        return yield* new GraphError.DuplicateTaskError({
+          name: taken,
+          tasks: [`task "${local}" of graph "${graph.name}" run inside "${nest.path}"`, `an earlier task of the run named "${taken}"`]
+        })
+      }
+    }
     return {
       compiled,
       options: {
         concurrency: concurrency === "unbounded" ? Number.POSITIVE_INFINITY : concurrency,
-        mode: options?.mode ?? "fail-fast",
+        mode: options?.mode ?? nest?.mode ?? "fail-fast",
         pools,
         hold: extra.hold,
         events: extra.events,
-        spans: options?.spans ?? "auto"
+        spans: options?.spans ?? "auto",
+        nest,
+        names
       }
     }
   })
@@ -655,7 +724,8 @@ const startImpl = <E, R, P>(
       status: Effect.sync(() => {
         const snap = scheduler.snapshot()
         const status: Record<string, Scheduler.TaskState> = {}
-        snap.plan.names.forEach((name, i) => (status[name] = snap.states[i]!))
+        if (snap.children.length === 0) snap.plan.names.forEach((name, i) => (status[name] = snap.states[i]!))
+        else for (const t of Report.fromSnapshot(snap).tasks) status[t.name] = t.status
         return status
       }),
       report: Effect.sync(() => Report.fromSnapshot(scheduler.snapshot())),
