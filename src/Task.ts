@@ -28,6 +28,8 @@ import type { Pipeable } from "effect/Pipeable"
 import { pipeArguments } from "effect/Pipeable"
 import type { OutputStream } from "./internal/taskHooks.js"
 import { currentHooks, noPools } from "./internal/taskHooks.js"
+import type * as RunReport from "./RunReport.js"
+import * as TaskGraph from "./TaskGraph.js"
 
 export type { OutputStream } from "./internal/taskHooks.js"
 
@@ -437,3 +439,101 @@ export const watch = <A, E, R>(
     )
     return yield* Effect.forkIn(watched, scope)
   })
+
+/**
+ * What a fan-out needs: every ambient service its item tasks use, plus every
+ * tag they require that none of them provides.
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type FanOutContext<Tasks extends ReadonlyArray<Task.Any>> = Exclude<
+  Task.Context<Tasks[number]> | Task.Requires<Tasks[number]>,
+  Task.Provides<Tasks[number]>
+>
+
+/**
+ * A fan-out whose items are known only at run time: a task that gets its
+ * items (a list, or an Effect producing them, e.g. from a required tag),
+ * then runs each item's tasks as a graph inside the task, named after the
+ * item (`label`, by default the item itself when it is a string, else
+ * `item N`). All items run at once, bounded by the run's concurrency and
+ * pools (graphs inside tasks share them); their tasks appear in the run's
+ * events and report as `<task> / <item> / <name>`.
+ *
+ * In fail-fast mode the first failing item stops the others; in continue
+ * mode every item runs to its end. The task fails with the first failure
+ * (a `RunFailedError` naming the item's task, or the item graph's
+ * `GraphError`); its value is the items' reports.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Task, TaskGraph } from "effect-taskgraph"
+ *
+ * const shards = Task.forEach("tests", Effect.succeed(["unit", "e2e"]), (shard) => [
+ *   Task.make("run tests", { pools: { vm: 1 }, run: Effect.log(`testing ${shard}`) })
+ * ])
+ * const program = TaskGraph.run(TaskGraph.make("ci", [shards]), { pools: { vm: 2 } })
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const forEach = <
+  Item,
+  const Tasks extends ReadonlyArray<Task.Any>,
+  EI = never,
+  RI = never,
+  const Requires extends ReadonlyArray<AnyTag> = readonly [],
+  RS = never
+>(
+  name: string,
+  items: Iterable<Item> | Effect.Effect<Iterable<Item>, EI, RI>,
+  tasks: (item: Item, index: number) => Tasks,
+  options?: CommonOptions<EI | TaskGraph.TaskGraphError<Task.Error<Tasks[number]>>, RS> & {
+    readonly requires?: Requires | undefined
+    /** the name of an item's group (default: the item when it is a string, else `item N`) */
+    readonly label?: ((item: Item, index: number) => string) | undefined
+  }
+): Task<
+  ReadonlyArray<RunReport.RunReport>,
+  EI | TaskGraph.TaskGraphError<Task.Error<Tasks[number]>>,
+  Exclude<RI, Scope.Scope> | FanOutContext<Tasks> | NoInfer<RS>,
+  never,
+  Identifiers<Requires>
+> => {
+  const label = options?.label ?? ((item: Item, index: number) => (typeof item === "string" ? item : `item ${index + 1}`))
+  const list: Effect.Effect<Iterable<Item>, EI, RI> = Effect.isEffect(items) ? items : Effect.succeed(items)
+  const runItem = (item: Item, index: number) =>
+    TaskGraph.run(TaskGraph.make(label(item, index), tasks(item, index) as ReadonlyArray<Task.Any>)) as Effect.Effect<
+      RunReport.RunReport,
+      TaskGraph.TaskGraphError<Task.Error<Tasks[number]>>,
+      FanOutContext<Tasks>
+    >
+  const run = Effect.gen(function*() {
+    const all = Array.from(yield* list)
+    const hooks = yield* currentHooks
+    const mode = hooks?.nest?.().mode ?? "fail-fast"
+    if (mode === "fail-fast") return yield* Effect.forEach(all, runItem, { concurrency: "unbounded" })
+    // continue: every item runs to its end; the task then fails with the first failure
+    const results = yield* Effect.forEach(all, (item, index) => Effect.either(runItem(item, index)), { concurrency: "unbounded" })
+    const reports: Array<RunReport.RunReport> = []
+    for (const result of results) {
+      if (result._tag === "Left") return yield* Effect.fail(result.left)
+      reports.push(result.right)
+    }
+    return reports
+  })
+  const task = Object.create(TaskProto)
+  task.name = name
+  task.provides = noTags
+  task.publishes = "service"
+  task.requires = options?.requires ?? noTags
+  task.after = options?.after ?? []
+  task.run = run
+  task.timeout = options?.timeout
+  task.retry = options?.retry
+  task.pools = options?.pools ?? noPools
+  return task
+}
