@@ -66,6 +66,13 @@ export interface TaskReport {
  * in the report under the group's name, e.g. `tests / shard 3 / run tests`
  * for task "run tests" of graph "shard 3" run inside task "tests".
  *
+ * @example
+ * ```ts
+ * import { RunReport } from "effect-taskgraph"
+ * declare const report: RunReport.RunReport
+ * report.groups.map((g) => g.name) // ["tests / shard 3", …]
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */

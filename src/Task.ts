@@ -254,6 +254,15 @@ const noTags: ReadonlyArray<AnyTag> = Object.freeze([])
  * `ROut` there would make the compiler fix `ROut` before it reads an inline
  * layer expression.
  *
+ * @example
+ * ```ts
+ * import { Context } from "effect"
+ * import type { Task } from "effect-taskgraph"
+ *
+ * class Db extends Context.Tag("Db")<Db, string>() {}
+ * type Ok = Task.CheckLayerProvides<Db, Db, "ok"> // "ok"
+ * ```
+ *
  * @since 0.1.0
  * @category type-level
  */
@@ -443,6 +452,15 @@ export const watch = <A, E, R>(
 /**
  * What a fan-out needs: every ambient service its item tasks use, plus every
  * tag they require that none of them provides.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Task } from "effect-taskgraph"
+ *
+ * const tasks = [Task.make("a", { run: Effect.void })] as const
+ * type Needs = Task.FanOutContext<typeof tasks> // never
+ * ```
  *
  * @since 0.1.0
  * @category type-level
