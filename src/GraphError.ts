@@ -41,10 +41,14 @@ export type TypeId = typeof TypeId
  * @since 0.1.0
  * @category errors
  */
-export class CycleError extends Data.TaggedError("CycleError")<{ readonly path: ReadonlyArray<string> }> {
+export class CycleError extends Data.TaggedError("CycleError")<{
+  readonly path: ReadonlyArray<string>
+  /** set when the graph is a child run inside a task (graphs inside tasks): its name */
+  readonly graph?: string | undefined
+}> {
   declare readonly [TypeId]: TypeId
   override get message() {
-    return `cycle in the task graph: ${this.path.join(" -> ")}. ` +
+    return inGraph(this.graph) + `cycle in the task graph: ${this.path.join(" -> ")}. ` +
       `Remove one of these edges (a "requires" tag or an "after"/precedence).`
   }
 }
@@ -64,12 +68,14 @@ export class SelfDependencyError extends Data.TaggedError("SelfDependencyError")
   readonly task: string
   /** the tag key, or "after" */
   readonly via: string
+  /** set when the graph is a child run inside a task (graphs inside tasks): its name */
+  readonly graph?: string | undefined
 }> {
   declare readonly [TypeId]: TypeId
   override get message() {
-    return this.via === "after"
+    return inGraph(this.graph) + (this.via === "after"
       ? `task "${this.task}" lists itself in "after"; remove it.`
-      : `task "${this.task}" both provides and requires "${this.via}"; a task cannot depend on itself.`
+      : `task "${this.task}" both provides and requires "${this.via}"; a task cannot depend on itself.`)
   }
 }
 
@@ -87,10 +93,12 @@ export class SelfDependencyError extends Data.TaggedError("SelfDependencyError")
 export class MissingProviderError extends Data.TaggedError("MissingProviderError")<{
   readonly tag: string
   readonly requiredBy: ReadonlyArray<string>
+  /** set when the graph is a child run inside a task (graphs inside tasks): its name */
+  readonly graph?: string | undefined
 }> {
   declare readonly [TypeId]: TypeId
   override get message() {
-    return `no provider for "${this.tag}", required by ${quoteList(this.requiredBy)}: ` +
+    return inGraph(this.graph) + `no provider for "${this.tag}", required by ${quoteList(this.requiredBy)}: ` +
       `add a task that provides it to the graph, or provide it to the run (Effect.provide / Layer).`
   }
 }
@@ -109,10 +117,12 @@ export class MissingProviderError extends Data.TaggedError("MissingProviderError
 export class DuplicateProviderError extends Data.TaggedError("DuplicateProviderError")<{
   readonly tag: string
   readonly providers: ReadonlyArray<string>
+  /** set when the graph is a child run inside a task (graphs inside tasks): its name */
+  readonly graph?: string | undefined
 }> {
   declare readonly [TypeId]: TypeId
   override get message() {
-    return `"${this.tag}" is provided by ${quoteList(this.providers)}; a tag needs exactly one provider ` +
+    return inGraph(this.graph) + `"${this.tag}" is provided by ${quoteList(this.providers)}; a tag needs exactly one provider ` +
       `(give each its own tag, e.g. class VmA extends Context.Tag("VmA")…).`
   }
 }
@@ -128,10 +138,21 @@ export class DuplicateProviderError extends Data.TaggedError("DuplicateProviderE
  * @since 0.1.0
  * @category errors
  */
-export class DuplicateTaskError extends Data.TaggedError("DuplicateTaskError")<{ readonly name: string }> {
+export class DuplicateTaskError extends Data.TaggedError("DuplicateTaskError")<{
+  readonly name: string
+  /** set when the graph is a child run inside a task (graphs inside tasks): its name */
+  readonly graph?: string | undefined
+  /** for a child run: the two tasks whose full names collide, each described */
+  readonly tasks?: readonly [string, string] | undefined
+}> {
   declare readonly [TypeId]: TypeId
   override get message() {
-    return `two tasks are named "${this.name}"; task names must be unique in a graph (they name events, logs and reports).`
+    if (this.tasks !== undefined) {
+      return inGraph(this.graph) + `two tasks of the run are named "${this.name}": ${this.tasks[0]} and ${this.tasks[1]}; ` +
+        `task names must be unique across the run and its child runs: rename one, or give the child graph another name.`
+    }
+    return inGraph(this.graph) +
+      `two tasks are named "${this.name}"; task names must be unique in a graph (they name events, logs and reports).`
   }
 }
 
@@ -150,12 +171,14 @@ export class UnknownTaskError extends Data.TaggedError("UnknownTaskError")<{
   readonly task: string
   readonly referencedBy: string
   readonly via: "after" | "precedence"
+  /** set when the graph is a child run inside a task (graphs inside tasks): its name */
+  readonly graph?: string | undefined
 }> {
   declare readonly [TypeId]: TypeId
   override get message() {
-    return this.via === "after"
+    return inGraph(this.graph) + (this.via === "after"
       ? `task "${this.referencedBy}" must run after "${this.task}", which is not in the graph: add it to TaskGraph.make.`
-      : `a precedence (${this.referencedBy}) names "${this.task}", which is not in the graph: add it to TaskGraph.make.`
+      : `a precedence (${this.referencedBy}) names "${this.task}", which is not in the graph: add it to TaskGraph.make.`)
   }
 }
 
@@ -174,10 +197,12 @@ export class UnknownTaskError extends Data.TaggedError("UnknownTaskError")<{
 export class InvalidOptionError extends Data.TaggedError("InvalidOptionError")<{
   readonly option: string
   readonly reason: string
+  /** set when the graph is a child run inside a task (graphs inside tasks): its name */
+  readonly graph?: string | undefined
 }> {
   declare readonly [TypeId]: TypeId
   override get message() {
-    return `invalid ${this.option}: ${this.reason}`
+    return inGraph(this.graph) + `invalid ${this.option}: ${this.reason}`
   }
 }
 
@@ -223,5 +248,7 @@ for (
  * @since 0.1.0
  */
 export const isGraphError = (u: unknown): u is GraphError => Predicate.hasProperty(u, TypeId)
+
+const inGraph = (graph: string | undefined) => (graph === undefined ? "" : `in child graph "${graph}": `)
 
 const quoteList = (names: ReadonlyArray<string>) => names.map((n) => `"${n}"`).join(" and ")

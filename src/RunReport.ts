@@ -84,6 +84,36 @@ export interface TaskReport {
   readonly blockedBy: Option.Option<string>
   /** the tasks it waited for (data and precedence) */
   readonly waitedFor: ReadonlyArray<string>
+  /** the keys of the tags it provides (several for a `Task.fromLayer` task) */
+  readonly provides: ReadonlyArray<string>
+  /** for a task of a graph run inside a task: the full name of its group (see `GroupReport`) */
+  readonly group: Option.Option<string>
+}
+
+/**
+ * A graph run inside a task of the run (graphs inside tasks): its tasks are
+ * in the report under the group's name, e.g. `tests / shard 3 / run tests`
+ * for task "run tests" of graph "shard 3" run inside task "tests".
+ *
+ * @example
+ * ```ts
+ * import { RunReport } from "effect-taskgraph"
+ * declare const report: RunReport.RunReport
+ * report.groups.map((g) => g.name) // ["tests / shard 3", …]
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface GroupReport {
+  /** `<enclosing task's full name> / <child graph's name>` */
+  readonly name: string
+  /** the child graph's name */
+  readonly graph: string
+  /** the full name of the task it ran inside */
+  readonly task: string
+  /** the group of that task, if it is itself in a child run */
+  readonly parent: Option.Option<string>
 }
 
 /**
@@ -106,6 +136,8 @@ export interface RunReport {
   readonly failed: ReadonlyArray<string>
   readonly dependencies: ReadonlyArray<DataEdge>
   readonly precedences: ReadonlyArray<PrecedenceEdge>
+  /** the graphs run inside its tasks, in the order they started (empty when there are none) */
+  readonly groups: ReadonlyArray<GroupReport>
 }
 
 /**
@@ -180,12 +212,38 @@ export const toMermaid = (report: RunReport): string => {
     "  classDef skipped fill:#eeeeee,stroke:#8c959f,color:#57606a,stroke-dasharray: 4 3",
     "  classDef pending fill:#ffffff,stroke:#8c959f,color:#57606a"
   )
-  report.tasks.forEach((t, i) => {
+  const node = (t: TaskReport, i: number, indent: string) => {
     const detail = Option.match(t.durationMs, { onNone: () => t.status, onSome: (ms) => `${t.status} · ${formatMs(ms)}` })
     const extra = Option.match(t.blockedBy, { onNone: () => "", onSome: (b) => `<br/>blocked by ${label(b)}` })
-    lines.push(`  ${nodeId(i)}["${label(t.name)}<br/>${label(detail)}${extra}"]:::${classFor[t.status]}`)
+    const tags = t.provides.length > 1 ? `<br/>provides ${label(t.provides.join(", "))}` : ""
+    // inside a group, a task is labelled with its own name (the group says where it is)
+    const name = Option.match(t.group, { onNone: () => t.name, onSome: (g) => t.name.slice(g.length + 3) })
+    lines.push(`${indent}${nodeId(i)}["${label(name)}${tags}<br/>${label(detail)}${extra}"]:::${classFor[t.status]}`)
+  }
+  // graphs run inside tasks: one subgraph per group, nested as the runs were
+  const groupIds = new Map(report.groups.map((g, k) => [g.name, `g${k}`]))
+  const members = new Map<string, Array<number>>()
+  report.tasks.forEach((t, i) => {
+    if (Option.isNone(t.group)) return node(t, i, "  ")
+    const list = members.get(t.group.value)
+    if (list === undefined) members.set(t.group.value, [i])
+    else list.push(i)
   })
+  const drawGroup = (g: GroupReport, indent: string) => {
+    lines.push(`${indent}subgraph ${groupIds.get(g.name)}["${label(g.graph)}"]`)
+    for (const i of members.get(g.name) ?? []) node(report.tasks[i]!, i, indent + "  ")
+    for (const inner of report.groups) {
+      if (Option.isSome(inner.parent) && inner.parent.value === g.name) drawGroup(inner, indent + "  ")
+    }
+    lines.push(`${indent}end`)
+  }
+  for (const g of report.groups) if (Option.isNone(g.parent)) drawGroup(g, "  ")
   edges(report.dependencies, report.precedences, index, lines, critical)
+  // after the edges: `edges` numbers its own links for linkStyle
+  for (const g of report.groups) {
+    const task = index.get(g.task)
+    if (task !== undefined) lines.push(`  ${nodeId(task)} -. runs .-> ${groupIds.get(g.name)}`)
+  }
   return lines.join("\n")
 }
 
@@ -208,8 +266,10 @@ export const toGantt = (report: RunReport): string => {
   const t0 = report.startedAt
   const critical = new Set(report.criticalPath)
   const lines = ["gantt", `  title ${ganttName(report.graph)}`, "  dateFormat x", "  axisFormat %M:%S.%L"]
-  lines.push("  section run")
   const held: Array<string> = []
+  // one section for the run's own tasks, then one per graph run inside a task
+  const sections = new Map<string, Array<string>>([["run", []]])
+  for (const g of report.groups) sections.set(g.name, [])
   // only tasks whose value someone used held anything worth drawing
   const providers = new Set(report.dependencies.map((e) => e.from))
   report.tasks.forEach((t, i) => {
@@ -221,7 +281,8 @@ export const toGantt = (report: RunReport): string => {
       t.status === "failed" || t.status === "timed out" ? "crit" : critical.has(t.name) ? "crit" : "done"
     ]
     const name = `${ganttName(t.name)} (${t.status}, ${formatMs(end - start)})`
-    lines.push(`  ${name} :${tags.join(",")}, ${nodeId(i)}, ${start}, ${Math.max(end, start + 1)}`)
+    const section = sections.get(Option.getOrElse(t.group, () => "run")) ?? sections.get("run")!
+    section.push(`  ${name} :${tags.join(",")}, ${nodeId(i)}, ${start}, ${Math.max(end, start + 1)}`)
     if (
       providers.has(t.name) && Option.isSome(t.readyAt) && Option.isSome(t.releasedAt) &&
       t.releasedAt.value > t.readyAt.value
@@ -231,6 +292,9 @@ export const toGantt = (report: RunReport): string => {
       held.push(`  ${ganttName(t.name)} held :active, ${nodeId(i)}h, ${from}, ${to}`)
     }
   })
+  for (const [section, bars] of sections) {
+    if (bars.length > 0 || section === "run") lines.push(`  section ${ganttName(section)}`, ...bars)
+  }
   if (held.length > 0) lines.push("  section resources", ...held)
   return lines.join("\n")
 }

@@ -23,11 +23,13 @@
  * @since 0.1.0
  */
 import type { Context, Duration, Fiber, Schedule } from "effect"
-import { Cause, Effect, Exit, Option, Scope } from "effect"
+import { Cause, Effect, Exit, Layer, Option, Scope } from "effect"
 import type { Pipeable } from "effect/Pipeable"
 import type { OutputStream } from "./TaskEvent.js"
 import * as internal from "./internal/task.js"
 import { currentHooks } from "./internal/taskHooks.js"
+import type * as RunReport from "./RunReport.js"
+import * as TaskGraph from "./TaskGraph.js"
 
 /**
  * Which stream a line of output came from (defined in `TaskEvent`, re-exported here).
@@ -89,8 +91,18 @@ export interface Task<out A, out E = never, out R = never, out Provides = never,
   readonly [TypeId]: Variance<A, E, R, Provides, Requires>
   /** Unique within a graph; used in events, reports, logs and spans. */
   readonly name: string
-  /** The tag this task provides to later tasks, if any. */
-  readonly provides: AnyTag | undefined
+  /**
+   * The tags this task provides to later tasks: none, one (`Task.make`: its
+   * value is that tag's service) or several (`Task.fromLayer`: its value is a
+   * `Context` holding every one of them). See `publishes`.
+   */
+  readonly provides: ReadonlyArray<AnyTag>
+  /**
+   * How its value reaches its dependents: `"service"`, the value is the
+   * service of its one provided tag; `"context"`, the value is a `Context`
+   * and each dependent gets the service of the tag it requires from it.
+   */
+  readonly publishes: "service" | "context"
   /** The tags this task needs from other tasks (or from the context). */
   readonly requires: ReadonlyArray<AnyTag>
   /** Tasks that must have finished their run before this one starts, though no data flows. */
@@ -235,6 +247,106 @@ export const make: {
   internal.make<never, never, never, never, never>(name, options)
 
 /**
+ * The task `Task.fromLayer` makes when `Listed` (the tags given in
+ * `provides`) are exactly the layer's output `ROut`; otherwise an object type
+ * whose property name tells what to change, which the compiler shows where
+ * the result is used as a task (e.g. at `TaskGraph.make`).
+ *
+ * The check sits in the result, not in `options`: a constraint that mentions
+ * `ROut` there would make the compiler fix `ROut` before it reads an inline
+ * layer expression.
+ *
+ * @example
+ * ```ts
+ * import { Context } from "effect"
+ * import type { Task } from "effect-taskgraph"
+ *
+ * class Db extends Context.Tag("Db")<Db, string>() {}
+ * type Ok = Task.CheckLayerProvides<Db, Db, "ok"> // "ok"
+ * ```
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type CheckLayerProvides<ROut, Listed, T> = [Exclude<ROut, Listed>] extends [never]
+  ? [Exclude<Listed, ROut>] extends [never] ? T
+  : { readonly "these tags are listed in provides but the layer does not build them": Exclude<Listed, ROut> }
+  : { readonly "the layer also builds these tags: list every one in provides": Exclude<ROut, Listed> }
+
+/**
+ * Makes a task from a `Layer`: the task builds the layer in its own scope and
+ * provides every tag of the layer's output to later tasks (a task that needs
+ * one lists that tag in `requires`, as for any provider).
+ *
+ * - `provides` lists the layer's output tags (a layer cannot be inspected
+ *   before it is built, and the graph is planned before anything runs); the
+ *   compiler checks that the list is exactly the layer's output.
+ * - The layer's input requirements are the task's requirements: list in
+ *   `requires` those another task of the graph provides (the layer is then
+ *   built after it, and the compiler insists, as for `Task.make`); the others
+ *   come from the run's context and are in the graph's `R`.
+ * - The layer's resources are the task's resources: released when the last
+ *   task that requires any of its tags has finished, dependents first. A
+ *   layer that fails to build fails the task with the layer's `Cause`.
+ * - `timeout`, `retry` (each attempt builds the layer afresh) and `pools`
+ *   work as for any task. The task's value (in the report) is the built
+ *   `Context`.
+ *
+ * @example
+ * ```ts
+ * import { Context, Effect, Layer } from "effect"
+ * import { Task, TaskGraph } from "effect-taskgraph"
+ *
+ * class Db extends Context.Tag("Db")<Db, { readonly url: string }>() {}
+ * class Cache extends Context.Tag("Cache")<Cache, { readonly size: number }>() {}
+ *
+ * const Live = Layer.merge(Layer.succeed(Db, { url: "pg://x" }), Layer.succeed(Cache, { size: 64 }))
+ * const env = Task.fromLayer("start db and cache", Live, { provides: [Db, Cache] })
+ * const query = Task.make("query", { requires: [Db], run: Effect.map(Db, (db) => db.url) })
+ * const warm = Task.make("warm", { requires: [Cache], run: Effect.map(Cache, (c) => c.size) })
+ * const graph = TaskGraph.make("layers", [env, query, warm])
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromLayer = <
+  ROut,
+  E,
+  RIn,
+  const Tags extends ReadonlyArray<AnyTag>,
+  const Requires extends ReadonlyArray<AnyTag> = readonly [],
+  RS = never
+>(
+  name: string,
+  layer: Layer.Layer<ROut, E, RIn>,
+  options: CommonOptions<E, RS> & {
+    readonly provides: Tags
+    readonly requires?: Requires | undefined
+  }
+): CheckLayerProvides<ROut, Identifiers<Tags>, Task<Context.Context<ROut>, E, RIn | NoInfer<RS>, ROut, Identifiers<Requires>>> => {
+  const provides: ReadonlyArray<AnyTag> = options.provides
+  const build = Effect.flatMap(Scope.Scope, (scope) => Layer.buildWithScope(layer, scope)).pipe(
+    Effect.tap((context) => {
+      // the types make this impossible; a hand-cast layer still gets a clear message
+      const missing = provides.filter((tag) => !context.unsafeMap.has(tag.key))
+      return missing.length === 0 ? Effect.void : Effect.dieMessage(
+        `task "${name}": the layer did not build ${missing.map((tag) => `"${tag.key}"`).join(", ")}, ` +
+          `which it lists in provides; list only what the layer builds`
+      )
+    })
+  )
+  const task: Task<Context.Context<ROut>, E, RIn | NoInfer<RS>, ROut, Identifiers<Requires>> = internal.make(name, {
+    ...options,
+    provides,
+    publishes: "context",
+    run: build
+  })
+  // the check is in the result type: when the tags match the layer's output it is `task`'s own type
+  return task as CheckLayerProvides<ROut, Identifiers<Tags>, typeof task>
+}
+
+/**
  * Is this value a task?
  *
  * @example
@@ -339,3 +451,107 @@ export const watch = <A, E, R>(
     )
     return yield* Effect.forkIn(watched, scope)
   })
+
+/**
+ * What a fan-out needs: every ambient service its item tasks use, plus every
+ * tag they require that none of them provides.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Task } from "effect-taskgraph"
+ *
+ * const tasks = [Task.make("a", { run: Effect.void })] as const
+ * type Needs = Task.FanOutContext<typeof tasks> // never
+ * ```
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type FanOutContext<Tasks extends ReadonlyArray<Task.Any>> = Exclude<
+  Task.Context<Tasks[number]> | Task.Requires<Tasks[number]>,
+  Task.Provides<Tasks[number]>
+>
+
+/**
+ * A fan-out whose items are known only at run time: a task that gets its
+ * items (a list, or an Effect producing them, e.g. from a required tag),
+ * then runs each item's tasks as a graph inside the task, named after the
+ * item (`label`, by default the item itself when it is a string, else
+ * `item N`). All items run at once, bounded by the run's concurrency and
+ * pools (graphs inside tasks share them); their tasks appear in the run's
+ * events and report as `<task> / <item> / <name>`.
+ *
+ * In fail-fast mode the first failing item stops the others; in continue
+ * mode every item runs to its end. The task fails with the first failure
+ * (a `RunFailedError` naming the item's task, or the item graph's
+ * `GraphError`); its value is the items' reports.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Task, TaskGraph } from "effect-taskgraph"
+ *
+ * const shards = Task.forEach("tests", Effect.succeed(["unit", "e2e"]), (shard) => [
+ *   Task.make("run tests", { pools: { vm: 1 }, run: Effect.log(`testing ${shard}`) })
+ * ])
+ * const program = TaskGraph.run(TaskGraph.make("ci", [shards]), { pools: { vm: 2 } })
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const forEach = <
+  Item,
+  const Tasks extends ReadonlyArray<Task.Any>,
+  EI = never,
+  RI = never,
+  const Requires extends ReadonlyArray<AnyTag> = readonly [],
+  RS = never
+>(
+  name: string,
+  items: Iterable<Item> | Effect.Effect<Iterable<Item>, EI, RI>,
+  tasks: (item: Item, index: number) => Tasks,
+  options?: CommonOptions<EI | TaskGraph.TaskGraphError<Task.Error<Tasks[number]>>, RS> & {
+    readonly requires?: Requires | undefined
+    /** the name of an item's group (default: the item when it is a string, else `item N`) */
+    readonly label?: ((item: Item, index: number) => string) | undefined
+  }
+): Task<
+  ReadonlyArray<RunReport.RunReport>,
+  EI | TaskGraph.TaskGraphError<Task.Error<Tasks[number]>>,
+  Exclude<RI, Scope.Scope> | FanOutContext<Tasks> | NoInfer<RS>,
+  never,
+  Identifiers<Requires>
+> => {
+  const label = options?.label ?? ((item: Item, index: number) => (typeof item === "string" ? item : `item ${index + 1}`))
+  const list: Effect.Effect<Iterable<Item>, EI, RI> = Effect.isEffect(items) ? items : Effect.succeed(items)
+  const runItem = (item: Item, index: number) =>
+    TaskGraph.run(TaskGraph.make(label(item, index), tasks(item, index) as ReadonlyArray<Task.Any>)) as Effect.Effect<
+      RunReport.RunReport,
+      TaskGraph.TaskGraphError<Task.Error<Tasks[number]>>,
+      FanOutContext<Tasks>
+    >
+  const run = Effect.gen(function*() {
+    const all = Array.from(yield* list)
+    const hooks = yield* currentHooks
+    const mode = hooks?.nest?.().mode ?? "fail-fast"
+    if (mode === "fail-fast") return yield* Effect.forEach(all, runItem, { concurrency: "unbounded" })
+    // continue: every item runs to its end; the task then fails with the first failure
+    const results = yield* Effect.forEach(all, (item, index) => Effect.either(runItem(item, index)), { concurrency: "unbounded" })
+    const reports: Array<RunReport.RunReport> = []
+    for (const result of results) {
+      if (result._tag === "Left") return yield* Effect.fail(result.left)
+      reports.push(result.right)
+    }
+    return reports
+  })
+  return internal.make(name, {
+    requires: options?.requires,
+    after: options?.after,
+    timeout: options?.timeout,
+    retry: options?.retry,
+    pools: options?.pools,
+    run
+  })
+}

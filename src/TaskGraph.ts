@@ -29,7 +29,10 @@ import { label, nodeId } from "./internal/mermaid.js"
 import type { CompiledPlan, GraphSource } from "./internal/plan.js"
 import { compile } from "./internal/plan.js"
 import * as Scheduler from "./internal/scheduler.js"
+import type { NestPoint } from "./internal/nesting.js"
+import * as Nesting from "./internal/nesting.js"
 import * as Report from "./internal/report.js"
+import { currentHooks } from "./internal/taskHooks.js"
 import type * as RunReport from "./RunReport.js"
 import type { TaskState } from "./RunReport.js"
 import type { Task } from "./Task.js"
@@ -385,10 +388,10 @@ export const toMermaid = <E, R, P>(graph: TaskGraph<E, R, P>): string => {
 
 const mermaidOfDeclared = (graph: TaskGraph.Any): string => {
   const lines = ["flowchart TD"]
-  graph.tasks.forEach((task, i) => lines.push(`  ${nodeId(i)}["${label(task.name)}"]`))
+  graph.tasks.forEach((task, i) => lines.push(`  ${nodeId(i)}["${label(task.name)}${providesLabel(task)}"]`))
   const index = new Map(graph.tasks.map((t, i) => [t.name, i]))
   const providers = new Map<string, string>()
-  for (const task of graph.tasks) if (task.provides !== undefined) providers.set(task.provides.key, task.name)
+  for (const task of graph.tasks) for (const tag of task.provides) providers.set(tag.key, task.name)
   const dependencies: Array<DataEdge> = []
   const external = new Map<string, Array<string>>()
   for (const task of graph.tasks) {
@@ -417,6 +420,12 @@ const mermaidOfDeclared = (graph: TaskGraph.Any): string => {
   return lines.join("\n")
 }
 
+/** A layer task's node lists every tag it provides (a single-tag task shows its tag on its edges). */
+const providesLabel = (task: Task.Any): string =>
+  task.publishes === "context" && task.provides.length > 0
+    ? `<br/>provides ${label(task.provides.map((tag) => tag.key).join(", "))}`
+    : ""
+
 // ---- running -------------------------------------------------------------------
 
 /**
@@ -442,6 +451,13 @@ export interface RunOptions {
    * when someone will see the spans; a span costs ~2 µs a task otherwise wasted.
    */
   readonly spans?: boolean | "auto" | undefined
+  /**
+   * For a graph run inside a task (graphs inside tasks): run it as a stranger
+   * to the enclosing run, with its own concurrency and pools, its events and
+   * report its own. By default (`false`) a run started from a task's fiber
+   * joins the run it is in: see the README, "Graphs inside tasks".
+   */
+  readonly isolated?: boolean | undefined
 }
 
 /**
@@ -467,10 +483,33 @@ interface Prepared {
   readonly options: Omit<Scheduler.SchedulerOptions, "tracer" | "spans"> & { readonly spans: boolean | "auto" }
 }
 
+/** The task this run is started in, if any, and what it offers (graphs inside tasks). */
+const enclosing = (options: RunOptions | undefined, extra: { readonly hold: boolean }) =>
+  options?.isolated === true || extra.hold
+    ? Effect.succeed(undefined)
+    : Effect.map(currentHooks, (hooks) => hooks?.nest?.())
+
+/** A child graph's validation error names the child graph. */
+const inChild = (name: string) => (error: GraphError.GraphError): GraphError.GraphError => {
+  const Ctor = error.constructor as new(fields: object) => GraphError.GraphError
+  return new Ctor({ ...error, graph: name })
+}
+
 const prepare = (
   graph: TaskGraph.Any,
   options: RunOptions | undefined,
   extra: { readonly hold: boolean; readonly events: boolean }
+): Effect.Effect<Prepared, GraphError.GraphError> =>
+  Effect.flatMap(enclosing(options, extra), (nest) =>
+    nest === undefined
+      ? prepareWith(graph, options, extra, undefined)
+      : Effect.mapError(prepareWith(graph, options, extra, nest), inChild(graph.name)))
+
+const prepareWith = (
+  graph: TaskGraph.Any,
+  options: RunOptions | undefined,
+  extra: { readonly hold: boolean; readonly events: boolean },
+  nest: NestPoint | undefined
 ): Effect.Effect<Prepared, GraphError.GraphError> =>
   Effect.gen(function*() {
     const compiled = yield* compileCached(graph)
@@ -492,6 +531,26 @@ const prepare = (
       }
     }
     for (const [pool, { max, task }] of compiled.poolWeights) {
+      if (nest !== undefined && pools[pool] === undefined) {
+        // a child run takes this pool from the enclosing run
+        const shared = nest.capacity.poolSizes[pool]
+        if (shared === undefined) {
+          return yield* new GraphError.InvalidOptionError({
+            option: `pool "${pool}"`,
+            reason: `task "${task}" uses it, but the run "${graph.name}" is inside task "${nest.path}", whose run ` +
+              `defines no such pool: give the outermost run { pools: { ${pool}: N } }, or this run its own pools`
+          })
+        }
+        const held = nest.held[pool] ?? 0
+        if (max + held > shared) {
+          return yield* new GraphError.InvalidOptionError({
+            option: `pool "${pool}"`,
+            reason: `task "${task}" needs ${max} of it, but the enclosing task(s) of "${nest.path}" hold ${held} ` +
+              `of its size ${shared} while they wait for this run: it could never start`
+          })
+        }
+        continue
+      }
       const size = pools[pool]
       if (size === undefined) {
         return yield* new GraphError.InvalidOptionError({
@@ -514,15 +573,31 @@ const prepare = (
         }
       }
     }
+    let names: ReadonlyArray<string> | undefined
+    if (nest !== undefined) {
+      // a child run's tasks are named `<task> / <graph> / <name>` in the enclosing run
+      const group = `${nest.path} / ${graph.name}`
+      names = compiled.names.map((name) => `${group} / ${name}`)
+      const taken = Nesting.claim(nest.capacity, names)
+      if (taken !== undefined) {
+        const local = compiled.names[names.indexOf(taken)]!
+        return yield* new GraphError.DuplicateTaskError({
+          name: taken,
+          tasks: [`task "${local}" of graph "${graph.name}" run inside "${nest.path}"`, `an earlier task of the run named "${taken}"`]
+        })
+      }
+    }
     return {
       compiled,
       options: {
         concurrency: concurrency === "unbounded" ? Number.POSITIVE_INFINITY : concurrency,
-        mode: options?.mode ?? "fail-fast",
+        mode: options?.mode ?? nest?.mode ?? "fail-fast",
         pools,
         hold: extra.hold,
         events: extra.events,
-        spans: options?.spans ?? "auto"
+        spans: options?.spans ?? "auto",
+        nest,
+        names
       }
     }
   })
@@ -679,7 +754,8 @@ const startImpl = <E, R, P>(
       status: Effect.sync(() => {
         const snap = scheduler.snapshot()
         const status: Record<string, TaskState> = {}
-        snap.plan.names.forEach((name, i) => (status[name] = snap.states[i]!))
+        if (snap.children.length === 0) snap.plan.names.forEach((name, i) => (status[name] = snap.states[i]!))
+        else for (const t of Report.fromSnapshot(snap).tasks) status[t.name] = t.status
         return status
       }),
       report: Effect.sync(() => Report.fromSnapshot(scheduler.snapshot())),
@@ -745,7 +821,10 @@ const toLayerImpl = <E, R, P>(
       )
       const map = new Map<string, unknown>()
       snap.plan.tasks.forEach((task, i) => {
-        if (task.provides !== undefined) map.set(task.provides.key, snap.values[i])
+        const value = snap.values[i]
+        for (const tag of task.provides) {
+          map.set(tag.key, task.publishes === "context" ? (value as Context.Context<never>).unsafeMap.get(tag.key) : value)
+        }
       })
       return Context.unsafeMake<P>(map)
     })

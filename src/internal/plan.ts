@@ -48,11 +48,18 @@ export interface CompiledPlan {
   readonly dataDeps: Rows
   /** the tag key of each item of `dataDeps` (what the dependent finds the value under) */
   readonly dataKeys: ReadonlyArray<string>
+  /**
+   * Aligned with `dataDeps.items`: 1 where the provider publishes a `Context`
+   * (`Task.fromLayer`) and the dependent takes the service under the edge's
+   * key from it. `undefined` when no task of the graph publishes a Context, so
+   * the single-tag path reads nothing more.
+   */
+  readonly dataPicks: Uint8Array | undefined
   /** per task: every task it waits for (data and precedence, distinct); `dataDeps` itself when there is no precedence */
   readonly waitsFor: Rows
   /** per task: every task that waits for it (data and precedence, distinct), in index order */
   readonly dependents: Rows
-  /** per task: how many tasks hold its resources (distinct data dependents) */
+  /** per task: how many data edges hold its resources (one per dependent, one per tag for a Context publisher) */
   readonly holders: Int32Array
   /** per task: tasks on the longest path from it to the end, itself included (start priority) */
   readonly height: Int32Array
@@ -150,20 +157,29 @@ export const compile = (source: GraphSource): Either.Either<CompiledPlan, GraphE
   const names = new Set<string>()
   const providerByKey = new Map<string, number>()
   let anyAfter = source.precedences.length > 0
+  let anyContext = false
   for (let i = 0; i < n; i++) {
     const task = tasks[i]!
     if (names.has(task.name)) return Either.left(new GraphError.DuplicateTaskError({ name: task.name }))
     names.add(task.name)
     if (task.after.length > 0) anyAfter = true
-    const tag = task.provides
-    if (tag === undefined) continue
-    const other = providerByKey.get(tag.key)
-    if (other !== undefined) {
-      return Either.left(
-        new GraphError.DuplicateProviderError({ tag: tag.key, providers: [tasks[other]!.name, task.name] })
-      )
+    const provides = task.provides
+    if (task.publishes === "context") anyContext = true
+    for (let p = 0; p < provides.length; p++) {
+      const tag = provides[p]!
+      const other = providerByKey.get(tag.key)
+      if (other !== undefined) {
+        return Either.left(
+          other === i
+            ? new GraphError.InvalidOptionError({
+              option: `provides of task "${task.name}"`,
+              reason: `it lists "${tag.key}" twice; list each tag once`
+            })
+            : new GraphError.DuplicateProviderError({ tag: tag.key, providers: [tasks[other]!.name, task.name] })
+        )
+      }
+      providerByKey.set(tag.key, i)
     }
-    providerByKey.set(tag.key, i)
   }
   // task -> index, only needed (and only built) when some edge names a task object
   const indexOf = new Map<Task.Any, number>()
@@ -195,8 +211,11 @@ export const compile = (source: GraphSource): Either.Either<CompiledPlan, GraphE
   // aligned with dataItems: the scheduler reads the key here rather than through task -> tag -> key,
   // three dependent loads that miss the cache on a large graph with scattered edges
   const dataKeys: Array<string> = []
-  const waitStart = anyAfter ? new Int32Array(n + 1) : dataStart
-  const waitItems = anyAfter ? new IntBuffer() : dataItems
+  const dataPicks = anyContext ? new IntBuffer() : undefined
+  // a task may take two tags from one Context-publishing provider: two data edges, but one wait
+  const separateWaits = anyAfter || anyContext
+  const waitStart = separateWaits ? new Int32Array(n + 1) : dataStart
+  const waitItems = separateWaits ? new IntBuffer() : dataItems
 
   // stamp[j] === i + 1 marks j as already counted for task i: no quadratic `includes` on wide fan-ins
   const stamp = new Int32Array(n)
@@ -213,15 +232,32 @@ export const compile = (source: GraphSource): Either.Either<CompiledPlan, GraphE
         else entry.requiredBy.push(task.name)
         continue
       }
-      if (stamp[provider] === i + 1) continue
+      if (stamp[provider] === i + 1) {
+        // a second tag of the same Context-publishing provider: its own edge (its own key), one holder
+        if (dataPicks === undefined || tasks[provider]!.publishes !== "context") continue
+        let seen = false
+        for (let k = dataStart[i]!; k < dataItems.length; k++) {
+          if (dataItems.items[k] === provider && dataKeys[k] === tag.key) seen = true
+        }
+        if (seen) continue
+      }
       stamp[provider] = i + 1
       dataItems.push(provider)
       dataKeys.push(tag.key)
+      if (dataPicks !== undefined) dataPicks.push(tasks[provider]!.publishes === "context" ? 1 : 0)
     }
     dataStart[i + 1] = dataItems.length
-    if (anyAfter) {
+    if (separateWaits) {
       // waitsFor: the data dependencies, then `after`, then graph-level precedences (distinct)
-      for (let k = dataStart[i]!; k < dataStart[i + 1]!; k++) waitItems.push(dataItems.items[k]!)
+      for (let k = dataStart[i]!; k < dataStart[i + 1]!; k++) {
+        const d = dataItems.items[k]!
+        if (dataPicks !== undefined && dataPicks.items[k] === 1) {
+          let seen = false
+          for (let w = waitStart[i]!; w < waitItems.length; w++) if (waitItems.items[w] === d) seen = true
+          if (seen) continue
+        }
+        waitItems.push(d)
+      }
       const after = task.after
       for (let a = 0; a < after.length; a++) {
         const before = after[a]!
@@ -265,7 +301,7 @@ export const compile = (source: GraphSource): Either.Either<CompiledPlan, GraphE
   }
 
   const dataDeps: Rows = { start: dataStart, items: dataItems.done() }
-  const waitsFor: Rows = anyAfter ? { start: waitStart, items: waitItems.done() } : dataDeps
+  const waitsFor: Rows = separateWaits ? { start: waitStart, items: waitItems.done() } : dataDeps
   const dependents = reverse(waitsFor, n)
   const holders = new Int32Array(n)
   for (let k = 0; k < dataDeps.items.length; k++) holders[dataDeps.items[k]!]!++
@@ -288,6 +324,7 @@ export const compile = (source: GraphSource): Either.Either<CompiledPlan, GraphE
     },
     dataDeps,
     dataKeys,
+    dataPicks: dataPicks === undefined ? undefined : Uint8Array.from(dataPicks.done()),
     waitsFor,
     dependents,
     holders,

@@ -27,30 +27,38 @@ export interface Pools {
 
 /**
  * A ledger for pools of the given sizes; `weights(i)` are task i's weights.
+ * `shared`: what is free of the pools of an enclosing run (graphs inside
+ * tasks, `nesting.ts`); a pool not in `sizes` is taken from there, so a child
+ * task holding `{ vm: 1 }` counts against the enclosing run's `vm` pool.
  * `undefined` when there are no pools: the scheduler then never consults one.
  *
  * @internal
  */
 export const make = (
   sizes: Readonly<Record<string, number>>,
-  weights: (i: number) => Readonly<Record<string, number>>
+  weights: (i: number) => Readonly<Record<string, number>>,
+  shared?: Map<string, number>
 ): Pools | undefined => {
   const names = Object.keys(sizes)
-  if (names.length === 0) return undefined
-  const free = new Map<string, number>(names.map((pool) => [pool, sizes[pool]!]))
+  if (names.length === 0 && (shared === undefined || shared.size === 0)) return undefined
+  const local = new Map<string, number>(names.map((pool) => [pool, sizes[pool]!]))
+  const ledgerOf = (pool: string) => (shared === undefined || local.has(pool) ? local : shared)
   const add = (i: number, sign: 1 | -1) => {
     const want = weights(i)
-    for (const pool in want) free.set(pool, free.get(pool)! + sign * want[pool]!)
+    for (const pool in want) {
+      const ledger = ledgerOf(pool)
+      ledger.set(pool, ledger.get(pool)! + sign * want[pool]!)
+    }
   }
   return {
     fits: (i) => {
       const want = weights(i)
-      for (const pool in want) if (free.get(pool)! < want[pool]!) return false
+      for (const pool in want) if (ledgerOf(pool).get(pool)! < want[pool]!) return false
       return true
     },
     take: (i) => add(i, -1),
     give: (i) => add(i, 1),
-    free: (pool) => free.get(pool) ?? 0
+    free: (pool) => ledgerOf(pool).get(pool) ?? 0
   }
 }
 

@@ -9,7 +9,7 @@ import { nodeId, label } from "./mermaid.js"
 import type { DataEdge, PrecedenceEdge } from "./plan.js"
 import { rowOf } from "./plan.js"
 import type { Snapshot } from "./scheduler.js"
-import type { RunReport, TaskReport } from "../RunReport.js"
+import type { GroupReport, RunReport, TaskReport } from "../RunReport.js"
 
 const opt = (n: number | undefined): Option.Option<number> =>
   n === undefined || Number.isNaN(n) ? Option.none() : Option.some(n)
@@ -17,22 +17,68 @@ const opt = (n: number | undefined): Option.Option<number> =>
 /** @internal */
 export const fromSnapshot = (snap: Snapshot): RunReport => {
   const { plan } = snap
-  const finish = (i: number): number => {
-    const ready = snap.readyTimes[i]!
-    return Number.isNaN(ready) ? snap.endTimes[i]! : ready
-  }
   // built on first access: a 100k-task run need not allocate a million report fields nobody reads
-  const buildTasks = (): Array<TaskReport> => {
-    const tasks: Array<TaskReport> = new Array(plan.n)
+  let flat: Flat | undefined
+  const flatten = () => flat ??= flattenRuns(snap)
+  return {
+    graph: plan.source.name,
+    status: snap.outcome,
+    startedAt: snap.startedAt,
+    finishedAt: opt(snap.finishedAt),
+    durationMs: snap.finishedAt === undefined ? Option.none() : Option.some(snap.finishedAt - snap.startedAt),
+    get tasks() {
+      return flatten().tasks
+    },
+    criticalPath: criticalPath(snap, finishOf(snap)),
+    failed: snap.failures.map((i) => plan.names[i]!),
+    get dependencies() {
+      return snap.children.length === 0 ? plan.dataEdges : flatten().dependencies
+    },
+    get precedences() {
+      return snap.children.length === 0 ? plan.precedenceEdges : flatten().precedences
+    },
+    get groups() {
+      return snap.children.length === 0 ? [] : flatten().groups
+    }
+  }
+}
+
+const finishOf = (snap: Snapshot) => (i: number): number => {
+  const ready = snap.readyTimes[i]!
+  return Number.isNaN(ready) ? snap.endTimes[i]! : ready
+}
+
+interface Flat {
+  readonly tasks: Array<TaskReport>
+  readonly dependencies: Array<DataEdge>
+  readonly precedences: Array<PrecedenceEdge>
+  readonly groups: Array<GroupReport>
+}
+
+/**
+ * The tasks of a run and, right after each task, the tasks of the runs
+ * started inside it (graphs inside tasks), under their full names.
+ */
+const flattenRuns = (root: Snapshot): Flat => {
+  const flat: Flat = { tasks: [], dependencies: [], precedences: [], groups: [] }
+  const visit = (snap: Snapshot, group: Option.Option<string>) => {
+    const { plan } = snap
+    const names = snap.fullNames ?? plan.names
+    const finish = finishOf(snap)
+    const byTask = new Map<number, Array<(typeof snap.children)[number]["run"]>>()
+    for (const { run, task } of snap.children) {
+      const list = byTask.get(task)
+      if (list === undefined) byTask.set(task, [run])
+      else list.push(run)
+    }
     for (let i = 0; i < plan.n; i++) {
       const started = snap.startTimes[i]!
       const end = finish(i)
-      const state = snap.states[i]!
       const blocked = snap.blockedBy[i]!
       const cause = snap.causes[i]
-      tasks[i] = {
-        name: plan.names[i]!,
-        status: state,
+      flat.tasks.push({
+        name: names[i]!,
+        status: snap.states[i]!,
         attempts: snap.attempts[i]!,
         startedAt: opt(started),
         readyAt: opt(snap.readyTimes[i]),
@@ -41,31 +87,32 @@ export const fromSnapshot = (snap: Snapshot): RunReport => {
         durationMs: Number.isNaN(started) || Number.isNaN(end) ? Option.none() : Option.some(end - started),
         value: Number.isNaN(snap.readyTimes[i]!) ? Option.none() : Option.some(snap.values[i]),
         cause: cause === undefined ? Option.none() : Option.some(cause),
-        blockedBy: blocked < 0 ? Option.none() : Option.some(plan.names[blocked]!),
-        waitedFor: rowOf(plan.waitsFor, i).map((j) => plan.names[j]!)
+        blockedBy: blocked < 0 ? Option.none() : Option.some(names[blocked]!),
+        waitedFor: rowOf(plan.waitsFor, i).map((j) => names[j]!),
+        provides: plan.tasks[i]!.provides.map((tag) => tag.key),
+        group
+      })
+      for (const run of byTask.get(i) ?? []) {
+        flat.groups.push({ name: run.group, graph: run.graph, task: names[i]!, parent: group })
+        visit(run.snapshot(), Option.some(run.group))
       }
     }
-    return tasks
-  }
-  let tasks: Array<TaskReport> | undefined
-  return {
-    graph: plan.source.name,
-    status: snap.outcome,
-    startedAt: snap.startedAt,
-    finishedAt: opt(snap.finishedAt),
-    durationMs: snap.finishedAt === undefined ? Option.none() : Option.some(snap.finishedAt - snap.startedAt),
-    get tasks() {
-      return tasks ??= buildTasks()
-    },
-    criticalPath: criticalPath(snap, finish),
-    failed: snap.failures.map((i) => plan.names[i]!),
-    get dependencies() {
-      return plan.dataEdges
-    },
-    get precedences() {
-      return plan.precedenceEdges
+    const rename = snap.fullNames === undefined ? undefined : snap.fullNames
+    for (const e of plan.dataEdges) {
+      flat.dependencies.push(rename === undefined ? e : { from: prefixed(snap, e.from), to: prefixed(snap, e.to), tag: e.tag })
+    }
+    for (const e of plan.precedenceEdges) {
+      flat.precedences.push(rename === undefined ? e : { before: prefixed(snap, e.before), after: prefixed(snap, e.after) })
     }
   }
+  visit(root, Option.none())
+  return flat
+}
+
+/** The full name of a task of a nested run, from its name in the child graph. */
+const prefixed = (snap: Snapshot, name: string): string => {
+  const i = snap.plan.names.indexOf(name)
+  return i < 0 || snap.fullNames === undefined ? name : snap.fullNames[i]!
 }
 
 /**

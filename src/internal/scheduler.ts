@@ -49,6 +49,7 @@ import type { TaskState } from "../RunReport.js"
 import * as TaskEvent from "../TaskEvent.js"
 import { UndeclaredDependencyError } from "../TaskError.js"
 import * as EventLog from "./eventLog.js"
+import * as Nesting from "./nesting.js"
 import type { CompiledPlan } from "./plan.js"
 import { rowHas } from "./plan.js"
 import * as Pools from "./pools.js"
@@ -79,6 +80,15 @@ export interface SchedulerOptions {
   /** give each task a span named after it */
   readonly spans: boolean
   readonly tracer: Tracer.Tracer
+  /**
+   * A run inside a task (`nesting.ts`): the enclosing task's offer. The run
+   * then takes its slots and pools from the tree's capacity (`concurrency`
+   * and `pools` bound it further and add local pools), its events go to the
+   * enclosing run under `names`, and its tasks join the enclosing report.
+   */
+  readonly nest?: Nesting.NestPoint | undefined
+  /** the full names of the tasks of a nested run (`<task> / <graph> / <name>`) */
+  readonly names?: ReadonlyArray<string> | undefined
 }
 
 /** What the scheduler knows at the end (or at any moment). */
@@ -98,6 +108,10 @@ export interface Snapshot {
   readonly blockedBy: ArrayLike<number>
   /** task indices whose failure made the run fail, in order */
   readonly failures: ReadonlyArray<number>
+  /** the full names of the tasks (a nested run), else `undefined`: the plan's names */
+  readonly fullNames: ReadonlyArray<string> | undefined
+  /** child runs started inside tasks, in the order they started */
+  readonly children: ReadonlyArray<{ readonly task: number; readonly run: Nesting.ChildRun }>
 }
 
 /** @internal */
@@ -160,6 +174,7 @@ export const make = (
   const depStart = plan.dataDeps.start
   const depItems = plan.dataDeps.items
   const depKeys = plan.dataKeys
+  const depPicks = plan.dataPicks
   const dependentStart = plan.dependents.start
   const dependentItems = plan.dependents.items
 
@@ -184,8 +199,26 @@ export const make = (
   let finishedAt: number | undefined = undefined
   let outcome: Snapshot["outcome"] = "running"
 
-  const concurrency = options.concurrency
-  const pools = Pools.make(options.pools, (i) => tasks[i]!.pools)
+  // ---- slots and pools: the tree's capacity (nesting.ts) ------------------
+  const nest = options.nest
+  const capacity = nest?.capacity ?? Nesting.makeCapacity(options.concurrency, options.pools)
+  if (nest === undefined) capacity.seed = () => plan.names
+  // a nested run's own bound (its `concurrency` option); a root run is bounded by the capacity alone
+  const ownLimit = nest === undefined ? Number.POSITIVE_INFINITY : options.concurrency
+  /** slots lent by the enclosing task while it waits for this run (taken at start) */
+  let lentFree = 0
+  let lent = 0
+  const onLentSlot = nest === undefined ? undefined : new Uint8Array(n)
+  /** something was given back during this pump: the other runs of the tree may start something */
+  let gaveBack = false
+  const pools = nest === undefined
+    ? Pools.make({}, (i) => tasks[i]!.pools, capacity.poolFree)
+    : Pools.make(options.pools, (i) => tasks[i]!.pools, capacity.poolFree)
+  const fullNames = options.names
+  const nameOf = (i: number): string => fullNames === undefined ? tasks[i]!.name : fullNames[i]!
+  const children: Array<{ readonly task: number; readonly run: Nesting.ChildRun }> = []
+  /** per task: its slot is lent to a child run (allocated on the first child run) */
+  let lending: Uint8Array | undefined
   const isQueued = (i: number) => phase[i] === QUEUED
 
   const done = Deferred.unsafeMake<Snapshot>(schedulerId)
@@ -193,7 +226,16 @@ export const make = (
 
   // ---- events --------------------------------------------------------------
   const eventLog = EventLog.make(schedulerId)
-  const emit = options.events ? eventLog.emit : undefined
+  const up = nest?.emit
+  // a nested run's events also go to the enclosing run (its RunFinished does not: the enclosing run goes on)
+  const emit = up === undefined
+    ? options.events ? eventLog.emit : undefined
+    : options.events
+    ? (event: TaskEvent.TaskEvent) => {
+      eventLog.emit(event)
+      up(event)
+    }
+    : up
 
   // ---- the context every task fiber starts with ----------------------------
   const baseContext = runtime.context
@@ -208,14 +250,42 @@ export const make = (
   const Hooks = TaskLogging.hooksClass({
     output: emit === undefined ? undefined : (task, stream, line) =>
       emit(new TaskEvent.TaskOutput({ task, timestamp: now(), stream, line }, true)),
-    watcherFailed: (i, cause) => onWatcherFailed(i, cause)
+    watcherFailed: (i, cause) => onWatcherFailed(i, cause),
+    nest: (i) => nestPoint(i)
   })
+
+  /** What task i offers a graph run started in its fiber. */
+  const nestPoint = (i: number): Nesting.NestPoint => {
+    const want = tasks[i]!.pools
+    const held: Record<string, number> = { ...nest?.held }
+    for (const pool in want) held[pool] = (held[pool] ?? 0) + want[pool]!
+    return {
+      path: nameOf(i),
+      capacity,
+      mode: options.mode,
+      held,
+      emit,
+      lend: () => {
+        lending ??= new Uint8Array(n)
+        // only a running task holds a slot (a watcher may start a run after its task is ready)
+        if (phase[i] !== RUNNING || lending[i] === 1) return 0
+        lending[i] = 1
+        return 1
+      },
+      unlend: () => {
+        if (lending !== undefined) lending[i] = 0
+      },
+      attach: (run) => {
+        children.push({ task: i, run })
+      }
+    }
+  }
   /** What the scheduler learns from a task's attempts (`taskRun.ts`); one object for the run. */
   const taskAttempts: TaskRun.Attempts = {
     begin: (i) => {
       attempts[i]++
       if (attempts[i] > 1 && emit !== undefined) {
-        emit(new TaskEvent.TaskStarted({ task: tasks[i]!.name, timestamp: now(), attempt: attempts[i] }, true))
+        emit(new TaskEvent.TaskStarted({ task: nameOf(i), timestamp: now(), attempt: attempts[i] }, true))
       }
     },
     keep: (i, scope) => {
@@ -234,9 +304,15 @@ export const make = (
     phase[i] = RUNNING
     states[i] = "running"
     running++
+    if (lentFree > 0) {
+      lentFree--
+      onLentSlot![i] = 1
+    } else {
+      capacity.used++
+    }
     if (pools !== undefined) pools.take(i)
     startTimes[i] = now()
-    if (emit !== undefined) emit(new TaskEvent.TaskStarted({ task: task.name, timestamp: startTimes[i]!, attempt: 1 }, true))
+    if (emit !== undefined) emit(new TaskEvent.TaskStarted({ task: nameOf(i), timestamp: startTimes[i]!, attempt: 1 }, true))
     // A task whose effect is already an `Exit` (`Effect.succeed`, `Effect.void`, `Effect.fail`, …)
     // has nothing left to evaluate: a fiber would only hand back that same exit. Skip the fiber (and
     // its ~2 KB of allocations), as `Effect.runSync` does. With a span, a timeout or a retry the
@@ -248,8 +324,16 @@ export const make = (
     const scope = TaskScope.make()
     scopes[i] = scope
     const context = new Map(baseContext.unsafeMap)
-    // a dependency's value goes under the key of the tag it provides (the tag this task requires)
-    for (let k = depStart[i]!, end = depStart[i + 1]!; k < end; k++) context.set(depKeys[k]!, values[depItems[k]!])
+    // a dependency's value goes under the key of the tag it provides (the tag this task requires);
+    // from a provider that publishes a Context (Task.fromLayer), the service under that key
+    if (depPicks === undefined) {
+      for (let k = depStart[i]!, end = depStart[i + 1]!; k < end; k++) context.set(depKeys[k]!, values[depItems[k]!])
+    } else {
+      for (let k = depStart[i]!, end = depStart[i + 1]!; k < end; k++) {
+        const value = values[depItems[k]!]
+        context.set(depKeys[k]!, depPicks[k] === 1 ? (value as Context.Context<never>).unsafeMap.get(depKeys[k]!) : value)
+      }
+    }
     context.set(Scope.Scope.key, scope)
     if (tracer !== undefined) {
       const span = tracer.span(task.name, parentSpan, Context.empty(), [], clock.unsafeCurrentTimeNanos(), "internal")
@@ -257,7 +341,7 @@ export const make = (
       spans[i] = span
       context.set(Tracer.ParentSpan.key, span)
     }
-    context.set(TaskHooksKey, new Hooks(i, task.name))
+    context.set(TaskHooksKey, new Hooks(i, nameOf(i)))
     const taskContext = Context.unsafeMake<never>(context)
     contexts[i] = taskContext
     const fiber = forkTask(taskContext, TaskRun.effectOf(task, i, taskAttempts))
@@ -269,6 +353,13 @@ export const make = (
   const onRunExit = (i: number, exit: Exit.Exit<unknown, unknown>) => {
     fibers[i] = undefined
     running--
+    if (onLentSlot !== undefined && onLentSlot[i] === 1) {
+      onLentSlot[i] = 0
+      lentFree++
+    } else {
+      capacity.used--
+      gaveBack = true
+    }
     const span = spans[i]
     if (span !== undefined) {
       span.end(clock.unsafeCurrentTimeNanos(), exit)
@@ -285,7 +376,7 @@ export const make = (
       states[i] = "ready"
       readyCount++
       if (emit !== undefined) {
-        emit(new TaskEvent.TaskReady({ task: task.name, timestamp: readyTimes[i]!, durationMs: readyTimes[i]! - startTimes[i]! }, true))
+        emit(new TaskEvent.TaskReady({ task: nameOf(i), timestamp: readyTimes[i]!, durationMs: readyTimes[i]! - startTimes[i]! }, true))
       }
       if (!stopping) {
         for (let k = dependentStart[i]!, end = dependentStart[i + 1]!; k < end; k++) {
@@ -343,11 +434,11 @@ export const make = (
     if (emit === undefined) return
     switch (state) {
       case "timed out":
-        return emit(new TaskEvent.TaskTimedOut({ task: task.name, timestamp: at, timeoutMs: Duration.toMillis(Duration.decode(task.timeout!)) }, true))
+        return emit(new TaskEvent.TaskTimedOut({ task: nameOf(i), timestamp: at, timeoutMs: Duration.toMillis(Duration.decode(task.timeout!)) }, true))
       case "interrupted":
-        return emit(new TaskEvent.TaskInterrupted({ task: task.name, timestamp: at }, true))
+        return emit(new TaskEvent.TaskInterrupted({ task: nameOf(i), timestamp: at }, true))
       case "failed":
-        return emit(new TaskEvent.TaskFailed({ task: task.name, timestamp: at, error: Cause.pretty(cause) }, true))
+        return emit(new TaskEvent.TaskFailed({ task: nameOf(i), timestamp: at, error: Cause.pretty(cause) }, true))
     }
   }
 
@@ -418,7 +509,7 @@ export const make = (
     endTimes[i] = now()
     blockedBy[i] = root
     if (emit !== undefined) {
-      emit(new TaskEvent.TaskSkipped({ task: tasks[i]!.name, timestamp: now(), blockedBy: root === NONE ? undefined : tasks[root]!.name }, true))
+      emit(new TaskEvent.TaskSkipped({ task: nameOf(i), timestamp: now(), blockedBy: root === NONE ? undefined : nameOf(root) }, true))
     }
     doneQueue.push(i)
   }
@@ -451,7 +542,7 @@ export const make = (
     }
     // only what became ready had resources others could see being released
     if (emit !== undefined && !Number.isNaN(readyTimes[i]!)) {
-      emit(new TaskEvent.TaskReleased({ task: tasks[i]!.name, timestamp: releaseTimes[i]! }, true))
+      emit(new TaskEvent.TaskReleased({ task: nameOf(i), timestamp: releaseTimes[i]! }, true))
     }
     doneQueue.push(i)
   }
@@ -460,7 +551,10 @@ export const make = (
   const finish = (i: number) => {
     phase[i] = DONE
     finished++
-    if (pools !== undefined && !Number.isNaN(startTimes[i]!)) pools.give(i)
+    if (pools !== undefined && !Number.isNaN(startTimes[i]!)) {
+      pools.give(i)
+      gaveBack = true
+    }
     for (let k = depStart[i]!, end = depStart[i + 1]!; k < end; k++) {
       const d = depItems[k]!
       if (--holders[d] === 0 && phase[d] === HOLDING && !hold) releaseQueue.push(d)
@@ -481,7 +575,10 @@ export const make = (
         if (phase[i] === HOLDING || phase[i] === RUNNING) release(i)
         continue
       }
-      if (!paused && !stopping && startQueue.size() > 0 && running < concurrency) {
+      if (
+        !paused && !stopping && startQueue.size() > 0 && running < ownLimit &&
+        (lentFree > 0 || capacity.used < capacity.limit)
+      ) {
         if (pools === undefined) {
           const i = startQueue.pop()
           // a queued task may have been skipped since (continue mode): drop it
@@ -511,13 +608,19 @@ export const make = (
     }
     pumping = false
     if (finished === n && outcome === "running") complete()
+    if (gaveBack) {
+      gaveBack = false
+      Nesting.wake(capacity, pump)
+    }
   }
 
   const complete = () => {
     finishedAt = now()
     outcome = failures.length > 0 ? "failed" : interrupted ? "interrupted" : "succeeded"
-    if (emit !== undefined) {
-      emit(new TaskEvent.RunFinished({ task: plan.source.name, timestamp: finishedAt, status: outcome, durationMs: finishedAt - startedAt }, true))
+    capacity.pumps.delete(pump)
+    if (lent > 0) nest!.unlend()
+    if (options.events) {
+      eventLog.emit(new TaskEvent.RunFinished({ task: plan.source.name, timestamp: finishedAt, status: outcome, durationMs: finishedAt - startedAt }, true))
     }
     const snap = snapshot()
     if (outcome !== "succeeded") Deferred.unsafeDone(allReady, Exit.fail(snap))
@@ -540,12 +643,19 @@ export const make = (
     values,
     causes,
     blockedBy: blockedBy.slice(),
-    failures: failures.slice()
+    failures: failures.slice(),
+    fullNames,
+    children: children.slice()
   })
 
   return {
     start: () => {
       startedAt = now()
+      capacity.pumps.add(pump)
+      if (nest !== undefined) {
+        lent = lentFree = nest.lend()
+        nest.attach({ graph: plan.source.name, group: `${nest.path} / ${plan.source.name}`, snapshot })
+      }
       for (let i = 0; i < n; i++) if (waitCount[i] === 0) enqueue(i)
       if (n === 0) {
         if (hold) Deferred.unsafeDone(allReady, Exit.succeed(snapshot()))

@@ -35,7 +35,7 @@ const TaskProto = {
     return {
       _id: "Task",
       name: this.name,
-      provides: this.provides?.key,
+      provides: this.provides.map((tag) => tag.key),
       requires: this.requires.map((tag) => tag.key),
       after: this.after.map((task) => task.name)
     }
@@ -44,7 +44,10 @@ const TaskProto = {
 
 /** What a task is made of, its types erased. @internal */
 export interface Options {
-  readonly provides?: AnyTag | undefined
+  /** one tag (`Task.make`) or every tag of a layer's output (`Task.fromLayer`) */
+  readonly provides?: AnyTag | ReadonlyArray<AnyTag> | undefined
+  /** what `run` produces: the one service, or a `Context` of every provided tag */
+  readonly publishes?: "service" | "context" | undefined
   readonly requires?: ReadonlyArray<AnyTag> | undefined
   readonly after?: ReadonlyArray<Task.Any> | undefined
   readonly run: Effect.Effect<unknown, unknown, unknown>
@@ -57,8 +60,14 @@ export interface Options {
 export const make = <A, E, R, I, Q>(name: string, options: Options): Task<A, E, R, I, Q> => {
   const task = Object.create(TaskProto)
   task.name = name
-  task.provides = options.provides
-  task.requires = options.requires ?? []
+  const provides = options.provides
+  task.provides = provides === undefined
+    ? noTags
+    : isTagList(provides)
+    ? (provides.length === 0 ? noTags : provides.slice())
+    : [provides]
+  task.publishes = options.publishes ?? "service"
+  task.requires = options.requires ?? noTags
   task.after = options.after ?? []
   task.run = options.run
   task.timeout = options.timeout
@@ -66,3 +75,7 @@ export const make = <A, E, R, I, Q>(name: string, options: Options): Task<A, E, 
   task.pools = options.pools ?? noPools
   return task
 }
+
+const noTags: ReadonlyArray<AnyTag> = Object.freeze([])
+
+const isTagList = (provides: AnyTag | ReadonlyArray<AnyTag>): provides is ReadonlyArray<AnyTag> => Array.isArray(provides)

@@ -11,6 +11,7 @@
  */
 import type { Cause, Context } from "effect"
 import { Effect, FiberRef, FiberRefs } from "effect"
+import type { NestPoint } from "./nesting.js"
 
 import type { OutputStream } from "../TaskEvent.js"
 
@@ -23,6 +24,8 @@ export interface TaskHooks {
   readonly output: (stream: OutputStream, line: string) => void
   /** A watcher forked with `Task.watch` failed: the task fails with this cause. */
   readonly watcherFailed: (cause: Cause.Cause<unknown>) => void
+  /** What a graph run started inside this task shares with the task's run (`nesting.ts`); absent outside a scheduler. */
+  readonly nest?: (() => NestPoint) | undefined
 }
 
 /** @internal */

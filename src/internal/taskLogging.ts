@@ -14,6 +14,7 @@
  */
 import type { Cause } from "effect"
 import { FiberId, FiberRef, FiberRefs, HashMap, HashSet, Logger } from "effect"
+import type { NestPoint } from "./nesting.js"
 import type { OutputStream, TaskHooks } from "./taskHooks.js"
 import { hooksFrom } from "./taskHooks.js"
 
@@ -23,6 +24,8 @@ export interface HooksTarget {
   readonly output: (name: string, stream: OutputStream, line: string) => void
   /** A watcher of task i failed. */
   readonly watcherFailed: (i: number, cause: Cause.Cause<unknown>) => void
+  /** What a child run started inside task i shares with the run. */
+  readonly nest: (i: number) => NestPoint
 }
 
 /** The hooks of one task: `new (hooksClass(target))(index, name)`. @internal */
@@ -39,9 +42,11 @@ export interface TaskHooksOf extends TaskHooks {
 export const hooksClass = (target: {
   readonly output: HooksTarget["output"] | undefined
   readonly watcherFailed: HooksTarget["watcherFailed"]
+  readonly nest?: HooksTarget["nest"] | undefined
 }): new(index: number, name: string) => TaskHooksOf => {
   const output = target.output
   const watcherFailed = target.watcherFailed
+  const nest = target.nest
   // `declare`d fields: a field declaration would cost a defineProperty per task (measured in profiles)
   return class Hooks implements TaskHooksOf {
     declare readonly index: number
@@ -55,6 +60,10 @@ export const hooksClass = (target: {
     }
     watcherFailed(cause: Cause.Cause<unknown>) {
       watcherFailed(this.index, cause)
+    }
+    nest(): NestPoint {
+      if (nest === undefined) throw new Error("this run offers nothing to child runs")
+      return nest(this.index)
     }
   }
 }

@@ -104,4 +104,53 @@ describe("types", () => {
       Effect.Effect<RunReport.RunReport, TaskGraph.TaskGraphError<never>, never>
     >()
   })
+  describe("Task.fromLayer", () => {
+    class Db extends Context.Tag("Db")<Db, { readonly url: string }>() {}
+    class Cache extends Context.Tag("Cache")<Cache, { readonly size: number }>() {}
+    class Config extends Context.Tag("Config")<Config, { readonly dsn: string }>() {}
+    const Live = Layer.merge(Layer.succeed(Db, { url: "u" }), Layer.succeed(Cache, { size: 1 }))
+
+    it("provides every tag of the layer's output; its input is the task's context", () => {
+      const env = Task.fromLayer("env", Live, { provides: [Db, Cache] })
+      expectTypeOf(env).toEqualTypeOf<Task.Task<Context.Context<Db | Cache>, never, never, Db | Cache, never>>()
+      const fromConfig = Task.fromLayer("db", Layer.effect(Db, Effect.map(Config, (c) => ({ url: c.dsn }))), {
+        provides: [Db],
+        requires: [Config]
+      })
+      expectTypeOf(fromConfig).toEqualTypeOf<Task.Task<Context.Context<Db>, never, Config, Db, Config>>()
+      const query = Task.make("query", { requires: [Db], run: Effect.map(Db, (d) => d.url) })
+      // Config comes from outside unless a task provides it
+      expectTypeOf(TaskGraph.run(TaskGraph.make("g", [fromConfig, query]))).toEqualTypeOf<
+        Effect.Effect<RunReport.RunReport, TaskGraph.TaskGraphError<never>, Config>
+      >()
+      expectTypeOf(TaskGraph.toLayer(TaskGraph.make("g", [env, query]))).toEqualTypeOf<
+        Layer.Layer<Db | Cache, TaskGraph.TaskGraphError<never>, never>
+      >()
+    })
+
+    it("using a layer-provided tag without requiring it is a compile-time error", () => {
+      const env = Task.fromLayer("env", Live, { provides: [Db, Cache] })
+      const sneaky = Task.make("sneaky", { requires: [Db], run: Effect.map(Cache, (c) => c.size) })
+      // @ts-expect-error sneaky uses Cache, which the layer task "env" provides, but requires only Db
+      TaskGraph.make("g", [env, sneaky])
+      const honest = Task.make("honest", { requires: [Db, Cache], run: Effect.map(Cache, (c) => c.size) })
+      TaskGraph.make("g", [env, honest])
+    })
+
+    it("a layer whose input another task provides must list it in requires", () => {
+      const config = Task.make("config", { provides: Config, run: Effect.succeed({ dsn: "d" }) })
+      const db = Task.fromLayer("db", Layer.effect(Db, Effect.map(Config, (c) => ({ url: c.dsn }))), { provides: [Db] })
+      // @ts-expect-error the layer needs Config, which "config" provides, but the task does not require it
+      TaskGraph.make("g", [config, db])
+    })
+
+    it("provides must list exactly the layer's output", () => {
+      const partial = Task.fromLayer("env", Live, { provides: [Db] })
+      // @ts-expect-error the layer also builds Cache
+      TaskGraph.make("g", [partial])
+      const extra = Task.fromLayer("env", Layer.succeed(Db, { url: "u" }), { provides: [Db, Cache] })
+      // @ts-expect-error Cache is listed but the layer does not build it
+      TaskGraph.make("g", [extra])
+    })
+  })
 })

@@ -79,7 +79,15 @@ export const open = (plan: Model.PlanLike, dir: string): Writer => {
   const taskFd = (task: string): number | undefined => {
     let fd = fds.get(task)
     if (fd !== undefined) return fd
-    const name = names.get(task)
+    let name = names.get(task)
+    if (name === undefined && broken === undefined && !closed) {
+      // a task of a graph run inside a task: named when first heard of, unique among the others
+      const taken = new Set(Array.from(names.values(), (n) => n.toLowerCase()))
+      const base = fileNames([task]).get(task)!.slice(0, -4)
+      name = `${base}.log`
+      for (let k = 2; taken.has(name.toLowerCase()); k++) name = `${base}-${k}.log`
+      names.set(task, name)
+    }
     if (name === undefined || broken !== undefined || closed) return undefined
     try {
       fd = fs.openSync(path.join(tasksDir, name), "w")

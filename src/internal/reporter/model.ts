@@ -58,7 +58,18 @@ export const make = (plan: PlanLike, tailSize: number): Model & { readonly tailS
   }
   for (const e of plan.dependencies) add(e.to, e.from)
   for (const e of plan.precedences) add(e.after, e.before)
-  const tasks: Array<TaskView> = plan.tasks.map((name, index) => ({
+  const tasks: Array<TaskView> = plan.tasks.map((name, index) => view(name, index, waits.get(name) ?? []))
+  return {
+    graph: plan.graph,
+    tasks,
+    byName: new Map(tasks.map((t) => [t.name, t])),
+    finished: undefined,
+    firstTimestamp: undefined,
+    tailSize
+  }
+}
+
+const view = (name: string, index: number, waitsFor: ReadonlyArray<string>): TaskView => ({
     name,
     index,
     state: "pending",
@@ -74,17 +85,8 @@ export const make = (plan: PlanLike, tailSize: number): Model & { readonly tailS
     error: undefined,
     timeoutMs: undefined,
     blockedBy: undefined,
-    waitsFor: waits.get(name) ?? []
-  }))
-  return {
-    graph: plan.graph,
-    tasks,
-    byName: new Map(tasks.map((t) => [t.name, t])),
-    finished: undefined,
-    firstTimestamp: undefined,
-    tailSize
-  }
-}
+    waitsFor
+  })
 
 /** Applies one event; returns the task it concerned, if any. */
 export const apply = (
@@ -97,8 +99,13 @@ export const apply = (
     for (const t of model.tasks) t.stopping = false
     return undefined
   }
-  const t = model.byName.get(event.task)
-  if (t === undefined) return undefined
+  let t = model.byName.get(event.task)
+  if (t === undefined) {
+    // a task of a graph run inside a task (graphs inside tasks): it joins the view when first heard of
+    t = view(event.task, model.tasks.length, [])
+    ;(model.tasks as Array<TaskView>).push(t)
+    ;(model.byName as Map<string, TaskView>).set(t.name, t)
+  }
   switch (event._tag) {
     case "TaskStarted":
       t.state = "running"
