@@ -376,7 +376,7 @@ export const toMermaid = <E, R, P>(graph: TaskGraph<E, R, P>): string => {
   if (Either.isLeft(compiled)) return mermaidOfDeclared(graph)
   const plan = compiled.right
   const lines = ["flowchart TD"]
-  plan.names.forEach((name, i) => lines.push(`  ${nodeId(i)}["${label(name)}"]`))
+  plan.names.forEach((name, i) => lines.push(`  ${nodeId(i)}["${label(name)}${providesLabel(plan.tasks[i]!)}"]`))
   const index = new Map(plan.names.map((name, i) => [name, i]))
   Report.edges(plan.dataEdges, plan.precedenceEdges, index, lines)
   plan.external.forEach(({ requiredBy, tag }, k) => {
