@@ -100,26 +100,41 @@ const label: Record<Runner, string> = {
   asyncio: "asyncio"
 }
 
-const perTaskTables = (body: "sync" | "promise", chosen: ReadonlyArray<Shape>, runners: ReadonlyArray<Runner>) => {
-  const rows: Record<string, Record<string, Stats>> = {}
+type Rows = Record<string, Record<string, Stats>>
+
+/** Measures the workloads; returns wall and CPU figures (µs per task) per runner. */
+const perTask = (body: "sync" | "promise", chosen: ReadonlyArray<Shape>, runners: ReadonlyArray<Runner>) => {
+  const wall: Rows = {}
+  const cpu: Rows = {}
   const all = [...runners, ...(hasAsyncio && runners.includes("p-graph") ? (["asyncio"] as const) : [])]
-  log(`| workload | ${all.map((r) => label[r]).join(" | ")} | tags (Effect) |`)
-  log(`|---|${all.map(() => "---|").join("")}---|`)
   for (const n of sizes) {
     for (const shape of chosen) {
       const runs = measureAll(all, body, shape, n)
-      const row: Record<string, Stats> = {}
-      for (const r of all) row[r] = pick(runs[r], "usPerTask")
-      row.tags = pick(runs["taskgraph-tags"], "tagsMs")
-      row.tags = { median: (row.tags.median * 1000) / n, min: (row.tags.min * 1000) / n, max: (row.tags.max * 1000) / n }
-      rows[`${shape}-${n}`] = row
-      log(`| ${shape}-${n} | ${all.map((r) => fmt(row[r]!)).join(" | ")} | ${fmt(row.tags)} |`)
+      const w: Record<string, Stats> = {}
+      const c: Record<string, Stats> = {}
+      for (const r of all) {
+        w[r] = pick(runs[r], "usPerTask")
+        c[r] = stats(runs[r].map((sample) => (sample.cpuMs! * 1000) / n))
+      }
+      const tags = pick(runs["taskgraph-tags"], "tagsMs")
+      w.tags = { median: (tags.median * 1000) / n, min: (tags.min * 1000) / n, max: (tags.max * 1000) / n }
+      wall[`${shape}-${n}`] = w
+      cpu[`${shape}-${n}`] = c
+      console.error(`measured ${body} ${shape}-${n}`)
     }
   }
-  return { rows, all }
+  return { wall, cpu, all }
 }
 
-const ratioTable = (rows: Record<string, Record<string, Stats>>, all: ReadonlyArray<Runner>, pgraph: Record<string, Record<string, Stats>>) => {
+const valueTable = (rows: Rows, all: ReadonlyArray<Runner>, withTags: boolean) => {
+  log(`| workload | ${all.map((r) => label[r]).join(" | ")}${withTags ? " | tags (Effect) |" : " |"}`)
+  log(`|---|${all.map(() => "---|").join("")}${withTags ? "---|" : ""}`)
+  for (const [key, row] of Object.entries(rows)) {
+    log(`| ${key} | ${all.map((r) => fmt(row[r]!)).join(" | ")}${withTags ? ` | ${fmt(row.tags!)} |` : " |"}`)
+  }
+}
+
+const ratioTable = (rows: Rows, all: ReadonlyArray<Runner>, pgraph: Rows) => {
   const others = all.filter((r) => r !== "effect-floor" && r !== "p-graph")
   log(`| workload | ${others.map((r) => `${label[r]} ÷ fibers | ÷ p-graph`).join(" | ")} | tags ÷ after | p-graph ÷ fibers |`)
   log(`|---|${others.map(() => "---|---|").join("")}---|---|`)
@@ -134,44 +149,60 @@ log("## First run, fresh process, real bodies")
 log()
 log(`Median (min–max) of ${reps} fresh processes, each timing its FIRST run (JIT cold): building the graph,`)
 log("validating and running it, to the last task done (module loading not timed). Every task calls a")
-log("function `work(i)`. µs per task. `tags (Effect)`: the workload's own `Context.GenericTag` per task,")
+log("function `work(i)`. `tags (Effect)`: the workload's own `Context.GenericTag` per task,")
 log("made before the graph and timed apart (not in the taskgraph figures). The machine is a shared 2-core VM")
 log("with other engineers' builds running: look at the ranges.")
 log()
-log("### `Effect.sync(() => work(i))` bodies (the JS runners: `Promise.resolve(work(i))`), µs per task")
+log("### `Effect.sync(() => work(i))` bodies (the JS runners: `Promise.resolve(work(i))`): wall time, µs per task")
 log()
-const sync = perTaskTables("sync", shapes, jsRunners)
-results.sync = sync.rows
+const sync = perTask("sync", shapes, jsRunners)
+results.sync = { wall: sync.wall, cpu: sync.cpu }
+valueTable(sync.wall, sync.all, true)
 log()
-log("Ratios (median ÷ median):")
+log("Ratios of the wall times above (median ÷ median):")
 log()
-ratioTable(sync.rows, sync.all, sync.rows)
+ratioTable(sync.wall, sync.all, sync.wall)
+log()
+log("The same runs, CPU time of the process (user + system, all its threads) in µs per task: less")
+log("disturbed by the other processes on the machine than wall time.")
+log()
+valueTable(sync.cpu, sync.all, false)
+log()
+log("Ratios of the CPU times:")
+log()
+ratioTable(sync.cpu, sync.all, sync.cpu)
 
 log()
-log("### `Effect.promise(() => Promise.resolve(work(i)))` bodies, random shape, µs per task")
+log("### `Effect.promise(() => Promise.resolve(work(i)))` bodies, random shape, µs per task (wall; CPU)")
 log()
-log("p-graph and the Promise runner run the same Promise bodies as above; their figures are in that table.")
+log("p-graph and the Promise runner run the same Promise bodies as above; the ratios use their figures from there.")
 log()
-const promise = perTaskTables("promise", ["random"], ["taskgraph-after", "taskgraph-tags", "effect-floor"])
-results.promise = promise.rows
-log()
-log("| workload | taskgraph `after` ÷ fibers | ÷ p-graph | tag per task ÷ fibers | ÷ p-graph |")
-log("|---|---|---|---|---|")
-for (const [key, row] of Object.entries(promise.rows)) {
-  const pg = sync.rows[key]!["p-graph"]!
-  log(`| ${key} | ${ratio(row["taskgraph-after"]!, row["effect-floor"]!)} | ${ratio(row["taskgraph-after"]!, pg)} | ${ratio(row["taskgraph-tags"]!, row["effect-floor"]!)} | ${ratio(row["taskgraph-tags"]!, pg)} |`)
+const promise = perTask("promise", ["random"], ["taskgraph-after", "taskgraph-tags", "effect-floor"])
+results.promise = { wall: promise.wall, cpu: promise.cpu }
+log("| workload | taskgraph `after` | tag per task | bare Effect fibers | `after` ÷ fibers | ÷ p-graph | tag ÷ fibers | ÷ p-graph | CPU: `after` ÷ fibers | tag ÷ fibers |")
+log("|---|---|---|---|---|---|---|---|---|---|")
+for (const [key, row] of Object.entries(promise.wall)) {
+  const pg = sync.wall[key]!["p-graph"]!
+  const c = promise.cpu[key]!
+  log(`| ${key} | ${fmt(row["taskgraph-after"]!)} | ${fmt(row["taskgraph-tags"]!)} | ${fmt(row["effect-floor"]!)} | ${ratio(row["taskgraph-after"]!, row["effect-floor"]!)} | ${ratio(row["taskgraph-after"]!, pg)} | ${ratio(row["taskgraph-tags"]!, row["effect-floor"]!)} | ${ratio(row["taskgraph-tags"]!, pg)} | ${ratio(c["taskgraph-after"]!, c["effect-floor"]!)} | ${ratio(c["taskgraph-tags"]!, c["effect-floor"]!)} |`)
 }
 
 log()
 log("### Fixed cost: a one-task graph, first run in a fresh process (ms)")
 log()
-const one = measureAll(jsRunners.filter((r) => r !== "taskgraph-tags"), "sync", "one", 1, Math.max(reps, 5))
+const one = measureAll(jsRunners.filter((r) => r !== "taskgraph-tags"), "sync", "one", 1, 2 * reps + 1)
 const oneRow: Record<string, Stats> = {}
-for (const r of Object.keys(one) as Array<Runner>) oneRow[r] = pick(one[r], "ms")
-results.oneTask = oneRow
-log("| taskgraph | bare Effect fibers | p-graph | Promise runner | taskgraph ÷ fibers | taskgraph ÷ p-graph |")
-log("|---|---|---|---|---|---|")
-log(`| ${fmt(oneRow["taskgraph-after"]!, 3)} | ${fmt(oneRow["effect-floor"]!, 3)} | ${fmt(oneRow["p-graph"]!, 3)} | ${fmt(oneRow.promise!, 3)} | ${ratio(oneRow["taskgraph-after"]!, oneRow["effect-floor"]!)} | ${ratio(oneRow["taskgraph-after"]!, oneRow["p-graph"]!)} |`)
+const oneCpu: Record<string, Stats> = {}
+for (const r of Object.keys(one) as Array<Runner>) {
+  oneRow[r] = pick(one[r], "ms")
+  oneCpu[r] = pick(one[r], "cpuMs")
+}
+results.oneTask = { wall: oneRow, cpu: oneCpu }
+log("| | taskgraph | bare Effect fibers | p-graph | Promise runner | taskgraph ÷ fibers | taskgraph ÷ p-graph |")
+log("|---|---|---|---|---|---|---|")
+for (const [what, row] of [["wall", oneRow], ["CPU", oneCpu]] as const) {
+  log(`| ${what} | ${fmt(row["taskgraph-after"]!, 3)} | ${fmt(row["effect-floor"]!, 3)} | ${fmt(row["p-graph"]!, 3)} | ${fmt(row.promise!, 3)} | ${ratio(row["taskgraph-after"]!, row["effect-floor"]!)} | ${ratio(row["taskgraph-after"]!, row["p-graph"]!)} |`)
+}
 
 log()
 log("### Sleep bodies (0–5 ms, then `work(i)`), 1,000 tasks, first run: makespan ÷ critical path (1.00 is perfect)")
