@@ -19,36 +19,43 @@
  * - Events, spans and per-task contexts are allocated only when something
  *   needs them (a listener, a tracer, a resource to release).
  *
+ * What lives elsewhere: pool accounting (`pools.ts`), the retry and timeout
+ * around a task's run and what a failed run's cause means (`taskRun.ts`), the
+ * hooks and loggers a task's fibers see (`taskLogging.ts`), the event log
+ * (`eventLog.ts`), the ready heap (`readyQueue.ts`), the fibers
+ * (`taskFiber.ts`) and scopes (`taskScope.ts`).
+ *
+ * A task's phase (this module) and the state a user sees (`TaskState`):
+ *
+ * ```text
+ *   WAITING ──all it waits for is ready──▶ QUEUED ──started by pump──▶ RUNNING
+ *   "pending"                              "pending"                   "running"
+ *
+ *   RUNNING ──run succeeded──▶ HOLDING "ready" ──no holder left──▶ CLOSING ──▶ DONE "released"
+ *   RUNNING ──run failed─────▶ CLOSING ──▶ DONE   "failed" | "timed out" | "interrupted"
+ *   HOLDING ──a watcher failed: "failed"; released like any other
+ *   WAITING, QUEUED ──what it waits for failed, or the run stops──▶ DONE "skipped"
+ * ```
+ *
+ * Failure handling: a run that did not succeed and a failed watcher both end
+ * in `endTask`; `onFailure` applies the mode (`stopDependents` for
+ * "continue", `stopAll` for "fail-fast", a layer, or an outer interruption).
+ *
  * @internal
  */
-import type { Clock } from "effect"
-import {
-  Cause,
-  Context,
-  Deferred,
-  Duration,
-  Effect,
-  Exit,
-  Fiber,
-  FiberId,
-  FiberRef,
-  FiberRefs,
-  HashMap,
-  HashSet,
-  Logger,
-  Option,
-  Runtime,
-  Scope,
-  Tracer
-} from "effect"
+import type { Clock, Fiber, Runtime } from "effect"
+import { Cause, Context, Deferred, Duration, Exit, FiberId, Option, Scope, Tracer } from "effect"
 import * as TaskEvent from "../TaskEvent.js"
+import { UndeclaredDependencyError } from "../TaskError.js"
+import * as EventLog from "./eventLog.js"
 import type { CompiledPlan } from "./plan.js"
 import { rowHas } from "./plan.js"
-import type { OutputStream, TaskHooks } from "./taskHooks.js"
-import { hooksFrom, TaskHooksKey } from "./taskHooks.js"
-import { TaskTimeoutError, UndeclaredDependencyError } from "../TaskError.js"
-import * as TaskFiber from "./taskFiber.js"
+import * as Pools from "./pools.js"
 import * as ReadyQueue from "./readyQueue.js"
+import * as TaskFiber from "./taskFiber.js"
+import { TaskHooksKey } from "./taskHooks.js"
+import * as TaskLogging from "./taskLogging.js"
+import * as TaskRun from "./taskRun.js"
 import * as TaskScope from "./taskScope.js"
 
 /** Phases of a task's life in the scheduler (not the reported status). */
@@ -188,105 +195,42 @@ export const make = (
   let outcome: Snapshot["outcome"] = "running"
 
   const concurrency = options.concurrency
-  const poolNames = Object.keys(options.pools)
-  const usesPools = poolNames.length > 0
-  const poolFree = new Map<string, number>(poolNames.map((p) => [p, options.pools[p]!]))
+  const pools = Pools.make(options.pools, (i) => tasks[i]!.pools)
+  const isQueued = (i: number) => phase[i] === QUEUED
 
   const done = Deferred.unsafeMake<Snapshot>(schedulerId)
   const allReady = Deferred.unsafeMake<Snapshot, Snapshot>(schedulerId)
 
   // ---- events --------------------------------------------------------------
-  const events: Array<TaskEvent.TaskEvent> = []
-  let eventSignal = Deferred.unsafeMake<void>(schedulerId)
-  const emit = options.events
-    ? (event: TaskEvent.TaskEvent) => {
-      events.push(event)
-      const signal = eventSignal
-      eventSignal = Deferred.unsafeMake<void>(schedulerId)
-      Deferred.unsafeDone(signal, Exit.void)
-    }
-    : undefined
+  const eventLog = EventLog.make(schedulerId)
+  const emit = options.events ? eventLog.emit : undefined
 
   // ---- the context every task fiber starts with ----------------------------
   const baseContext = runtime.context
   // spans are made directly with the tracer (Effect.withSpan costs ~14 µs a task)
   const tracer = options.spans ? options.tracer : undefined
   const parentSpan = Context.getOption(baseContext, Tracer.ParentSpan)
-  const runtimeFlags = runtime.runtimeFlags
-  // Loggers are adjusted once per run, not per task: they add the task's name
-  // to the annotations of every line logged inside a task (found through the
-  // hooks in the fiber's context), and send those lines to the events.
-  const taskLoggers = HashSet.map(
-    FiberRefs.getOrDefault(runtime.fiberRefs, FiberRef.currentLoggers),
-    (logger) => Logger.mapInputOptions(logger, annotateWithTask)
+  const forkTask = TaskFiber.make(
+    TaskLogging.fiberRefs(runtime.fiberRefs, schedulerId, emit !== undefined),
+    runtime.runtimeFlags,
+    schedulerId
   )
-  const baseRefs = FiberRefs.updateAs(runtime.fiberRefs, {
-    fiberId: schedulerId,
-    fiberRef: FiberRef.currentLoggers,
-    value: emit === undefined ? taskLoggers : HashSet.add(taskLoggers, eventLogger)
+  const Hooks = TaskLogging.hooksClass({
+    output: emit === undefined ? undefined : (task, stream, line) =>
+      emit(new TaskEvent.TaskOutput({ task, timestamp: now(), stream, line }, true)),
+    watcherFailed: (i, cause) => onWatcherFailed(i, cause)
   })
-  const forkTask = TaskFiber.make(baseRefs, runtimeFlags, schedulerId)
-
-  // `declare`d fields: a field declaration would cost a defineProperty per task (measured in profiles)
-  class Hooks implements TaskHooks {
-    declare readonly index: number
-    declare readonly name: string
-    constructor(index: number, name: string) {
-      this.index = index
-      this.name = name
-    }
-    output(stream: OutputStream, line: string) {
-      if (emit !== undefined) {
-        emit(new TaskEvent.TaskOutput({ task: this.name, timestamp: now(), stream, line }, true))
-      }
-    }
-    watcherFailed(cause: Cause.Cause<unknown>) {
-      onWatcherFailed(this.index, cause)
-    }
-  }
-
-  // ---- the effect a task fiber runs ----------------------------------------
-  /**
-   * With `retry`, every attempt gets a fresh scope, closed when the attempt
-   * fails; the successful attempt's scope becomes the task's. Without it (the
-   * fast path) the run is the task's effect itself, with the scope that
-   * `startTask` put in its context.
-   */
-  const attemptOf = (i: number) => {
-    const task = tasks[i]!
-    return Effect.suspend(() => {
-      const scope = TaskScope.make()
+  /** What the scheduler learns from a task's attempts (`taskRun.ts`); one object for the run. */
+  const taskAttempts: TaskRun.Attempts = {
+    begin: (i) => {
       attempts[i]++
       if (attempts[i] > 1 && emit !== undefined) {
-        emit(new TaskEvent.TaskStarted({ task: task.name, timestamp: now(), attempt: attempts[i] }, true))
+        emit(new TaskEvent.TaskStarted({ task: tasks[i]!.name, timestamp: now(), attempt: attempts[i] }, true))
       }
-      return Effect.onExit(Effect.provideService(task.run, Scope.Scope, scope), (exit) => {
-        if (exit._tag === "Success") {
-          scopes[i] = scope
-          return Effect.void
-        }
-        return Scope.close(scope, exit)
-      })
-    })
-  }
-
-  const effectOf = (i: number): Effect.Effect<unknown, unknown> => {
-    const task = tasks[i]!
-    let effect: Effect.Effect<unknown, unknown, unknown>
-    if (task.retry !== undefined) {
-      effect = Effect.retry(attemptOf(i), task.retry as never)
-    } else {
-      attempts[i] = 1
-      effect = task.run
+    },
+    keep: (i, scope) => {
+      scopes[i] = scope
     }
-    if (task.timeout !== undefined) {
-      const timeout = Duration.decode(task.timeout)
-      effect = Effect.timeoutFail(effect, {
-        duration: timeout,
-        onTimeout: () => new TaskTimeoutError({ task: task.name, timeout: Duration.format(timeout) })
-      })
-    }
-    return effect as Effect.Effect<unknown, unknown>
   }
 
   // ---- starting ------------------------------------------------------------
@@ -295,29 +239,19 @@ export const make = (
     startQueue.push(i)
   }
 
-  const fitsPools = (i: number): boolean => {
-    const want = tasks[i]!.pools
-    for (const pool in want) if (poolFree.get(pool)! < want[pool]!) return false
-    return true
-  }
-  const takePools = (i: number, sign: 1 | -1) => {
-    const want = tasks[i]!.pools
-    for (const pool in want) poolFree.set(pool, poolFree.get(pool)! - sign * want[pool]!)
-  }
-
   const startTask = (i: number) => {
     const task = tasks[i]!
     phase[i] = RUNNING
     states[i] = "running"
     running++
-    if (usesPools) takePools(i, 1)
+    if (pools !== undefined) pools.take(i)
     startTimes[i] = now()
     if (emit !== undefined) emit(new TaskEvent.TaskStarted({ task: task.name, timestamp: startTimes[i]!, attempt: 1 }, true))
     // A task whose effect is already an `Exit` (`Effect.succeed`, `Effect.void`, `Effect.fail`, …)
     // has nothing left to evaluate: a fiber would only hand back that same exit. Skip the fiber (and
     // its ~2 KB of allocations), as `Effect.runSync` does. With a span, a timeout or a retry the
     // task goes through a fiber as usual.
-    if (tracer === undefined && task.retry === undefined && task.timeout === undefined && Exit.isExit(task.run)) {
+    if (tracer === undefined && TaskRun.isPlain(task) && Exit.isExit(task.run)) {
       attempts[i] = 1
       return onRunExit(i, task.run)
     }
@@ -336,7 +270,7 @@ export const make = (
     context.set(TaskHooksKey, new Hooks(i, task.name))
     const taskContext = Context.unsafeMake<never>(context)
     contexts[i] = taskContext
-    const fiber = forkTask(taskContext, effectOf(i))
+    const fiber = forkTask(taskContext, TaskRun.effectOf(task, i, taskAttempts))
     fibers[i] = fiber
     fiber.addObserver((exit) => onRunExit(i, exit))
   }
@@ -372,25 +306,9 @@ export const make = (
       if (holders[i] === 0 && !hold) releaseQueue.push(i)
       if (hold && readyCount === n) Deferred.unsafeDone(allReady, Exit.succeed(snapshot()))
     } else {
-      endTimes[i] = now()
-      const cause = watcherCauses[i] ?? explain(i, exit._tag === "Failure" ? exit.cause : Cause.empty)
-      causes[i] = cause
-      const isTimeout = Cause.failureOption(cause).pipe(
-        Option.exists((e) => e instanceof TaskTimeoutError && e.task === task.name)
-      )
+      const cause = watcherCauses[i] ?? explain(i, TaskRun.causeOf(exit))
       const byUs = stoppedByUs[i] === 1 && watcherCauses[i] === undefined
-      if (isTimeout) {
-        states[i] = "timed out"
-        if (emit !== undefined) {
-          emit(new TaskEvent.TaskTimedOut({ task: task.name, timestamp: endTimes[i]!, timeoutMs: Duration.toMillis(Duration.decode(task.timeout!)) }, true))
-        }
-      } else if (Cause.isInterruptedOnly(cause)) {
-        states[i] = "interrupted"
-        if (emit !== undefined) emit(new TaskEvent.TaskInterrupted({ task: task.name, timestamp: endTimes[i]! }, true))
-      } else {
-        states[i] = "failed"
-        if (emit !== undefined) emit(new TaskEvent.TaskFailed({ task: task.name, timestamp: endTimes[i]!, error: Cause.pretty(cause) }, true))
-      }
+      endTask(i, TaskRun.ending(task, cause), cause)
       if (!byUs) onFailure(i)
       // what the failed run acquired is released before anything it depends on
       releaseQueue.push(i)
@@ -420,12 +338,34 @@ export const make = (
       return
     }
     if (phase[i] !== HOLDING || states[i] === "failed") return
-    states[i] = "failed"
-    causes[i] = cause
-    endTimes[i] = now()
-    if (emit !== undefined) emit(new TaskEvent.TaskFailed({ task: tasks[i]!.name, timestamp: endTimes[i]!, error: Cause.pretty(cause) }, true))
+    endTask(i, "failed", cause)
     onFailure(i)
     pump()
+  }
+
+  /** Task i's run or its resources failed (or were interrupted): record it and tell the listeners. */
+  const endTask = (i: number, state: TaskRun.Ending, cause: Cause.Cause<unknown>) => {
+    const task = tasks[i]!
+    const at = now()
+    endTimes[i] = at
+    causes[i] = cause
+    states[i] = state
+    if (emit === undefined) return
+    switch (state) {
+      case "timed out":
+        return emit(new TaskEvent.TaskTimedOut({ task: task.name, timestamp: at, timeoutMs: Duration.toMillis(Duration.decode(task.timeout!)) }, true))
+      case "interrupted":
+        return emit(new TaskEvent.TaskInterrupted({ task: task.name, timestamp: at }, true))
+      case "failed":
+        return emit(new TaskEvent.TaskFailed({ task: task.name, timestamp: at, error: Cause.pretty(cause) }, true))
+    }
+  }
+
+  /** Interrupts running task i on behalf of `root` (its failure, or NONE: the run stops). */
+  const stopRunning = (i: number, root: number) => {
+    stoppedByUs[i] = 1
+    blockedBy[i] = root
+    fibers[i]?.unsafeInterruptAsFork(schedulerId)
   }
 
   // ---- failure policy --------------------------------------------------------
@@ -451,9 +391,7 @@ export const make = (
           skip(j, root)
           stack.push(j)
         } else if (phase[j] === RUNNING && rowHas(plan.dataDeps, j, i)) {
-          stoppedByUs[j] = 1
-          blockedBy[j] = root
-          fibers[j]?.unsafeInterruptAsFork(schedulerId)
+          stopRunning(j, root)
           stack.push(j)
         } else if (phase[j] === HOLDING) {
           stack.push(j)
@@ -474,10 +412,8 @@ export const make = (
           skip(i, root)
           break
         case RUNNING:
-          if (fibers[i] === undefined) break // its run just ended (e.g. the root failure itself)
-          stoppedByUs[i] = 1
-          blockedBy[i] = root
-          fibers[i]!.unsafeInterruptAsFork(schedulerId)
+          // no fiber: its run just ended (e.g. the root failure itself)
+          if (fibers[i] !== undefined) stopRunning(i, root)
           break
         case HOLDING:
           if (holders[i] === 0) releaseQueue.push(i)
@@ -534,7 +470,7 @@ export const make = (
   const finish = (i: number) => {
     phase[i] = DONE
     finished++
-    if (usesPools && !Number.isNaN(startTimes[i]!)) takePools(i, -1)
+    if (pools !== undefined && !Number.isNaN(startTimes[i]!)) pools.give(i)
     for (let k = depStart[i]!, end = depStart[i + 1]!; k < end; k++) {
       const d = depItems[k]!
       if (--holders[d] === 0 && phase[d] === HOLDING && !hold) releaseQueue.push(d)
@@ -556,29 +492,20 @@ export const make = (
         continue
       }
       if (!paused && !stopping && startQueue.size() > 0 && running < concurrency) {
-        if (!usesPools) {
+        if (pools === undefined) {
           const i = startQueue.pop()
           // a queued task may have been skipped since (continue mode): drop it
           if (phase[i] === QUEUED) startTask(i)
           continue
         }
         // pools: start the highest queued task that fits (no head-of-line blocking)
-        if (phase[startQueue.at(0)] !== QUEUED) {
+        const k = Pools.pick(pools, startQueue, plan.height, isQueued)
+        if (k === Pools.STALE_TOP) {
           startQueue.pop() // skipped since; the ones further down are dropped when they come up
           continue
         }
-        if (fitsPools(startQueue.at(0))) {
-          startTask(startQueue.pop()) // the highest fits: no need to look further
-          continue
-        }
-        let picked = -1
-        for (let k = 1; k < startQueue.size(); k++) {
-          const i = startQueue.at(k)
-          if (phase[i] !== QUEUED || !fitsPools(i)) continue
-          if (picked < 0 || ReadyQueue.before(plan.height, i, startQueue.at(picked))) picked = k
-        }
-        if (picked >= 0) {
-          startTask(startQueue.removeAt(picked))
+        if (k !== Pools.NOTHING) {
+          startTask(k === 0 ? startQueue.pop() : startQueue.removeAt(k))
           continue
         }
       }
@@ -656,25 +583,8 @@ export const make = (
     done,
     allReady,
     snapshot,
-    events,
-    nextEvent: () => eventSignal
+    events: options.events ? eventLog.events : [],
+    nextEvent: eventLog.next
   }
 }
 
-const hooksOf = (fiberRefs: FiberRefs.FiberRefs) =>
-  hooksFrom(FiberRefs.getOrDefault(fiberRefs, FiberRef.currentContext), fiberRefs)
-
-/** Adds `task=<name>` to the annotations of a line logged inside a task. */
-const annotateWithTask = <A>(options: Logger.Logger.Options<A>): Logger.Logger.Options<A> => {
-  const hooks = hooksOf(options.context)
-  if (hooks === undefined || HashMap.has(options.annotations, "task")) return options
-  return { ...options, annotations: HashMap.set(options.annotations, "task", hooks.name) }
-}
-
-/** Sends `Effect.log` lines of a task to its output events. */
-const eventLogger = Logger.make<unknown, void>(({ context, message }) => {
-  const hooks = hooksOf(context)
-  if (hooks === undefined) return
-  const parts = Array.isArray(message) ? message : [message]
-  hooks.output("log", parts.map((p) => (typeof p === "string" ? p : JSON.stringify(p))).join(" "))
-})
