@@ -215,7 +215,7 @@ export const make = (
     runtime.runtimeFlags,
     schedulerId
   )
-  const Hooks = TaskLogging.hooksClass({
+  const makeHooks = TaskLogging.hooksMaker({
     output: emit === undefined ? undefined : (task, stream, line) =>
       emit(new TaskEvent.TaskOutput({ task, timestamp: now(), stream, line }, true)),
     watcherFailed: (i, cause) => onWatcherFailed(i, cause)
@@ -267,7 +267,7 @@ export const make = (
       spans[i] = span
       context.set(Tracer.ParentSpan.key, span)
     }
-    context.set(TaskHooksKey, new Hooks(i, task.name))
+    context.set(TaskHooksKey, makeHooks(i, task.name))
     const taskContext = Context.unsafeMake<never>(context)
     contexts[i] = taskContext
     const fiber = forkTask(taskContext, TaskRun.effectOf(task, i, taskAttempts))
