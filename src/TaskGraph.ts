@@ -404,54 +404,60 @@ interface Prepared {
   readonly options: Omit<Scheduler.SchedulerOptions, "tracer" | "spans"> & { readonly spans: boolean | "auto" }
 }
 
+/**
+ * Checks the graph and the options; plain code, not `Effect.gen`: on a run's first use in a process
+ * the generator machinery alone cost more than the rest of a one-task run (measured, bench/README.md).
+ */
 const prepare = (
   graph: TaskGraph.Any,
   options: RunOptions | undefined,
   extra: { readonly hold: boolean; readonly events: boolean }
 ): Effect.Effect<Prepared, GraphError.GraphError> =>
-  Effect.gen(function*() {
-    const compiled = yield* compileCached(graph)
+  Effect.suspend(() => {
+    const result = compileCached(graph)
+    if (Either.isLeft(result)) return Effect.fail(result.left)
+    const compiled = result.right
     const concurrency = options?.concurrency ?? "unbounded"
     if (concurrency !== "unbounded" && (!Number.isInteger(concurrency) || concurrency <= 0)) {
-      return yield* new GraphError.InvalidOptionError({
-        option: "concurrency",
-        reason: `must be a positive integer or "unbounded", got ${concurrency}`
-      })
+      return Effect.fail(
+        new GraphError.InvalidOptionError({
+          option: "concurrency",
+          reason: `must be a positive integer or "unbounded", got ${concurrency}`
+        })
+      )
     }
     const pools = options?.pools ?? {}
     for (const pool in pools) {
       const size = pools[pool]!
       if (!Number.isInteger(size) || size <= 0) {
-        return yield* new GraphError.InvalidOptionError({
-          option: `pool "${pool}"`,
-          reason: `size must be a positive integer, got ${size}`
-        })
+        return Effect.fail(
+          new GraphError.InvalidOptionError({
+            option: `pool "${pool}"`,
+            reason: `size must be a positive integer, got ${size}`
+          })
+        )
       }
     }
     for (const [pool, { max, task }] of compiled.poolWeights) {
       const size = pools[pool]
       if (size === undefined) {
-        return yield* new GraphError.InvalidOptionError({
-          option: `pool "${pool}"`,
-          reason: `task "${task}" uses it but the run gives it no size: pass { pools: { ${pool}: N } }`
-        })
+        return Effect.fail(
+          new GraphError.InvalidOptionError({
+            option: `pool "${pool}"`,
+            reason: `task "${task}" uses it but the run gives it no size: pass { pools: { ${pool}: N } }`
+          })
+        )
       }
       if (max > size) {
-        return yield* new GraphError.InvalidOptionError({
-          option: `pool "${pool}"`,
-          reason: `task "${task}" needs ${max} of it but its size is ${size}; it could never start`
-        })
+        return Effect.fail(
+          new GraphError.InvalidOptionError({
+            option: `pool "${pool}"`,
+            reason: `task "${task}" needs ${max} of it but its size is ${size}; it could never start`
+          })
+        )
       }
     }
-    if (compiled.external.length > 0) {
-      const context = yield* Effect.context<never>()
-      for (const ext of compiled.external) {
-        if (Option.isNone(Context.getOption(context, ext.tagObject))) {
-          return yield* new GraphError.MissingProviderError({ tag: ext.tag, requiredBy: ext.requiredBy })
-        }
-      }
-    }
-    return {
+    const prepared: Prepared = {
       compiled,
       options: {
         concurrency: concurrency === "unbounded" ? Number.POSITIVE_INFINITY : concurrency,
@@ -462,16 +468,26 @@ const prepare = (
         spans: options?.spans ?? "auto"
       }
     }
+    if (compiled.external.length === 0) return Effect.succeed(prepared)
+    return Effect.flatMap(Effect.context<never>(), (context) => {
+      for (const ext of compiled.external) {
+        if (Option.isNone(Context.getOption(context, ext.tagObject))) {
+          return Effect.fail(new GraphError.MissingProviderError({ tag: ext.tag, requiredBy: ext.requiredBy }))
+        }
+      }
+      return Effect.succeed(prepared)
+    })
   })
 
 /** The tracer every Effect program has unless one is installed: its spans go nowhere. */
 const nativeTracer = Effect.runSync(Effect.tracer)
 
+// nested primitives rather than `Effect.all`, whose first use in a process costs ~1 ms (measured)
 const makeScheduler = (prepared: Prepared) =>
-  Effect.map(
-    Effect.all([Effect.runtime<never>(), Effect.clock, Effect.tracer]),
-    ([runtime, clock, tracer]) =>
-      Scheduler.make(
+  Effect.clockWith((clock) =>
+    Effect.tracerWith((tracer) =>
+      Effect.map(Effect.runtime<never>(), (runtime) =>
+        Scheduler.make(
         prepared.compiled,
         // tasks are interruptible even when the graph is started from an uninterruptible region (acquireRelease)
         Runtime.enableRuntimeFlag(runtime, RuntimeFlags.Interruption),
@@ -481,7 +497,8 @@ const makeScheduler = (prepared: Prepared) =>
           spans: prepared.options.spans === "auto" ? tracer !== nativeTracer : prepared.options.spans,
           tracer
         }
-      )
+      ))
+    )
   )
 
 const failuresOf = <E>(snap: Scheduler.Snapshot): Array<TaskFailure<E>> =>
@@ -541,16 +558,19 @@ const runImpl = <E, R, P>(
   graph: TaskGraph<E, R, P>,
   options: RunOptions | undefined
 ): Effect.Effect<RunReport.RunReport, TaskGraphError<E>, R> =>
-  Effect.gen(function*() {
-    const prepared = yield* prepare(graph, options, { hold: false, events: false })
-    const scheduler = yield* makeScheduler(prepared)
-    const snap = yield* Effect.suspend(() => {
-      scheduler.start()
-      return awaitStopping(scheduler)
-    })
-    if (snap.outcome === "interrupted") return yield* Effect.interrupt
-    return yield* reportOrFail<E>(snap)
-  }) as never
+  Effect.flatMap(
+    prepare(graph, options, { hold: false, events: false }),
+    (prepared) =>
+      Effect.flatMap(makeScheduler(prepared), (scheduler) => {
+        scheduler.start()
+        // a graph whose tasks all finished synchronously is over already: no need to wait
+        const snap = scheduler.finalSnapshot()
+        return snap !== undefined ? endOfRun<E>(snap) : Effect.flatMap(awaitStopping(scheduler), endOfRun<E>)
+      })
+  ) as never
+
+const endOfRun = <E>(snap: Scheduler.Snapshot): Effect.Effect<RunReport.RunReport, RunFailedError<E>> =>
+  snap.outcome === "interrupted" ? Effect.interrupt : reportOrFail<E>(snap)
 
 /**
  * A running graph.
