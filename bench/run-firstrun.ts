@@ -86,6 +86,12 @@ const fmt = (s: Stats, digits = 2) =>
 const ratio = (a: Stats, b: Stats) => (Number.isNaN(a.median) || Number.isNaN(b.median) ? "n/a" : (a.median / b.median).toFixed(2))
 
 const results: Record<string, unknown> = { date: new Date().toISOString(), reps, node: process.version }
+/** Written after every section, so that an interrupted run still leaves what it measured. */
+const save = () => {
+  mkdirSync("bench/results", { recursive: true })
+  writeFileSync("bench/results/firstrun.json", JSON.stringify(results, null, 2) + "\n")
+  writeFileSync("bench/results/firstrun.md", lines.join("\n") + "\n")
+}
 const lines: Array<string> = []
 const log = (line = "") => {
   lines.push(line)
@@ -152,6 +158,7 @@ log("validating and running it, to the last task done (module loading not timed)
 log("function `work(i)`. `tags (Effect)`: the workload's own `Context.GenericTag` per task,")
 log("made before the graph and timed apart (not in the taskgraph figures). The machine is a shared 2-core VM")
 log("with other engineers' builds running: look at the ranges.")
+save()
 log()
 log("### `Effect.sync(() => work(i))` bodies (the JS runners: `Promise.resolve(work(i))`): wall time, µs per task")
 log()
@@ -172,21 +179,7 @@ log("Ratios of the CPU times:")
 log()
 ratioTable(sync.cpu, sync.all, sync.cpu)
 
-log()
-log("### `Effect.promise(() => Promise.resolve(work(i)))` bodies, random shape, µs per task (wall; CPU)")
-log()
-log("p-graph and the Promise runner run the same Promise bodies as above; the ratios use their figures from there.")
-log()
-const promise = perTask("promise", ["random"], ["taskgraph-after", "taskgraph-tags", "effect-floor"])
-results.promise = { wall: promise.wall, cpu: promise.cpu }
-log("| workload | taskgraph `after` | tag per task | bare Effect fibers | `after` ÷ fibers | ÷ p-graph | tag ÷ fibers | ÷ p-graph | CPU: `after` ÷ fibers | tag ÷ fibers |")
-log("|---|---|---|---|---|---|---|---|---|---|")
-for (const [key, row] of Object.entries(promise.wall)) {
-  const pg = sync.wall[key]!["p-graph"]!
-  const c = promise.cpu[key]!
-  log(`| ${key} | ${fmt(row["taskgraph-after"]!)} | ${fmt(row["taskgraph-tags"]!)} | ${fmt(row["effect-floor"]!)} | ${ratio(row["taskgraph-after"]!, row["effect-floor"]!)} | ${ratio(row["taskgraph-after"]!, pg)} | ${ratio(row["taskgraph-tags"]!, row["effect-floor"]!)} | ${ratio(row["taskgraph-tags"]!, pg)} | ${ratio(c["taskgraph-after"]!, c["effect-floor"]!)} | ${ratio(c["taskgraph-tags"]!, c["effect-floor"]!)} |`)
-}
-
+save()
 log()
 log("### Fixed cost: a one-task graph, first run in a fresh process (ms)")
 log()
@@ -204,6 +197,7 @@ for (const [what, row] of [["wall", oneRow], ["CPU", oneCpu]] as const) {
   log(`| ${what} | ${fmt(row["taskgraph-after"]!, 3)} | ${fmt(row["effect-floor"]!, 3)} | ${fmt(row["p-graph"]!, 3)} | ${fmt(row.promise!, 3)} | ${ratio(row["taskgraph-after"]!, row["effect-floor"]!)} | ${ratio(row["taskgraph-after"]!, row["p-graph"]!)} |`)
 }
 
+save()
 log()
 log("### Sleep bodies (0–5 ms, then `work(i)`), 1,000 tasks, first run: makespan ÷ critical path (1.00 is perfect)")
 log()
@@ -221,6 +215,7 @@ for (const shape of ["lattice", "random"] as const) {
 }
 results.sleep = sleepRows
 
+save()
 log()
 log("### Memory held per task at 100,000 tasks after the first run (KB; graph, run and report, after GC)")
 log()
@@ -235,7 +230,22 @@ for (const shape of shapes) {
 }
 results.memory = memory
 
-mkdirSync("bench/results", { recursive: true })
-writeFileSync("bench/results/firstrun.json", JSON.stringify(results, null, 2) + "\n")
-writeFileSync("bench/results/firstrun.md", lines.join("\n") + "\n")
+save()
+log()
+log("### `Effect.promise(() => Promise.resolve(work(i)))` bodies, random shape, µs per task (wall; CPU)")
+log()
+log("p-graph and the Promise runner run the same Promise bodies as above; the ratios use their figures from there.")
+log()
+const promise = perTask("promise", ["random"], ["taskgraph-after", "taskgraph-tags", "effect-floor"])
+results.promise = { wall: promise.wall, cpu: promise.cpu }
+log("| workload | taskgraph `after` | tag per task | bare Effect fibers | `after` ÷ fibers | ÷ p-graph | tag ÷ fibers | ÷ p-graph | CPU: `after` ÷ fibers | tag ÷ fibers |")
+log("|---|---|---|---|---|---|---|---|---|---|")
+for (const [key, row] of Object.entries(promise.wall)) {
+  const pg = sync.wall[key]!["p-graph"]!
+  const c = promise.cpu[key]!
+  log(`| ${key} | ${fmt(row["taskgraph-after"]!)} | ${fmt(row["taskgraph-tags"]!)} | ${fmt(row["effect-floor"]!)} | ${ratio(row["taskgraph-after"]!, row["effect-floor"]!)} | ${ratio(row["taskgraph-after"]!, pg)} | ${ratio(row["taskgraph-tags"]!, row["effect-floor"]!)} | ${ratio(row["taskgraph-tags"]!, pg)} | ${ratio(c["taskgraph-after"]!, c["effect-floor"]!)} | ${ratio(c["taskgraph-tags"]!, c["effect-floor"]!)} |`)
+}
+
+
+save()
 console.log("\nwritten: bench/results/firstrun.json, bench/results/firstrun.md")
