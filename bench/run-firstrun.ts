@@ -29,9 +29,13 @@ execFileSync("node_modules/.bin/esbuild", [
 type Sample = Record<string, number>
 type Stats = { median: number; min: number; max: number }
 type Runner = "taskgraph-after" | "taskgraph-tags" | "effect-floor" | "p-graph" | "promise" | "asyncio"
-const jsRunners: ReadonlyArray<Runner> = ["taskgraph-after", "taskgraph-tags", "effect-floor", "p-graph", "promise"]
+const allJsRunners: ReadonlyArray<Runner> = ["taskgraph-after", "taskgraph-tags", "effect-floor", "p-graph", "promise"]
+// `--without=promise,asyncio` leaves those out (bare fibers and p-graph are always measured: the ratios need them)
+const without = (process.argv.find((arg) => arg.startsWith("--without="))?.slice("--without=".length) ?? "").split(",")
+const jsRunners = allJsRunners.filter((r) => !without.includes(r))
 
 const hasAsyncio = (() => {
+  if (process.argv.some((arg) => arg.startsWith("--without=") && arg.includes("asyncio"))) return false
   try {
     execFileSync("python3", ["-c", "import asyncio; asyncio.TaskGroup"], { stdio: "ignore" })
     return true
@@ -81,9 +85,10 @@ const stats = (values: Array<number>): Stats => {
   return { median: sorted[Math.floor(sorted.length / 2)]!, min: sorted[0]!, max: sorted.at(-1)! }
 }
 const pick = (from: Array<Sample>, key: string) => stats(from.map((sample) => sample[key]!))
-const fmt = (s: Stats, digits = 2) =>
-  Number.isNaN(s.median) ? "n/a" : `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`
-const ratio = (a: Stats, b: Stats) => (Number.isNaN(a.median) || Number.isNaN(b.median) ? "n/a" : (a.median / b.median).toFixed(2))
+const fmt = (s: Stats | undefined, digits = 2) =>
+  s === undefined || Number.isNaN(s.median) ? "n/a" : `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`
+const ratio = (a: Stats | undefined, b: Stats | undefined) =>
+  (a === undefined || b === undefined || Number.isNaN(a.median) || Number.isNaN(b.median) ? "n/a" : (a.median / b.median).toFixed(2))
 
 const results: Record<string, unknown> = { date: new Date().toISOString(), reps, node: process.version }
 /** Written after every section, so that an interrupted run still leaves what it measured. */
@@ -127,6 +132,8 @@ const perTask = (body: "sync" | "promise", chosen: ReadonlyArray<Shape>, runners
       wall[`${shape}-${n}`] = w
       cpu[`${shape}-${n}`] = c
       console.error(`measured ${body} ${shape}-${n}`)
+      results.partial = { body, wall, cpu }
+      save()
     }
   }
   return { wall, cpu, all }
@@ -160,6 +167,24 @@ log("made before the graph and timed apart (not in the taskgraph figures). The m
 log("with other engineers' builds running: look at the ranges.")
 save()
 log()
+log("### Fixed cost: a one-task graph, first run in a fresh process (ms)")
+log()
+const one = measureAll(jsRunners.filter((r) => r !== "taskgraph-tags"), "sync", "one", 1, 2 * reps + 1)
+const oneRow: Record<string, Stats> = {}
+const oneCpu: Record<string, Stats> = {}
+for (const r of Object.keys(one) as Array<Runner>) {
+  oneRow[r] = pick(one[r], "ms")
+  oneCpu[r] = pick(one[r], "cpuMs")
+}
+results.oneTask = { wall: oneRow, cpu: oneCpu }
+log("| | taskgraph | bare Effect fibers | p-graph | Promise runner | taskgraph ÷ fibers | taskgraph ÷ p-graph |")
+log("|---|---|---|---|---|---|---|")
+for (const [what, row] of [["wall", oneRow], ["CPU", oneCpu]] as const) {
+  log(`| ${what} | ${fmt(row["taskgraph-after"]!, 3)} | ${fmt(row["effect-floor"]!, 3)} | ${fmt(row["p-graph"]!, 3)} | ${fmt(row.promise!, 3)} | ${ratio(row["taskgraph-after"]!, row["effect-floor"]!)} | ${ratio(row["taskgraph-after"]!, row["p-graph"]!)} |`)
+}
+
+save()
+log()
 log("### `Effect.sync(() => work(i))` bodies (the JS runners: `Promise.resolve(work(i))`): wall time, µs per task")
 log()
 const sync = perTask("sync", shapes, jsRunners)
@@ -178,24 +203,6 @@ log()
 log("Ratios of the CPU times:")
 log()
 ratioTable(sync.cpu, sync.all, sync.cpu)
-
-save()
-log()
-log("### Fixed cost: a one-task graph, first run in a fresh process (ms)")
-log()
-const one = measureAll(jsRunners.filter((r) => r !== "taskgraph-tags"), "sync", "one", 1, 2 * reps + 1)
-const oneRow: Record<string, Stats> = {}
-const oneCpu: Record<string, Stats> = {}
-for (const r of Object.keys(one) as Array<Runner>) {
-  oneRow[r] = pick(one[r], "ms")
-  oneCpu[r] = pick(one[r], "cpuMs")
-}
-results.oneTask = { wall: oneRow, cpu: oneCpu }
-log("| | taskgraph | bare Effect fibers | p-graph | Promise runner | taskgraph ÷ fibers | taskgraph ÷ p-graph |")
-log("|---|---|---|---|---|---|---|")
-for (const [what, row] of [["wall", oneRow], ["CPU", oneCpu]] as const) {
-  log(`| ${what} | ${fmt(row["taskgraph-after"]!, 3)} | ${fmt(row["effect-floor"]!, 3)} | ${fmt(row["p-graph"]!, 3)} | ${fmt(row.promise!, 3)} | ${ratio(row["taskgraph-after"]!, row["effect-floor"]!)} | ${ratio(row["taskgraph-after"]!, row["p-graph"]!)} |`)
-}
 
 save()
 log()
