@@ -405,8 +405,9 @@ interface Prepared {
 }
 
 /**
- * Checks the graph and the options; plain code, not `Effect.gen`: on a run's first use in a process
- * the generator machinery alone cost more than the rest of a one-task run (measured, bench/README.md).
+ * Checks the graph and the options. Plain code, not `Effect.gen`: a CLI's run is the first in its
+ * process, and code nothing else ran yet is compiled on the spot (with `makeScheduler` below and the
+ * lazily made Deferreds: a one-task first run 15.1 -> 9.8 ms of CPU, bench/README.md).
  */
 const prepare = (
   graph: TaskGraph.Any,
@@ -482,7 +483,7 @@ const prepare = (
 /** The tracer every Effect program has unless one is installed: its spans go nowhere. */
 const nativeTracer = Effect.runSync(Effect.tracer)
 
-// nested primitives rather than `Effect.all`, whose first use in a process costs ~1 ms (measured)
+// nested primitives rather than `Effect.all` (first-run cost, see `prepare`)
 const makeScheduler = (prepared: Prepared) =>
   Effect.clockWith((clock) =>
     Effect.tracerWith((tracer) =>
