@@ -1,11 +1,15 @@
 /**
- * The scheduler benchmark (issue 3): every workload through effect-taskgraph,
+ * `npm run bench` runs the first-run benchmark (bench/run-firstrun.ts, issue 14) first, then this
+ * steady-state one; `--steady-only` / `--first-run-only` run one of them.
+ *
+ * The steady-state scheduler benchmark (issue 3): every workload through effect-taskgraph,
  * p-graph, Python asyncio, a hand-written Promise runner and bare Effect fibers, each
  * measurement in a fresh process, median of 5 (min–max), as markdown tables
  * and JSON in bench/results/.
  *
- *   npm run bench              # everything (~12 min on 2 cores)
- *   npm run bench -- --quick   # 3 runs instead of 5
+ *   npm run bench                    # first run, then steady state (~35 min on 2 cores)
+ *   npm run bench -- --quick         # 3 runs instead of 5
+ *   npm run bench -- --steady-only   # only this steady-state part
  */
 import { execFileSync } from "node:child_process"
 import { mkdirSync, writeFileSync } from "node:fs"
@@ -13,6 +17,10 @@ import { type Runner, runners } from "./runners.js"
 import { shapes } from "./workloads.js"
 
 const quick = process.argv.includes("--quick")
+if (!process.argv.includes("--steady-only")) {
+  execFileSync("node_modules/.bin/tsx", ["bench/run-firstrun.ts", ...(quick ? ["--quick"] : [])], { stdio: "inherit" })
+  if (process.argv.includes("--first-run-only")) process.exit(0)
+}
 const reps = quick ? 3 : 5
 const sizes = [1_000, 10_000, 100_000]
 

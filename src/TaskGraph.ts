@@ -650,16 +650,20 @@ const runImpl = <E, R, P>(
   graph: TaskGraph<E, R, P>,
   options: RunOptions | undefined
 ): Effect.Effect<RunReport.RunReport, TaskGraphError<E>, R> =>
-  Effect.gen(function*() {
-    const prepared = yield* prepare(graph, options, { hold: false, events: false })
-    const scheduler = yield* makeScheduler(prepared)
-    const snap = yield* Effect.suspend(() => {
-      scheduler.start()
-      return awaitStopping(scheduler)
-    })
-    if (snap.outcome === "interrupted") return yield* Effect.interrupt
-    return yield* reportOrFail<E>(snap)
-  })
+  // plain combinators, not Effect.gen: a CLI's run is the first in its process (bench/README.md)
+  Effect.flatMap(
+    prepare(graph, options, { hold: false, events: false }),
+    (prepared) =>
+      Effect.flatMap(makeScheduler(prepared), (scheduler) => {
+        scheduler.start()
+        // a graph whose tasks all finished synchronously is over already: no need to wait
+        const snap = scheduler.finalSnapshot()
+        return snap !== undefined ? endOfRun<E>(snap) : Effect.flatMap(awaitStopping(scheduler), endOfRun<E>)
+      })
+  )
+
+const endOfRun = <E>(snap: Scheduler.Snapshot): Effect.Effect<RunReport.RunReport, RunFailedError<E>> =>
+  snap.outcome === "interrupted" ? Effect.interrupt : reportOrFail<E>(snap)
 
 /**
  * Validates the graph, then runs it: each task starts as soon as everything

@@ -21,15 +21,17 @@ export interface EventLog {
 /** @internal */
 export const make = (ownerId: FiberId.FiberId): EventLog => {
   const events: Array<TaskEvent.TaskEvent> = []
-  let signal = Deferred.unsafeMake<void>(ownerId)
+  // made when someone asks for it (`next`), not per event: a Deferred costs tens of µs to make (measured)
+  let signal: Deferred.Deferred<void> | undefined
   return {
     events,
     emit: (event) => {
       events.push(event)
       const current = signal
-      signal = Deferred.unsafeMake<void>(ownerId)
+      if (current === undefined) return
+      signal = undefined
       Deferred.unsafeDone(current, Exit.void)
     },
-    next: () => signal
+    next: () => (signal ??= Deferred.unsafeMake<void>(ownerId))
   }
 }

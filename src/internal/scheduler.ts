@@ -128,6 +128,8 @@ export interface Scheduler {
   /** Completes when every task is ready (hold mode), or fails with the snapshot when the run fails. */
   readonly allReady: Deferred.Deferred<Snapshot, Snapshot>
   readonly snapshot: () => Snapshot
+  /** The final snapshot once the run is over and everything released (`done`'s value), else undefined. */
+  readonly finalSnapshot: () => Snapshot | undefined
   /** Events so far (when `events`), and a signal for the next one. */
   readonly events: ReadonlyArray<TaskEvent.TaskEvent>
   readonly nextEvent: () => Deferred.Deferred<void>
@@ -221,8 +223,21 @@ export const make = (
   let lending: Uint8Array | undefined
   const isQueued = (i: number) => phase[i] === QUEUED
 
-  const done = Deferred.unsafeMake<Snapshot>(schedulerId)
-  const allReady = Deferred.unsafeMake<Snapshot, Snapshot>(schedulerId)
+  // Both signals are made on first use: a Deferred costs tens of µs to make (measured), more than a
+  // one-task run otherwise needs, and a run whose tasks all finish synchronously is over before anyone
+  // waits on `done` (see `finalSnapshot`); `allReady` only matters to `toLayer`.
+  let done: Deferred.Deferred<Snapshot> | undefined
+  let doneExit: Exit.Exit<Snapshot> | undefined
+  let allReady: Deferred.Deferred<Snapshot, Snapshot> | undefined
+  let allReadyExit: Exit.Exit<Snapshot, Snapshot> | undefined
+  const settleDone = (exit: Exit.Exit<Snapshot>) => {
+    doneExit ??= exit
+    if (done !== undefined) Deferred.unsafeDone(done, exit)
+  }
+  const settleAllReady = (exit: Exit.Exit<Snapshot, Snapshot>) => {
+    allReadyExit ??= exit
+    if (allReady !== undefined) Deferred.unsafeDone(allReady, exit)
+  }
 
   // ---- events --------------------------------------------------------------
   const eventLog = EventLog.make(schedulerId)
@@ -247,7 +262,7 @@ export const make = (
     runtime.runtimeFlags,
     schedulerId
   )
-  const Hooks = TaskLogging.hooksClass({
+  const makeHooks = TaskLogging.hooksMaker({
     output: emit === undefined ? undefined : (task, stream, line) =>
       emit(new TaskEvent.TaskOutput({ task, timestamp: now(), stream, line }, true)),
     watcherFailed: (i, cause) => onWatcherFailed(i, cause),
@@ -341,7 +356,7 @@ export const make = (
       spans[i] = span
       context.set(Tracer.ParentSpan.key, span)
     }
-    context.set(TaskHooksKey, new Hooks(i, nameOf(i)))
+    context.set(TaskHooksKey, makeHooks(i, nameOf(i)))
     const taskContext = Context.unsafeMake<never>(context)
     contexts[i] = taskContext
     const fiber = forkTask(taskContext, TaskRun.effectOf(task, i, taskAttempts))
@@ -385,7 +400,7 @@ export const make = (
         }
       }
       if (holders[i] === 0 && !hold) releaseQueue.push(i)
-      if (hold && readyCount === n) Deferred.unsafeDone(allReady, Exit.succeed(snapshot()))
+      if (hold && readyCount === n) settleAllReady(Exit.succeed(snapshot()))
     } else {
       const cause = watcherCauses[i] ?? explain(i, TaskRun.causeOf(exit))
       const byUs = stoppedByUs[i] === 1 && watcherCauses[i] === undefined
@@ -623,9 +638,8 @@ export const make = (
       eventLog.emit(new TaskEvent.RunFinished({ task: plan.source.name, timestamp: finishedAt, status: outcome, durationMs: finishedAt - startedAt }, true))
     }
     const snap = snapshot()
-    if (outcome !== "succeeded") Deferred.unsafeDone(allReady, Exit.fail(snap))
-    else Deferred.unsafeDone(allReady, Exit.succeed(snap))
-    Deferred.unsafeDone(done, Exit.succeed(snap))
+    settleAllReady(outcome !== "succeeded" ? Exit.fail(snap) : Exit.succeed(snap))
+    settleDone(Exit.succeed(snap))
   }
 
   const snapshot = (): Snapshot => ({
@@ -658,7 +672,7 @@ export const make = (
       }
       for (let i = 0; i < n; i++) if (waitCount[i] === 0) enqueue(i)
       if (n === 0) {
-        if (hold) Deferred.unsafeDone(allReady, Exit.succeed(snapshot()))
+        if (hold) settleAllReady(Exit.succeed(snapshot()))
       }
       pump()
     },
@@ -680,8 +694,21 @@ export const make = (
       for (let i = 0; i < n; i++) if (phase[i] === HOLDING && holders[i] === 0) releaseQueue.push(i)
       pump()
     },
-    done,
-    allReady,
+    get done() {
+      if (done === undefined) {
+        done = Deferred.unsafeMake<Snapshot>(schedulerId)
+        if (doneExit !== undefined) Deferred.unsafeDone(done, doneExit)
+      }
+      return done
+    },
+    get allReady() {
+      if (allReady === undefined) {
+        allReady = Deferred.unsafeMake<Snapshot, Snapshot>(schedulerId)
+        if (allReadyExit !== undefined) Deferred.unsafeDone(allReady, allReadyExit)
+      }
+      return allReady
+    },
+    finalSnapshot: () => (doneExit !== undefined && Exit.isSuccess(doneExit) ? doneExit.value : undefined),
     snapshot,
     events: options.events ? eventLog.events : [],
     nextEvent: eventLog.next

@@ -2,9 +2,9 @@
  * A run's hooks and loggers: how what a task prints or logs reaches the
  * run's events, with the task's name on it.
  *
- * - `hooksClass` makes the class of the hooks object the scheduler puts in
- *   each task's context (`taskHooks.ts`): `Task.output` and `Task.watch`
- *   reach the right task through it.
+ * - `hooksMaker` makes the hooks object the scheduler puts in each task's
+ *   context (`taskHooks.ts`): `Task.output` and `Task.watch` reach the right
+ *   task through it.
  * - `fiberRefs` adjusts the caller's loggers once per run, not per task: they
  *   add `task=<name>` to the annotations of every line logged inside a task
  *   (found through the hooks in the fiber's context) and, when events are
@@ -28,43 +28,49 @@ export interface HooksTarget {
   readonly nest: (i: number) => NestPoint
 }
 
-/** The hooks of one task: `new (hooksClass(target))(index, name)`. @internal */
+/** The hooks of one task: `hooksMaker(target)(index, name)`. @internal */
 export interface TaskHooksOf extends TaskHooks {
   readonly index: number
 }
 
 /**
- * The class of a run's task hooks. `output` is `undefined` when the run does
+ * The maker of a run's task hooks. `output` is `undefined` when the run does
  * not record events: a line then costs nothing.
+ *
+ * All runs share one class (`Hooks` below): a class made per run gave each
+ * run's hooks a hidden class of their own, so the code reading them never
+ * settled, and making the class cost ~35 µs a run (profiled, bench/README.md).
  *
  * @internal
  */
-export const hooksClass = (target: {
+export const hooksMaker = (target: {
   readonly output: HooksTarget["output"] | undefined
   readonly watcherFailed: HooksTarget["watcherFailed"]
   readonly nest?: HooksTarget["nest"] | undefined
-}): new(index: number, name: string) => TaskHooksOf => {
-  const output = target.output
-  const watcherFailed = target.watcherFailed
-  const nest = target.nest
-  // `declare`d fields: a field declaration would cost a defineProperty per task (measured in profiles)
-  return class Hooks implements TaskHooksOf {
-    declare readonly index: number
-    declare readonly name: string
-    constructor(index: number, name: string) {
-      this.index = index
-      this.name = name
-    }
-    output(stream: OutputStream, line: string) {
-      if (output !== undefined) output(this.name, stream, line)
-    }
-    watcherFailed(cause: Cause.Cause<unknown>) {
-      watcherFailed(this.index, cause)
-    }
-    nest(): NestPoint {
-      if (nest === undefined) throw new Error("this run offers nothing to child runs")
-      return nest(this.index)
-    }
+}): (index: number, name: string) => TaskHooksOf =>
+(index, name) => new Hooks(target, index, name)
+
+// `declare`d fields: a field declaration would cost a defineProperty per task (measured in profiles)
+class Hooks implements TaskHooksOf {
+  declare readonly target: Parameters<typeof hooksMaker>[0]
+  declare readonly index: number
+  declare readonly name: string
+  constructor(target: Parameters<typeof hooksMaker>[0], index: number, name: string) {
+    this.target = target
+    this.index = index
+    this.name = name
+  }
+  output(stream: OutputStream, line: string) {
+    const output = this.target.output
+    if (output !== undefined) output(this.name, stream, line)
+  }
+  watcherFailed(cause: Cause.Cause<unknown>) {
+    this.target.watcherFailed(this.index, cause)
+  }
+  nest(): NestPoint {
+    const nest = this.target.nest
+    if (nest === undefined) throw new Error("this run offers nothing to child runs")
+    return nest(this.index)
   }
 }
 
@@ -76,15 +82,25 @@ export const hooksClass = (target: {
  * @internal
  */
 export const fiberRefs = (refs: FiberRefs.FiberRefs, ownerId: FiberId.Runtime, toEvents: boolean): FiberRefs.FiberRefs => {
-  const taskLoggers = HashSet.map(
-    FiberRefs.getOrDefault(refs, FiberRef.currentLoggers),
-    (logger) => Logger.mapInputOptions(logger, annotateWithTask)
-  )
   return FiberRefs.updateAs(refs, {
     fiberId: ownerId,
     fiberRef: FiberRef.currentLoggers,
-    value: toEvents ? HashSet.add(taskLoggers, eventLogger) : taskLoggers
+    value: taskLoggersOf(FiberRefs.getOrDefault(refs, FiberRef.currentLoggers), toEvents)
   })
+}
+
+type Loggers = HashSet.HashSet<Logger.Logger<unknown, unknown>>
+/**
+ * The loggers of a run's tasks, by the caller's loggers. Almost every run has the same set (Effect's
+ * default logger); mapping it costs ~30 µs a run (each new logger is hashed into a new set, measured).
+ * The result depends on the input set only, so it is made once per set (held weakly by it).
+ */
+const taskLoggersCache = new WeakMap<Loggers, { plain?: Loggers; withEvents?: Loggers }>()
+const taskLoggersOf = (loggers: Loggers, toEvents: boolean): Loggers => {
+  let entry = taskLoggersCache.get(loggers)
+  if (entry === undefined) taskLoggersCache.set(loggers, entry = {})
+  const plain = entry.plain ??= HashSet.map(loggers, (logger) => Logger.mapInputOptions(logger, annotateWithTask))
+  return toEvents ? (entry.withEvents ??= HashSet.add(plain, eventLogger)) : plain
 }
 
 const hooksOf = (fiberRefs: FiberRefs.FiberRefs) =>

@@ -32,16 +32,16 @@ describe("TaskLogging", () => {
   const setup = () => {
     const lines: Array<[string, OutputStream, string]> = []
     const failed: Array<[number, Cause.Cause<unknown>]> = []
-    const Hooks = TaskLogging.hooksClass({
+    const makeHooks = TaskLogging.hooksMaker({
       output: (name, stream, line) => void lines.push([name, stream, line]),
       watcherFailed: (i, cause) => void failed.push([i, cause])
     })
-    return { lines, failed, Hooks }
+    return { lines, failed, makeHooks }
   }
 
   it("hooks know their task and pass output and watcher failures on", () => {
-    const { failed, Hooks, lines } = setup()
-    const hooks = new Hooks(4, "build")
+    const { failed, makeHooks, lines } = setup()
+    const hooks = makeHooks(4, "build")
     expect([hooks.index, hooks.name]).toEqual([4, "build"])
     hooks.output("stdout", "compiling")
     hooks.watcherFailed(Cause.die("crashed"))
@@ -50,22 +50,22 @@ describe("TaskLogging", () => {
   })
 
   it("without events, output costs nothing and goes nowhere", () => {
-    const Hooks = TaskLogging.hooksClass({ output: undefined, watcherFailed: () => {} })
-    expect(() => new Hooks(0, "quiet").output("stderr", "x")).not.toThrow()
+    const makeHooks = TaskLogging.hooksMaker({ output: undefined, watcherFailed: () => {} })
+    expect(() => makeHooks(0, "quiet").output("stderr", "x")).not.toThrow()
   })
 
   it.effect("a line logged in a task is annotated with its name and, with events, becomes its log output", () =>
     Effect.gen(function*() {
-      const { Hooks, lines } = setup()
-      const seen = yield* logInTask(true, new Hooks(1, "build"))
+      const { makeHooks, lines } = setup()
+      const seen = yield* logInTask(true, makeHooks(1, "build"))
       expect(seen).toEqual([[Option.some("build"), ["hello", { n: 2 }]]])
       expect(lines).toEqual([["build", "log", 'hello {"n":2}']])
     }))
 
   it.effect("without events the line is only annotated; outside a task it is left alone", () =>
     Effect.gen(function*() {
-      const { Hooks, lines } = setup()
-      expect(yield* logInTask(false, new Hooks(1, "build"))).toEqual([[Option.some("build"), ["hello", { n: 2 }]]])
+      const { makeHooks, lines } = setup()
+      expect(yield* logInTask(false, makeHooks(1, "build"))).toEqual([[Option.some("build"), ["hello", { n: 2 }]]])
       expect(lines).toEqual([])
       expect(yield* logInTask(true, undefined)).toEqual([[Option.none(), ["hello", { n: 2 }]]])
     }))
