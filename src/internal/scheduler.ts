@@ -346,10 +346,7 @@ export const make = (
     fibers[i] = undefined
     running--
     const span = spans[i]
-    if (span !== undefined) {
-      span.end(clock.unsafeCurrentTimeNanos(), exit)
-      spans[i] = undefined
-    }
+    if (span !== undefined) spans[i] = undefined
     const task = tasks[i]!
     if (exit._tag === "Success" && watcherCauses[i] === undefined) {
       values[i] = exit.value
@@ -395,7 +392,16 @@ export const make = (
       // what the failed run acquired is released before anything it depends on
       releaseQueue.push(i)
     }
+    if (span !== undefined) endSpan(i, span, exit)
     pump()
+  }
+
+  /** Ends a task's span with its outcome: status and attempts as attributes, the explained cause on failure. */
+  const endSpan = (i: number, span: Tracer.Span, exit: Exit.Exit<unknown, unknown>) => {
+    span.attribute("taskgraph.status", states[i]!)
+    span.attribute("taskgraph.attempts", attempts[i]!)
+    const cause = causes[i]
+    span.end(clock.unsafeCurrentTimeNanos(), states[i] === "ready" || cause === undefined ? exit : Exit.failCause(cause))
   }
 
   /** Turns "Service not found: X" into a clear error when X is provided in the graph. */
