@@ -58,10 +58,24 @@ const MAX_CHARS = 34
 
 export const cut = (text: string, max: number): string => (text.length <= max ? text : `${text.slice(0, max - 1)}…`)
 
-/** Lays out a page's graph, left to right. */
+/** About the width the page gives the drawing; wider drawings are scaled down to fit. */
+const PANEL = 900
+
+/**
+ * Lays out a page's graph left to right, or top to bottom when that keeps
+ * it readable (a long chain drawn left to right would be scaled down until
+ * its labels cannot be read).
+ */
 export const layout = (dagre: Dagre, data: PageData): GraphLayout => {
+  const lr = layoutIn(dagre, data, "LR")
+  if (lr.width <= PANEL) return lr
+  const tb = layoutIn(dagre, data, "TB")
+  return Math.min(1, PANEL / tb.width) > Math.min(1, PANEL / lr.width) * 1.25 ? tb : lr
+}
+
+const layoutIn = (dagre: Dagre, data: PageData, rankdir: "LR" | "TB"): GraphLayout => {
   const g = new dagre.graphlib.Graph<GraphLabel, NodeLabel, EdgeLabel>({ multigraph: true })
-  g.setGraph({ rankdir: "LR", nodesep: 26, ranksep: 70, edgesep: 14, marginx: 16, marginy: 16 })
+  g.setGraph({ rankdir, nodesep: rankdir === "LR" ? 26 : 40, ranksep: rankdir === "LR" ? 70 : 56, edgesep: 14, marginx: 16, marginy: 16 })
   g.setDefaultEdgeLabel(() => ({}))
   const labels = data.tasks.map((t) => cut(t.name, MAX_CHARS))
   data.tasks.forEach((t, i) => {
