@@ -42,35 +42,81 @@ export const script = String.raw`
   // ---- the task table ------------------------------------------------------
   var tbody = document.getElementById("task-rows");
   var rows = [];
-  function fillTable() {
+  var query = "";
+  function matches(i) {
+    var t = tasks[i];
+    return !query || t.name.toLowerCase().indexOf(query) >= 0 || t.status.indexOf(query) >= 0;
+  }
+  function rowOf(i) {
+    var t = tasks[i];
+    var tr = el("tr", "task-row" + (i === selected ? " selected" : ""));
+    tr.title = t.name;
+    tr.setAttribute("data-i", String(i));
+    var name = el("td", "name");
+    name.appendChild(el("span", "dot " + cls(t.status)));
+    name.appendChild(document.createTextNode(t.name));
+    tr.appendChild(name);
+    tr.appendChild(el("td", null)).appendChild(el("span", "badge " + cls(t.status), t.status));
+    tr.appendChild(el("td", "num", t.attempts || ""));
+    tr.appendChild(el("td", "num", t.start === null ? "" : at(t.start)));
+    tr.appendChild(el("td", "num", fmt(t.duration)));
+    var note = t.error || (t.blockedBy ? "blocked by " + t.blockedBy : "");
+    tr.appendChild(el("td", "note", note));
+    return tr;
+  }
+  // Up to VIRTUAL tasks every row is in the page. Above, only the rows in view (and a margin)
+  // are, between two spacer rows: a 5,000-task page is usable at once instead of after building
+  // and laying out 30,000 table cells (measured: seconds).
+  var VIRTUAL = 400, ROW = 33;
+  var wrap = document.getElementById("table-wrap");
+  var view = [];
+  var pending = false;
+  function spacer(height) {
+    var tr = el("tr", "spacer");
+    var td = el("td", null);
+    td.colSpan = 6;
+    td.style.height = height + "px";
+    td.style.padding = "0";
+    td.style.border = "0";
+    tr.appendChild(td);
+    return tr;
+  }
+  function renderRows() {
+    pending = false;
+    var first = 0, last = view.length;
+    if (tasks.length > VIRTUAL) {
+      var top = wrap.scrollTop, height = wrap.clientHeight || 520;
+      first = Math.max(0, Math.floor(top / ROW) - 20);
+      last = Math.min(view.length, Math.ceil((top + height) / ROW) + 20);
+    }
     var frag = document.createDocumentFragment();
-    for (var i = 0; i < tasks.length; i++) {
-      var t = tasks[i];
-      var tr = el("tr", "task-row");
-      tr.setAttribute("data-i", String(i));
-      var name = el("td", "name");
-      name.appendChild(el("span", "dot " + cls(t.status)));
-      name.appendChild(document.createTextNode(t.name));
-      tr.appendChild(name);
-      tr.appendChild(el("td", null)).appendChild(el("span", "badge " + cls(t.status), t.status));
-      tr.appendChild(el("td", "num", t.attempts || ""));
-      tr.appendChild(el("td", "num", t.start === null ? "" : at(t.start)));
-      tr.appendChild(el("td", "num", fmt(t.duration)));
-      var note = t.error || (t.blockedBy ? "blocked by " + t.blockedBy : "");
-      tr.appendChild(el("td", "note", note));
+    rows = [];
+    if (first > 0) frag.appendChild(spacer(first * ROW));
+    for (var k = first; k < last; k++) {
+      var tr = rowOf(view[k]);
       rows.push(tr);
       frag.appendChild(tr);
     }
+    if (last < view.length) frag.appendChild(spacer((view.length - last) * ROW));
+    tbody.textContent = "";
     tbody.appendChild(frag);
   }
+  function refilter() {
+    view = [];
+    for (var i = 0; i < tasks.length; i++) if (matches(i)) view.push(i);
+    var count = document.getElementById("task-count");
+    if (count) count.textContent = view.length === tasks.length ? tasks.length + " tasks" : view.length + " of " + tasks.length + " tasks";
+    renderRows();
+  }
+  if (wrap && tasks.length > VIRTUAL) wrap.addEventListener("scroll", function () {
+    if (!pending) { pending = true; requestAnimationFrame(renderRows); }
+  });
+  function fillTable() { refilter(); }
   var filter = document.getElementById("task-filter");
   if (filter) filter.addEventListener("input", function () {
-    var q = filter.value.toLowerCase();
-    for (var i = 0; i < rows.length; i++) {
-      var t = tasks[i];
-      var hit = !q || t.name.toLowerCase().indexOf(q) >= 0 || t.status.indexOf(q) >= 0;
-      rows[i].style.display = hit ? "" : "none";
-    }
+    query = filter.value.toLowerCase();
+    if (wrap) wrap.scrollTop = 0;
+    refilter();
   });
 
   // ---- details -------------------------------------------------------------

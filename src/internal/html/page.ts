@@ -85,6 +85,7 @@ input:focus{outline:2px solid #0969da33;border-color:#0969da}
 .table-wrap{max-height:520px;overflow:auto}
 table{border-collapse:collapse;width:100%}
 th,td{text-align:left;padding:6px 12px;border-bottom:1px solid #eef1f4;vertical-align:top}
+tr.task-row td{height:33px;white-space:nowrap}.table-tools .count{color:var(--muted);font-size:12px}
 th{position:sticky;top:0;background:var(--soft);font-size:12px;color:var(--muted);text-transform:uppercase;letter-spacing:.04em;z-index:1}
 td.num{font-variant-numeric:tabular-nums;white-space:nowrap;color:#424a53}
 td.name{font-weight:600}td.name .dot{margin-right:8px}
@@ -175,8 +176,8 @@ ${header(data)}
 <div class="layout"><main>
 <section class="card" id="graph"><h2>Graph ${graphNote}${graphLegend(data)}<button class="zoom" type="button" id="zoom">actual size</button></h2><div class="scroll fit" id="graph-box">${graphSvg}</div></section>
 ${timeline}
-<section class="card" id="tasks"><h2>Tasks</h2><div class="table-tools"><input id="task-filter" type="search" placeholder="filter tasks by name or status" aria-label="filter tasks"></div>
-<div class="table-wrap"><table><thead><tr><th>task</th><th>status</th><th>attempts</th><th>started</th><th>duration</th><th>note</th></tr></thead><tbody id="task-rows"></tbody></table></div></section>
+<section class="card" id="tasks"><h2>Tasks</h2><div class="table-tools"><input id="task-filter" type="search" placeholder="filter tasks by name or status" aria-label="filter tasks"><span class="count" id="task-count"></span></div>
+<div class="table-wrap" id="table-wrap"><table><thead><tr><th>task</th><th>status</th><th>attempts</th><th>started</th><th>duration</th><th>note</th></tr></thead><tbody id="task-rows"></tbody></table></div></section>
 </main>
 <aside class="details" id="details"><p class="hint">Click a task in the graph, the timeline or the table to see its output.</p></aside></div>
 <footer>effect-taskgraph · generated ${new Date(data.generatedAt).toISOString()}</footer>
