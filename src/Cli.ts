@@ -161,7 +161,9 @@ const options = {
     Options.withDescription("write a JUnit XML report there (one testcase per task)"),
     Options.optional
   ),
-  html: Options.file("html").pipe(
+  // text, not Options.file: the reporter itself checks the path (and says clearly what is wrong)
+  html: Options.text("html").pipe(
+    Options.withPseudoName("FILE"),
     Options.withDescription("write a self-contained HTML report of the run there (with --dry-run: the planned graph)"),
     Options.optional
   ),
