@@ -9,7 +9,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Either, Fiber } from "effect"
-import { Main, Reporter, Task, TaskGraph } from "effect-taskgraph"
+import { Main, Reporter, Task, TaskEvent, TaskGraph } from "effect-taskgraph"
 import * as Graphs from "./html/graphs.js"
 import { dataOf, read, runWithHtml } from "./html/report.js"
 
@@ -151,6 +151,27 @@ describe("Reporter.html", () => {
       expect(t!.lines[10]![2]).toBe("line 4900")
       expect(t!.lines[109]![2]).toBe("line 4999")
       expect((t as unknown as { omitted: number }).omitted).toBe(4890)
+    }))
+})
+
+describe("Reporter.html on a forced exit", () => {
+  it.scoped("the second Ctrl+C writes the page at once, from the events seen so far", () =>
+    Effect.gen(function*() {
+      const file = path.join(tmp(), "report.html")
+      const graph = Graphs.success(false)
+      const plan = yield* TaskGraph.validate(graph)
+      const session = yield* Reporter.html(file).open(plan)
+      yield* session.onEvents([
+        new TaskEvent.TaskStarted({ task: "checkout", timestamp: 1000, attempt: 1 }),
+        new TaskEvent.TaskOutput({ task: "checkout", timestamp: 1001, stream: "stdout", line: "cloning" }),
+        new TaskEvent.TaskReady({ task: "checkout", timestamp: 1010, durationMs: 10 }),
+        new TaskEvent.TaskStarted({ task: "compile", timestamp: 1011, attempt: 1 })
+      ])
+      session.onForce({ reason: "SIGINT", killed: 1 })
+      const data = dataOf(read(file))
+      expect(data).toMatchObject({ outcome: "interrupted", exitCode: 130 })
+      expect(data.tasks.map((t) => t.status)).toEqual(["ready", "running", "pending", "pending", "pending"])
+      expect(data.tasks[0]!.lines.map((l) => l[2])).toEqual(["cloning"])
     }))
 })
 
