@@ -265,7 +265,9 @@ export const script = String.raw`
     if (i < 0) {
       panel.classList.remove("open");
       panel.textContent = "";
-      panel.appendChild(el("p", "hint", "Click a task in the graph, the timeline or the table to see its output."));
+      panel.appendChild(el("p", "hint", data.kind === "plan"
+        ? "Click a task in the graph or the table to see what it waits for."
+        : "Click a task in the graph, the timeline or the table to see its output."));
       setHash("");
       return;
     }

@@ -179,7 +179,7 @@ ${timeline}
 <section class="card" id="tasks"><h2>Tasks</h2><div class="table-tools"><input id="task-filter" type="search" placeholder="filter tasks by name or status" aria-label="filter tasks"><span class="count" id="task-count"></span></div>
 <div class="table-wrap" id="table-wrap"><table><thead><tr><th>task</th><th>status</th><th>attempts</th><th>started</th><th>duration</th><th>note</th></tr></thead><tbody id="task-rows"></tbody></table></div></section>
 </main>
-<aside class="details" id="details"><p class="hint">Click a task in the graph, the timeline or the table to see its output.</p></aside></div>
+<aside class="details" id="details"><p class="hint">${data.kind === "plan" ? "Click a task in the graph or the table to see what it waits for." : "Click a task in the graph, the timeline or the table to see its output."}</p></aside></div>
 <footer>effect-taskgraph · generated ${new Date(data.generatedAt).toISOString()}</footer>
 <script type="application/json" id="taskgraph-data">${json}</script>
 <script>${script}</script>
