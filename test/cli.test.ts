@@ -147,7 +147,7 @@ describe("effect-taskgraph run", () => {
     expect(plan).toContain(`"kind":"plan"`)
     expect(plan.match(/<g class="node st-planned/g)).toHaveLength(3)
     fs.rmSync(dir, { recursive: true, force: true })
-  })
+  }, 90_000) // two runs of the command line, ~15 s each on a busy 2-core machine
 
   it("--html to a path that cannot be written: a clear error before anything runs, exit 1", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cli-html-"))
