@@ -328,7 +328,8 @@ export const make = (
     for (let k = depStart[i]!, end = depStart[i + 1]!; k < end; k++) context.set(depKeys[k]!, values[depItems[k]!])
     context.set(Scope.Scope.key, scope)
     if (tracer !== undefined) {
-      const span = tracer.span(task.name, parentSpan, Context.empty(), [], clock.unsafeCurrentTimeNanos(), "internal")
+      // the report's own start time: span and report agree exactly
+      const span = tracer.span(task.name, parentSpan, Context.empty(), [], BigInt(Math.round(startTimes[i]! * 1e6)), "internal")
       span.attribute("taskgraph.graph", plan.source.name)
       spans[i] = span
       context.set(Tracer.ParentSpan.key, span)
@@ -401,7 +402,8 @@ export const make = (
     span.attribute("taskgraph.status", states[i]!)
     span.attribute("taskgraph.attempts", attempts[i]!)
     const cause = causes[i]
-    span.end(clock.unsafeCurrentTimeNanos(), states[i] === "ready" || cause === undefined ? exit : Exit.failCause(cause))
+    const end = states[i] === "ready" ? readyTimes[i]! : endTimes[i]!
+    span.end(BigInt(Math.round(end * 1e6)), states[i] === "ready" || cause === undefined ? exit : Exit.failCause(cause))
   }
 
   /** Turns "Service not found: X" into a clear error when X is provided in the graph. */
