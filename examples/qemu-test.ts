@@ -8,12 +8,14 @@
  * the sources of examples/qemu-project are copied in with rsync and its
  * tests run over SSH. Whatever happens (a failing test, QEMU dying, Ctrl+C),
  * the SSH session is closed, the VM powered down and the overlay deleted, in
- * that order. At the end: the summary, the executed graph (Mermaid) and the
- * timeline (Mermaid gantt).
+ * that order. At the end: the summary and the path of the HTML report
+ * (`.taskgraph/report.html`: the executed graph, the timeline, every task's
+ * output; open it in a browser).
  *
  *   npx tsx examples/qemu-test.ts                    # run the tests once: exit 0, or 1 if a test failed
  *   npx tsx examples/qemu-test.ts --watch            # keep the VM up; rerun rsync + tests on every change
  *   npx tsx examples/qemu-test.ts --project DIR      # another project (its run-tests.sh is run)
+ *   npx tsx examples/qemu-test.ts --mermaid          # also print the executed graph as Mermaid text
  *
  * Exit codes: 0 success, 1 a task failed (e.g. a test), 2 bad arguments,
  * 130 Ctrl+C (after a clean power-down; a second Ctrl+C kills at once).
@@ -22,12 +24,12 @@
 import { FileSystem } from "@effect/platform"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as ParcelWatcher from "@effect/platform-node/NodeFileSystem/ParcelWatcher"
-import { Console, Effect, Either, Fiber, Layer, Option, Stream } from "effect"
+import { Effect, Either, Fiber, Layer, Option, Stream } from "effect"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
-import { Reporter, RunReport, Task, TaskGraph } from "effect-taskgraph"
+import { Task, TaskGraph } from "effect-taskgraph"
 import { Main } from "effect-taskgraph/node"
 import { QemuTask } from "effect-taskgraph/qemu"
 
@@ -39,16 +41,17 @@ const args = (() => {
       options: {
         watch: { type: "boolean", default: false },
         project: { type: "string", default: NodePath.join(here, "qemu-project") },
+        mermaid: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false }
       }
     }).values
   } catch (e) {
-    console.error(`${e instanceof Error ? e.message : String(e)}\nusage: qemu-test.ts [--watch] [--project DIR]`)
+    console.error(`${e instanceof Error ? e.message : String(e)}\nusage: qemu-test.ts [--watch] [--project DIR] [--mermaid]`)
     process.exit(Main.ExitCode.Usage)
   }
 })()
 if (args.help) {
-  console.log("usage: qemu-test.ts [--watch] [--project DIR]")
+  console.log("usage: qemu-test.ts [--watch] [--project DIR] [--mermaid]")
   process.exit(0)
 }
 const project = NodePath.resolve(args.project)
@@ -142,25 +145,7 @@ const watching = TaskGraph.make("run tests on every change", [guest, vm.overlay,
 
 // ---- run ------------------------------------------------------------------------------------
 
-/** Prints the report at the end: the summary, the executed graph and the timeline. */
-const printReport = Reporter.make("report", () =>
-  Effect.succeed({
-    onEnd: ({ report }) =>
-      Console.log(
-        [
-          "",
-          "── summary",
-          RunReport.summary(report),
-          "",
-          "── executed graph (Mermaid)",
-          RunReport.toMermaid(report),
-          "",
-          "── timeline (Mermaid gantt)",
-          RunReport.toGantt(report)
-        ].join("\n")
-      )
-  }))
-
-const options = { pools: { vm: 1 }, reporter: [Reporter.auto(), printReport] }
+// the summary ends with the report's path ("report: …/.taskgraph/report.html")
+const options = { pools: { vm: 1 }, html: ".taskgraph/report.html", mermaid: args.mermaid }
 if (args.watch) Main.runMain(watching, options)
 else Main.runMain(once, options)

@@ -6,6 +6,8 @@
  * effect-taskgraph run build.ts                     # run it: live view on a terminal, plain lines in CI
  * effect-taskgraph run build.ts --dry-run           # validate, print the plan and the Mermaid graph
  * effect-taskgraph run build.ts -j 4 --log-dir logs --junit junit.xml --mermaid
+ * effect-taskgraph run build.ts --html report.html  # a self-contained HTML report of the run
+ * effect-taskgraph run build.ts --dry-run --html graph.html   # the planned graph as HTML
  * effect-taskgraph run build.ts --reporter json     # one JSON event per line
  * ```
  *
@@ -174,6 +176,12 @@ const options = {
     Options.withDescription("write a JUnit XML report there (one testcase per task)"),
     Options.optional
   ),
+  // text, not Options.file: the reporter itself checks the path (and says clearly what is wrong)
+  html: Options.text("html").pipe(
+    Options.withPseudoName("FILE"),
+    Options.withDescription("write a self-contained HTML report of the run there (with --dry-run: the planned graph)"),
+    Options.optional
+  ),
   mermaid: Options.boolean("mermaid").pipe(
     Options.withDescription("print the executed graph as a Mermaid flowchart at the end")
   ),
@@ -204,6 +212,22 @@ const runCommand = (onRun: (request: RunRequest) => void) =>
       if (args.dryRun) {
         const plan = yield* TaskGraph.validate(graph)
         yield* Console.log(describePlan(plan, TaskGraph.toMermaid(graph)))
+        if (Option.isSome(args.html)) {
+          const target = path.resolve(args.html.value)
+          const html = yield* TaskGraph.toHtml(graph)
+          yield* Effect.try({
+            try: () => {
+              fs.mkdirSync(path.dirname(target), { recursive: true })
+              fs.writeFileSync(target, html)
+            },
+            catch: (error) =>
+              new CliError({
+                message: `cannot write ${target}: ${error instanceof Error ? error.message : String(error)}`,
+                exitCode: Main.ExitCode.Failed
+              })
+          })
+          yield* Console.log(`\nplanned graph: ${target}`)
+        }
         return
       }
       // `--log-level` (built into @effect/cli) sets this fiber's level: the run keeps it
@@ -216,6 +240,7 @@ const runCommand = (onRun: (request: RunRequest) => void) =>
           reporter: Option.getOrElse(args.reporter as Option.Option<Reporter.Kind>, () => "auto" as const),
           logDir: Option.getOrUndefined(args.logDir),
           junit: Option.getOrUndefined(args.junit),
+          html: Option.getOrUndefined(args.html),
           mermaid: args.mermaid,
           logLevel
         }

@@ -58,6 +58,8 @@ export interface RunOptions extends TaskGraph.RunOptions {
   readonly logDir?: string | undefined
   /** also write a JUnit XML report there (`Reporter.junit`) */
   readonly junit?: string | undefined
+  /** also write a self-contained HTML report of the run there (`Reporter.html`), e.g. `.taskgraph/report.html` */
+  readonly html?: string | undefined
   /** print the executed graph as a Mermaid flowchart after the summary */
   readonly mermaid?: boolean | undefined
   /** the least severe `Effect.log` level shown (default: the fiber's, `Info`) */
@@ -87,6 +89,7 @@ const reporterOf = (options: RunOptions): Reporter.Reporter => {
   const writers: Array<Reporter.Reporter> = []
   if (options.logDir !== undefined) writers.push(Reporter.files(options.logDir))
   if (options.junit !== undefined) writers.push(Reporter.junit(options.junit))
+  if (options.html !== undefined) writers.push(Reporter.html(options.html))
   // writers first: their files exist by the time the summary names them
   return Reporter.combine(...writers, ...view)
 }

@@ -5,7 +5,9 @@
  * - `plain`: `[task] line` prefixed lines and state changes, for CI and pipes;
  * - `json`: one Schema-encoded event per line, for machines;
  * - `files(dir)`: one log per task, a combined log, the report, the graph;
- * - `junit(path)`: a JUnit XML file, one testcase per task.
+ * - `junit(path)`: a JUnit XML file, one testcase per task;
+ * - `html(path)`: one self-contained HTML page of the run: the executed
+ *   graph, the timeline, every task's output and failure.
  *
  * `combine` runs several at once; `auto` picks `pretty` on a terminal and
  * `plain` elsewhere (CI, pipes). `Main.run` / `Main.runMain` wire them to a
@@ -26,9 +28,14 @@
  * @since 0.1.0
  */
 import * as fs from "node:fs"
+import * as os from "node:os"
 import * as nodePath from "node:path"
 import type { Scope } from "effect"
 import { Clock, Data, Duration, Effect, Schedule } from "effect"
+import * as HtmlData from "./internal/html/data.js"
+import * as HtmlFile from "./internal/html/file.js"
+import * as HtmlLines from "./internal/html/lines.js"
+import * as HtmlRender from "./internal/html/render.js"
 import * as FilesImpl from "./internal/reporter/files.js"
 import * as JunitImpl from "./internal/reporter/junit.js"
 import * as Model from "./internal/reporter/model.js"
@@ -555,6 +562,80 @@ export const junit = (path: string, options: JunitOptions = {}): Reporter =>
               process.stderr.write(`effect-taskgraph: could not write ${target}: ${reason(error)}\n`)
             }
           })
+      }
+    }))
+
+// ---- html -------------------------------------------------------------------
+
+/**
+ * Options of `html`.
+ *
+ * @since 0.1.0
+ */
+export interface HtmlOptions {
+  /** above this many tasks the graph is drawn condensed: layers with counts per status (default 150) */
+  readonly maxDrawn?: number | undefined
+  /** how many first output lines of each task the page keeps (default 200) */
+  readonly headLines?: number | undefined
+  /** how many last output lines of each task the page keeps (default 2,000) */
+  readonly tailLines?: number | undefined
+}
+
+/**
+ * Writes one self-contained HTML page of the run at its end — after
+ * success, failure, Ctrl+C or an interruption (and, best effort, on a forced
+ * exit). It opens offline in any browser and makes no request: styles,
+ * script, drawings and data are inlined.
+ *
+ * It shows the executed graph (laid out by `@dagrejs/dagre`, nodes coloured
+ * by status with their durations, data edges labelled with the tag,
+ * precedence edges dashed, the critical path thick), the timeline (run phase
+ * and resource lifetime of every task), and per task its status, attempts,
+ * times, output lines (searchable; long logs collapsed to their tail), the
+ * error and the pretty `Cause` of a failure, and what blocked a skipped
+ * task. Output is shown as text, never as markup. Graphs above `maxDrawn`
+ * tasks are drawn condensed; every task stays in the table.
+ *
+ * The directory is created, and the file proven writable, before the run
+ * starts: an unwritable path is a `ReporterError` before any task runs.
+ *
+ * @example
+ * ```ts
+ * import { Main, Reporter } from "effect-taskgraph"
+ * declare const graph: Parameters<typeof Main.runMain>[0]
+ * Main.runMain(graph, { reporter: [Reporter.html(".taskgraph/report.html"), Reporter.auto()] })
+ * // or: Main.runMain(graph, { html: ".taskgraph/report.html" })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const html = (path: string, options: HtmlOptions = {}): Reporter =>
+  make("html", (plan) =>
+    Effect.gen(function*() {
+      const target = nodePath.resolve(path)
+      yield* Effect.try({
+        try: () => HtmlFile.prepare(target),
+        catch: (error) => new ReporterError({ reporter: "html", path: target, reason: HtmlFile.reason(error) })
+      })
+      const maxDrawn = options.maxDrawn ?? HtmlRender.DEFAULT_MAX_DRAWN
+      // loaded now, before the run: the page can then be drawn synchronously, even on a forced exit
+      const dagre = yield* HtmlRender.loadFor({ condensed: plan.tasks.length > maxDrawn }).pipe(
+        Effect.mapError((e) => new ReporterError({ reporter: "html", path: target, reason: e.message }))
+      )
+      const collected = HtmlLines.make(plan.tasks, { head: options.headLines ?? 200, tail: options.tailLines ?? 2000 })
+      const writeReport = (report: RunReport.RunReport | undefined, stoppedBy: string | undefined, now: number) => {
+        try {
+          const data = HtmlData.fromRun(plan, collected, report, { stoppedBy, signals: os.constants.signals, maxDrawn, now })
+          HtmlFile.write(target, HtmlRender.renderSync(data, dagre))
+        } catch (error) {
+          process.stderr.write(`effect-taskgraph: could not write ${target}: ${HtmlFile.reason(error)}\n`)
+        }
+      }
+      return {
+        artifacts: [{ label: "report", path: target }],
+        onEvents: (events) => Effect.sync(() => events.forEach((e) => HtmlLines.add(collected, e))),
+        onEnd: (end) => Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => writeReport(end.report, end.stoppedBy, now))),
+        onForce: (forced) => writeReport(undefined, forced.reason, Date.now())
       }
     }))
 

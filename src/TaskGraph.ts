@@ -20,11 +20,13 @@
  * @since 0.1.0
  */
 import type { Exit, Scope } from "effect"
-import { Cause, Chunk, Context, Deferred, Effect, Either, Layer, Option, Runtime, RuntimeFlags, Stream } from "effect"
+import { Cause, Chunk, Clock, Context, Deferred, Effect, Either, Layer, Option, Runtime, RuntimeFlags, Stream } from "effect"
 import type { Pipeable } from "effect/Pipeable"
 import { dual } from "effect/Function"
 import { pipeArguments } from "effect/Pipeable"
 import * as GraphError from "./GraphError.js"
+import * as HtmlData from "./internal/html/data.js"
+import * as HtmlRender from "./internal/html/render.js"
 import { label, nodeId } from "./internal/mermaid.js"
 import type { CompiledPlan, GraphSource } from "./internal/plan.js"
 import { compile } from "./internal/plan.js"
@@ -425,6 +427,39 @@ const providesLabel = (task: Task.Any): string =>
   task.publishes === "context" && task.provides.length > 0
     ? `<br/>provides ${label(task.provides.map((tag) => tag.key).join(", "))}`
     : ""
+
+/**
+ * The planned graph as a self-contained HTML page (styles, script and the
+ * SVG drawing inlined; it opens offline and makes no request): the same
+ * drawing as the run report of `Reporter.html` — laid out by
+ * `@dagrejs/dagre`, data edges labelled with the tag, precedence edges
+ * dashed — with every task in a table. Validates the graph first; the
+ * layout library is loaded on first use, never by the core entry.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import * as fs from "node:fs"
+ * import { Task, TaskGraph } from "effect-taskgraph"
+ *
+ * const a = Task.make("a", { run: Effect.void })
+ * const b = Task.make("b", { after: [a], run: Effect.void })
+ * const write = TaskGraph.toHtml(TaskGraph.make("g", [a, b])).pipe(
+ *   Effect.map((html) => fs.writeFileSync("graph.html", html))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const toHtml = <E, R, P>(
+  graph: TaskGraph<E, R, P>,
+  options: { readonly maxDrawn?: number | undefined } = {}
+): Effect.Effect<string, GraphError.GraphError> =>
+  Effect.flatMap(validate(graph), (plan) =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      HtmlRender.render(
+        HtmlData.fromPlan(plan, { maxDrawn: options.maxDrawn ?? HtmlRender.DEFAULT_MAX_DRAWN, now })
+      ).pipe(Effect.orDie)))
 
 // ---- running -------------------------------------------------------------------
 

@@ -83,7 +83,7 @@ describe("effect-taskgraph run", () => {
   it("--help lists the options, exit 0", async () => {
     const { code, stdout } = await cli(["run", "--help"])
     expect(code).toBe(0)
-    for (const option of ["--concurrency", "--reporter", "--log-dir", "--junit", "--mermaid", "--dry-run", "--mode"]) {
+    for (const option of ["--concurrency", "--reporter", "--log-dir", "--junit", "--html", "--mermaid", "--dry-run", "--mode"]) {
       expect(stdout).toContain(option)
     }
   })
@@ -127,5 +127,37 @@ describe("effect-taskgraph run", () => {
     expect(stdout).toMatch(/^\[test\] -- FAILED after \d+/m)
     expect(stdout).toContain("[test] test 2 failed: expected 1, got 2")
     expect(stdout).toMatch(/^== cli demo: failed in/m)
+  })
+
+  it("--html FILE: the run's HTML report, named in the summary; with --dry-run, the planned graph", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cli-html-"))
+    const report = path.join(dir, "out", "report.html")
+    const run = await cli(["run", fixture("cli-graph.ts"), "--html", report])
+    expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: "" })
+    expect(run.stdout).toContain(`== report: ${report}`)
+    const html = fs.readFileSync(report, "utf8")
+    expect(html).toContain(`"kind":"run"`)
+    expect(html.match(/<g class="node st-released/g)).toHaveLength(3)
+
+    const planned = path.join(dir, "graph.html")
+    const dry = await cli(["run", fixture("cli-graph.ts"), "--dry-run", "--html", planned])
+    expect({ code: dry.code, stderr: dry.stderr }).toEqual({ code: 0, stderr: "" })
+    expect(dry.stdout).toContain(`planned graph: ${planned}`)
+    expect(dry.stdout).not.toContain("compiling")
+    const plan = fs.readFileSync(planned, "utf8")
+    expect(plan).toContain(`"kind":"plan"`)
+    expect(plan.match(/<g class="node st-planned/g)).toHaveLength(3)
+    fs.rmSync(dir, { recursive: true, force: true })
+  }, 90_000) // two runs of the command line, ~15 s each on a busy 2-core machine
+
+  it("--html to a path that cannot be written: a clear error before anything runs, exit 1", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cli-html-"))
+    fs.writeFileSync(path.join(dir, "file"), "")
+    const { code, stdout, stderr } = await cli(["run", fixture("cli-graph.ts"), "--html", path.join(dir, "file", "report.html")])
+    expect(code).toBe(1)
+    expect(stderr).toContain("the html reporter cannot write")
+    expect(stderr).toContain("a file is in the way of its directory")
+    expect(stdout).not.toContain("compiling")
+    fs.rmSync(dir, { recursive: true, force: true })
   })
 })

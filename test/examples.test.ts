@@ -41,6 +41,7 @@ const expected: Readonly<Record<string, Expected>> = {
   "qemu-two-vms.ts": { code: 0, lines: ["VMs at once: 1 (pool vm: 1)", "two vms: succeeded"] },
   "layer.ts": { code: 0, lines: ["users: 19 rows cached", "query cost: 8", "cache dropped", "database down"] },
   "layers.ts": { code: 0, lines: ["provides Database, Metrics", "export / orders / dump  released", "nightly export: succeeded", "services provide: Database, Metrics", "groups: export / users, export / orders, export / items", "database closed"] },
+  "html-report.ts": { code: 0, lines: ["build and test: succeeded", "report: ", ".taskgraph/html-report.html"] },
   "large-graph.ts": { code: 0, lines: ["built 100000 tasks", "ran 100000 tasks", ": succeeded", "10000 finalizers ran"] }
 }
 

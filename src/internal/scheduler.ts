@@ -351,7 +351,8 @@ export const make = (
     }
     context.set(Scope.Scope.key, scope)
     if (tracer !== undefined) {
-      const span = tracer.span(task.name, parentSpan, Context.empty(), [], clock.unsafeCurrentTimeNanos(), "internal")
+      // the report's own start time: span and report agree exactly
+      const span = tracer.span(task.name, parentSpan, Context.empty(), [], BigInt(Math.round(startTimes[i]! * 1e6)), "internal")
       span.attribute("taskgraph.graph", plan.source.name)
       spans[i] = span
       context.set(Tracer.ParentSpan.key, span)
@@ -376,10 +377,7 @@ export const make = (
       gaveBack = true
     }
     const span = spans[i]
-    if (span !== undefined) {
-      span.end(clock.unsafeCurrentTimeNanos(), exit)
-      spans[i] = undefined
-    }
+    if (span !== undefined) spans[i] = undefined
     const task = tasks[i]!
     if (exit._tag === "Success" && watcherCauses[i] === undefined) {
       values[i] = exit.value
@@ -409,7 +407,17 @@ export const make = (
       // what the failed run acquired is released before anything it depends on
       releaseQueue.push(i)
     }
+    if (span !== undefined) endSpan(i, span, exit)
     pump()
+  }
+
+  /** Ends a task's span with its outcome: status and attempts as attributes, the explained cause on failure. */
+  const endSpan = (i: number, span: Tracer.Span, exit: Exit.Exit<unknown, unknown>) => {
+    span.attribute("taskgraph.status", states[i]!)
+    span.attribute("taskgraph.attempts", attempts[i]!)
+    const cause = causes[i]
+    const end = states[i] === "ready" ? readyTimes[i]! : endTimes[i]!
+    span.end(BigInt(Math.round(end * 1e6)), states[i] === "ready" || cause === undefined ? exit : Exit.failCause(cause))
   }
 
   /** Turns "Service not found: X" into a clear error when X is provided in the graph. */

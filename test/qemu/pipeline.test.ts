@@ -303,6 +303,10 @@ describe("examples/qemu-test.ts as a child process (real QEMU)", () => {
     expect(run.output()).toMatch(/\[start vm\] -- released/)
     expect(run.output()).toMatch(/\[create overlay\] -- released/)
     expect(isGone(Number(pid))).toBe(true)
+    // the HTML report is written after a Ctrl+C too, and the summary names it
+    const [, report] = /== report: (\S+report\.html)/.exec(run.output()) ?? []
+    expect(report, run.output()).toBeDefined()
+    expect(fs.readFileSync(report!, "utf8")).toContain(`"outcome":"interrupted","exitCode":130,"stoppedBy":"SIGINT"`)
   }, 60_000)
 
   it("Ctrl+C while the tests run: the test task is interrupted, the VM powered down cleanly, exit 130, nothing left", async () => {

@@ -1,0 +1,72 @@
+/**
+ * What the HTML report keeps of a run while it goes: every event except
+ * output lines (few per task), and each task's output lines with their
+ * time and stream, bounded: the first `head` lines and the last `tail`
+ * lines of each task, with the count of those left out in between (a task
+ * that prints a million lines must not make a 100 MB page; the full log is
+ * what `Reporter.files` is for).
+ *
+ * Mutable arrays, private to this module's collector and fed one event at
+ * a time by the reporter session: a copy per event would cost the run.
+ *
+ * @internal
+ */
+import type * as TaskEvent from "../../TaskEvent.js"
+
+/** One output line: time (epoch ms), stream (0 stdout, 1 stderr, 2 log), text. */
+export type Line = readonly [number, 0 | 1 | 2, string]
+
+/** @internal */
+export interface TaskLines {
+  readonly head: Array<Line>
+  /** a ring of the last lines once `head` is full; `next` is where the oldest one is */
+  readonly tail: Array<Line>
+  next: number
+  count: number
+}
+
+/** @internal */
+export interface Collector {
+  readonly index: ReadonlyMap<string, number>
+  readonly lines: ReadonlyArray<TaskLines>
+  /** every event but output lines, in order */
+  readonly events: Array<TaskEvent.TaskEvent>
+  readonly head: number
+  readonly tail: number
+}
+
+/** @internal */
+export const make = (tasks: ReadonlyArray<string>, limits: { readonly head: number; readonly tail: number }): Collector => ({
+  index: new Map(tasks.map((t, i) => [t, i])),
+  lines: tasks.map(() => ({ head: [], tail: [], next: 0, count: 0 })),
+  events: [],
+  head: limits.head,
+  tail: limits.tail
+})
+
+const streamCode = (stream: "stdout" | "stderr" | "log"): 0 | 1 | 2 => (stream === "stdout" ? 0 : stream === "stderr" ? 1 : 2)
+
+/** @internal */
+export const add = (collector: Collector, event: TaskEvent.TaskEvent): void => {
+  if (event._tag !== "TaskOutput") {
+    collector.events.push(event)
+    return
+  }
+  const i = collector.index.get(event.task)
+  if (i === undefined) return
+  const store = collector.lines[i]!
+  const line: Line = [event.timestamp, streamCode(event.stream), event.line]
+  store.count++
+  if (store.head.length < collector.head) store.head.push(line)
+  else if (store.tail.length < collector.tail) store.tail.push(line)
+  else if (collector.tail > 0) {
+    store.tail[store.next] = line
+    store.next = (store.next + 1) % collector.tail
+  }
+}
+
+/** A task's kept lines in order, and how many were left out between the head and the tail. */
+export const linesOf = (store: TaskLines): { readonly lines: Array<Line>; readonly omitted: number } => {
+  const tail = store.tail.length === 0 ? [] : [...store.tail.slice(store.next), ...store.tail.slice(0, store.next)]
+  return { lines: [...store.head, ...tail], omitted: store.count - store.head.length - tail.length }
+}

@@ -1,0 +1,139 @@
+/**
+ * The HTML report in a real browser: Debian's Chromium, headless, driven by
+ * playwright-core (scripts/ensure-chromium.sh installs it; `pretest` runs
+ * that). Each page must load offline with no console error and no request,
+ * show every task node with its status, show a task's output when its node
+ * is clicked, and show a failure's message. Screenshots go to .taskgraph/
+ * (not committed) for people to look at.
+ */
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { Deferred, Effect, Fiber } from "effect"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import * as Browser from "./helpers/browser.js"
+import * as Graphs from "./html/graphs.js"
+import { runWithHtml } from "./html/report.js"
+
+const shots = path.resolve(".taskgraph")
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "taskgraph-html-browser-"))
+let browser: Browser.Browser
+
+beforeAll(async () => {
+  fs.mkdirSync(shots, { recursive: true })
+  browser = await Browser.launch()
+}, 60_000)
+afterAll(async () => {
+  await browser?.close()
+  fs.rmSync(tmp, { recursive: true, force: true })
+})
+
+/** Opens a report; checks it loaded with no error and no request; returns the page. */
+const load = async (file: string) => {
+  const watched = await Browser.open(browser, file)
+  expect(watched.errors).toEqual([])
+  expect(watched.requests).toEqual([])
+  return watched
+}
+
+const nodeClasses = (watched: Browser.Watched) =>
+  watched.page.$$eval("svg.graph g.node", (nodes) => nodes.map((n) => n.getAttribute("class")!.split(" ")[1]!))
+
+const outputOf = (watched: Browser.Watched) =>
+  watched.page.$$eval("#lines .ln .txt", (lines) => lines.map((l) => l.textContent))
+
+describe("the HTML report in Chromium", () => {
+  it("a successful run: loads offline, every node with its status, a click shows the task's output", async () => {
+    const file = path.join(tmp, "success.html")
+    await Effect.runPromise(runWithHtml(Graphs.success(false), file))
+    const watched = await load(file)
+    const { page } = watched
+    expect(await nodeClasses(watched)).toEqual(Array(5).fill("st-released"))
+    expect(await page.textContent("#outcome")).toBe("succeeded")
+    await page.click(`svg.graph g.node[data-i="1"]`)
+    expect(await page.textContent("#details .d-name")).toBe("compile")
+    expect(await outputOf(watched)).toEqual([
+      "cc -c main.c",
+      `<script>document.title = "pwned"</script><img src=x onerror="document.title='pwned'">`,
+      "red warning and a bell\u2407",
+      "bad byte: \ufffd end"
+    ])
+    // the output was text, not markup: nothing ran, no image element came from it
+    expect(await page.title()).not.toBe("pwned")
+    expect(await page.$$eval("#details img", (imgs) => imgs.length)).toBe(0)
+    // searching the output
+    await page.fill("#details input.search", "main.c")
+    expect(await outputOf(watched)).toEqual(["cc -c main.c"])
+    expect(await page.textContent("#details mark")).toBe("main.c")
+    await page.fill("#details input.search", "")
+    await page.screenshot({ path: path.join(shots, "report-success.png"), fullPage: true })
+    expect(watched.errors).toEqual([])
+    await page.close()
+  }, 60_000)
+
+  it("a failed run (continue): the failure's message is visible, the skipped task names what blocked it", async () => {
+    const file = path.join(tmp, "failed.html")
+    await Effect.runPromise(runWithHtml(Graphs.success(true), file, "continue"))
+    const watched = await load(file)
+    const { page } = watched
+    expect(await nodeClasses(watched)).toEqual(["st-released", "st-released", "st-released", "st-failed", "st-skipped"])
+    expect(await page.textContent("#outcome")).toBe("failed")
+    // the header lists the failure, and the failed task is shown at once
+    expect(await page.isVisible(".failures .failure-message")).toBe(true)
+    expect(await page.textContent(".failures .failure-message")).toBe("expected 3, got 2")
+    expect(await page.textContent("#details .d-name")).toBe("unit tests")
+    expect(await page.isVisible("#details .error-message")).toBe(true)
+    expect(await page.textContent("#details .error-message")).toBe("expected 3, got 2")
+    expect(await page.textContent("#details details.cause pre")).toContain("Error: expected 3, got 2")
+    expect(await outputOf(watched)).toEqual(["ok 1 - parses", "not ok 2 - rounds halves up"])
+    await page.screenshot({ path: path.join(shots, "report-failed.png"), fullPage: true })
+    await page.click(`svg.graph g.node[data-i="4"]`)
+    expect(await page.textContent("#details .d-name")).toBe("package")
+    expect(await page.textContent("#details dl.facts")).toContain("blocked byunit tests")
+    // the table row says it too
+    expect(await page.textContent(`tr.task-row[data-i="4"] td.note`)).toBe("blocked by unit tests")
+    expect(watched.errors).toEqual([])
+    await page.close()
+  }, 60_000)
+
+  it("an interrupted run: the running task is interrupted, its output is there", async () => {
+    const file = path.join(tmp, "interrupted.html")
+    await Effect.runPromise(Effect.gen(function*() {
+      const started = yield* Deferred.make<void>()
+      const fiber = yield* Effect.fork(runWithHtml(Graphs.hanging(started), file))
+      yield* Deferred.await(started)
+      yield* Fiber.interrupt(fiber)
+    }))
+    const watched = await load(file)
+    const { page } = watched
+    expect(await nodeClasses(watched)).toEqual(["st-released", "st-interrupted", "st-skipped"])
+    expect(await page.textContent("#outcome")).toBe("interrupted")
+    await page.click(`svg.timeline g.trow[data-i="1"]`)
+    expect(await page.textContent("#details .d-name")).toBe("run tests")
+    expect(await outputOf(watched)).toEqual(["SLOW-TEST-STARTED"])
+    await page.screenshot({ path: path.join(shots, "report-interrupted.png"), fullPage: true })
+    expect(watched.errors).toEqual([])
+    await page.close()
+  }, 60_000)
+
+  it("5,000 tasks: the page loads with the condensed drawing and all 5,000 rows; a row shows its task", async () => {
+    const file = path.join(tmp, "large.html")
+    await Effect.runPromise(runWithHtml(Graphs.large(5000), file))
+    const watched = await load(file)
+    const { page } = watched
+    expect(await page.$$eval("svg.condensed g.band", (b) => b.length)).toBe(50)
+    // every task is in the table (only the rows in view are in the page): the last one at the bottom…
+    expect(await page.textContent("#task-count")).toBe("5000 tasks")
+    await page.$eval("#table-wrap", (w) => (w.scrollTop = w.scrollHeight))
+    await page.waitForSelector(`tr.task-row[data-i="4999"]`)
+    // …and any one by filtering
+    await page.fill("#task-filter", "task 4321")
+    expect(await page.textContent("#task-count")).toBe("1 of 5000 tasks")
+    await page.click(`tr.task-row[data-i="4321"]`)
+    expect(await page.textContent("#details .d-name")).toBe("task 4321")
+    expect(await outputOf(watched)).toEqual(["line of task 4321"])
+    await page.screenshot({ path: path.join(shots, "report-large.png") })
+    expect(watched.errors).toEqual([])
+    await page.close()
+  }, 120_000)
+})

@@ -1,0 +1,196 @@
+/**
+ * The HTML report as a file: written at the end of every run, self-contained,
+ * output shown as text, bad paths refused before anything runs, large graphs
+ * condensed and bounded in size. (test/html-browser.test.ts opens the pages
+ * in a real browser.)
+ */
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { describe, expect, it } from "@effect/vitest"
+import { Deferred, Effect, Either, Fiber } from "effect"
+import { Reporter, Task, TaskEvent, TaskGraph } from "effect-taskgraph"
+import { Main } from "effect-taskgraph/node"
+import * as Graphs from "./html/graphs.js"
+import { dataOf, read, runWithHtml } from "./html/report.js"
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "taskgraph-html-"))
+
+describe("Reporter.html", () => {
+  it.live("a successful run: one self-contained page (no external resource), every task with its output", () =>
+    Effect.gen(function*() {
+      const file = path.join(tmp(), "nested", "dir", "report.html") // directories that do not exist yet
+      const result = yield* runWithHtml(Graphs.success(false), file)
+      expect(Either.isRight(result)).toBe(true)
+      const html = read(file)
+      const data = dataOf(html)
+      expect(data).toMatchObject({ kind: "run", graph: "build", outcome: "succeeded", exitCode: 0, condensed: false })
+      expect(data.tasks.map((t) => [t.name, t.status])).toEqual([
+        ["checkout", "released"],
+        ["compile", "released"],
+        ["lint", "released"],
+        ["unit tests", "released"],
+        ["package", "released"]
+      ])
+      // inlined: no src= or href= to anything but itself, no stylesheet link, no remote URL
+      expect(html).not.toMatch(/<script[^>]+src=/)
+      expect(html).not.toMatch(/<link[^>]+rel="stylesheet"/)
+      expect(html).not.toMatch(/(?:src|href)="(?:https?:)?\/\//)
+      // the drawing: one node per task with its status class, data edges labelled, precedences dashed
+      expect(html.match(/<g class="node st-released[^"]*" data-i="\d+"/g)).toHaveLength(5)
+      expect(html).toContain(`<path class="edge data`)
+      expect(html).toContain(`<path class="edge precedence`)
+      expect(html).toMatch(/<g class="elabel"[^>]*><title>Source<\/title>/)
+      expect(html).toContain(`class="timeline"`)
+      const compile = data.tasks.find((t) => t.name === "compile")!
+      expect(compile.lines.map((l) => l[2])).toEqual([
+        "cc -c main.c",
+        `<script>document.title = "pwned"</script><img src=x onerror="document.title='pwned'">`,
+        "red warning and a bell\u2407",
+        "bad byte: \ufffd end"
+      ])
+      expect(compile.lines.map((l) => l[1])).toEqual([0, 1, 0, 0])
+    }))
+
+  it.live("output with markup is never markup in the page: only the page's own two scripts exist", () =>
+    Effect.gen(function*() {
+      const file = path.join(tmp(), "report.html")
+      yield* runWithHtml(Graphs.success(false), file)
+      const html = read(file)
+      expect(html.match(/<script/g)).toHaveLength(2)
+      expect(html).not.toContain("<img src=x")
+      expect(html).toContain("\\u003cscript\\u003edocument.title")
+      // no escape character left in the page
+      expect(html).not.toContain("\x1b")
+    }))
+
+  it.live("a failed run (continue): the failure's message and Cause, the skipped task and what blocked it; exit code 1", () =>
+    Effect.gen(function*() {
+      const file = path.join(tmp(), "report.html")
+      const result = yield* runWithHtml(Graphs.success(true), file, "continue")
+      expect(Either.isLeft(result)).toBe(true)
+      const html = read(file)
+      const data = dataOf(html)
+      expect(data).toMatchObject({ outcome: "failed", exitCode: 1 })
+      const failed = data.tasks.find((t) => t.name === "unit tests")!
+      expect(failed.status).toBe("failed")
+      expect(failed.error).toBe("expected 3, got 2")
+      expect(failed.cause).toContain("Error: expected 3, got 2")
+      const skipped = data.tasks.find((t) => t.name === "package")!
+      expect(skipped).toMatchObject({ status: "skipped", blockedBy: "unit tests" })
+      // lint, independent of the failure, still finished
+      expect(data.tasks.find((t) => t.name === "lint")!.status).toBe("released")
+      expect(html).toContain(`<span class="failure-message">expected 3, got 2</span>`)
+      expect(html).toMatch(/<g class="node st-failed[^"]*" data-i="3"/)
+      expect(html).toMatch(/<g class="node st-skipped[^"]*" data-i="4"/)
+    }))
+
+  it.live("an interrupted run is written too, with what was running marked interrupted", () =>
+    Effect.gen(function*() {
+      const file = path.join(tmp(), "report.html")
+      const started = yield* Deferred.make<void>()
+      const fiber = yield* Effect.fork(runWithHtml(Graphs.hanging(started), file))
+      yield* Deferred.await(started)
+      yield* Fiber.interrupt(fiber)
+      const data = dataOf(read(file))
+      expect(data.outcome).toBe("interrupted")
+      expect(data.exitCode).toBe(130)
+      expect(data.tasks.map((t) => t.status)).toEqual(["released", "interrupted", "skipped"])
+      expect(data.tasks[1]!.lines.map((l) => l[2])).toEqual(["SLOW-TEST-STARTED"])
+    }))
+
+  it.live("a path whose parent is a regular file is a ReporterError before any task runs", () =>
+    Effect.gen(function*() {
+      const dir = tmp()
+      fs.writeFileSync(path.join(dir, "file"), "")
+      let ran = false
+      const graph = TaskGraph.make("g", [Task.make("a", { run: Effect.sync(() => (ran = true)) })])
+      const error = yield* Effect.flip(Main.run(graph, { reporter: [Reporter.html(path.join(dir, "file", "report.html"))] }))
+      expect(error._tag).toBe("ReporterError")
+      expect(error.message).toContain("the html reporter cannot write")
+      expect(error.message).toContain("a file is in the way of its directory")
+      expect(ran).toBe(false)
+    }))
+
+  it.live("a directory in the way of the file is a ReporterError before any task runs", () =>
+    Effect.gen(function*() {
+      const dir = tmp()
+      fs.mkdirSync(path.join(dir, "report.html"))
+      let ran = false
+      const graph = TaskGraph.make("g", [Task.make("a", { run: Effect.sync(() => (ran = true)) })])
+      const error = yield* Effect.flip(Main.run(graph, { html: path.join(dir, "report.html"), reporter: [] }))
+      expect(error.message).toContain("it is a directory")
+      expect(ran).toBe(false)
+    }))
+
+  it.live("5,000 tasks: condensed drawing, every task in the data, under 10 MB", () =>
+    Effect.gen(function*() {
+      const file = path.join(tmp(), "large.html")
+      yield* runWithHtml(Graphs.large(5000), file)
+      const size = fs.statSync(file).size
+      expect(size).toBeLessThan(10 * 1024 * 1024)
+      const html = read(file)
+      const data = dataOf(html)
+      expect(data.condensed).toBe(true)
+      expect(data.tasks).toHaveLength(5000)
+      expect(data.tasks.every((t) => t.status === "released" && t.lines.length === 1)).toBe(true)
+      expect(html).toContain(`class="condensed"`)
+      expect(html).toContain("5000 tasks in 100 layers")
+      expect(html).not.toContain(`<g class="node `)
+    }), 60_000)
+
+  it.live("a task's very long output keeps its head and tail and says how many lines were left out", () =>
+    Effect.gen(function*() {
+      const file = path.join(tmp(), "report.html")
+      const noisy = Task.make("noisy", {
+        run: Effect.forEach(Array.from({ length: 5000 }, (_, i) => i), (i) => Task.output(`line ${i}`), { discard: true })
+      })
+      yield* Main.run(TaskGraph.make("noisy", [noisy]), { reporter: [Reporter.html(file, { headLines: 10, tailLines: 100 })] })
+      const [t] = dataOf(read(file)).tasks
+      expect(t!.lines).toHaveLength(110)
+      expect(t!.lines[9]![2]).toBe("line 9")
+      expect(t!.lines[10]![2]).toBe("line 4900")
+      expect(t!.lines[109]![2]).toBe("line 4999")
+      expect((t as unknown as { omitted: number }).omitted).toBe(4890)
+    }))
+})
+
+describe("Reporter.html on a forced exit", () => {
+  it.scoped("the second Ctrl+C writes the page at once, from the events seen so far", () =>
+    Effect.gen(function*() {
+      const file = path.join(tmp(), "report.html")
+      const graph = Graphs.success(false)
+      const plan = yield* TaskGraph.validate(graph)
+      const session = yield* Reporter.html(file).open(plan)
+      yield* session.onEvents([
+        new TaskEvent.TaskStarted({ task: "checkout", timestamp: 1000, attempt: 1 }),
+        new TaskEvent.TaskOutput({ task: "checkout", timestamp: 1001, stream: "stdout", line: "cloning" }),
+        new TaskEvent.TaskReady({ task: "checkout", timestamp: 1010, durationMs: 10 }),
+        new TaskEvent.TaskStarted({ task: "compile", timestamp: 1011, attempt: 1 })
+      ])
+      session.onForce({ reason: "SIGINT", killed: 1 })
+      const data = dataOf(read(file))
+      expect(data).toMatchObject({ outcome: "interrupted", exitCode: 130 })
+      expect(data.tasks.map((t) => t.status)).toEqual(["ready", "running", "pending", "pending", "pending"])
+      expect(data.tasks[0]!.lines.map((l) => l[2])).toEqual(["cloning"])
+    }))
+})
+
+describe("TaskGraph.toHtml", () => {
+  it.effect("the planned graph: the same drawing, every task planned, no timeline", () =>
+    Effect.gen(function*() {
+      const html = yield* TaskGraph.toHtml(Graphs.success(false))
+      const data = dataOf(html)
+      expect(data).toMatchObject({ kind: "plan", outcome: "planned", exitCode: null })
+      expect(html.match(/<g class="node st-planned" data-i="\d+"/g)).toHaveLength(5)
+      expect(html).toMatch(/<g class="elabel"[^>]*><title>Binary<\/title>/)
+      expect(html).not.toContain(`class="timeline"`)
+    }))
+
+  it.effect("an invalid graph is its GraphError", () =>
+    Effect.gen(function*() {
+      const a = Task.make("a", { run: Effect.void })
+      const error = yield* Effect.flip(TaskGraph.toHtml(TaskGraph.make("dup", [a, a])))
+      expect(error._tag).toBe("DuplicateTaskError")
+    }))
+})
