@@ -21,6 +21,8 @@ import { Durable } from "effect-taskgraph/durable"
 import * as Main from "../src/Main.js"
 
 const { values: args } = parseArgs({
+  // when `effect-taskgraph run examples/durable.ts` imports it, the arguments are the CLI's
+  args: Main.isMain(import.meta.url) ? process.argv.slice(2) : [],
   options: {
     "run-id": { type: "string", default: "durable-example" },
     store: { type: "string", default: Durable.defaultStore },
