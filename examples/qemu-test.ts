@@ -14,6 +14,8 @@
  *   npx tsx examples/qemu-test.ts                    # run the tests once: exit 0, or 1 if a test failed
  *   npx tsx examples/qemu-test.ts --watch            # keep the VM up; rerun rsync + tests on every change
  *   npx tsx examples/qemu-test.ts --project DIR      # another project (its run-tests.sh is run)
+ *   npx tsx examples/qemu-test.ts --run-id ci-42     # durable: killed during the tests, the same command
+ *                                                    # resumes: the guest is restored, the VM group runs again
  *
  * Exit codes: 0 success, 1 a task failed (e.g. a test), 2 bad arguments,
  * 130 Ctrl+C (after a clean power-down; a second Ctrl+C kills at once).
@@ -27,6 +29,7 @@ import * as NodePath from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import { RunReport, Task, TaskGraph } from "effect-taskgraph"
+import { Durable } from "effect-taskgraph/durable"
 import { QemuTask } from "effect-taskgraph/qemu"
 import * as Main from "../src/Main.js"
 import * as Reporter from "../src/Reporter.js"
@@ -39,16 +42,18 @@ const args = (() => {
       options: {
         watch: { type: "boolean", default: false },
         project: { type: "string", default: NodePath.join(here, "qemu-project") },
+        "run-id": { type: "string" },
+        store: { type: "string" },
         help: { type: "boolean", short: "h", default: false }
       }
     }).values
   } catch (e) {
-    console.error(`${e instanceof Error ? e.message : String(e)}\nusage: qemu-test.ts [--watch] [--project DIR]`)
+    console.error(`${e instanceof Error ? e.message : String(e)}\nusage: qemu-test.ts [--watch] [--project DIR] [--run-id ID [--store FILE]]`)
     process.exit(Main.ExitCode.Usage)
   }
 })()
 if (args.help) {
-  console.log("usage: qemu-test.ts [--watch] [--project DIR]")
+  console.log("usage: qemu-test.ts [--watch] [--project DIR] [--run-id ID [--store FILE]]")
   process.exit(0)
 }
 const project = NodePath.resolve(args.project)
@@ -142,5 +147,7 @@ const printReport = Reporter.make("report", () =>
   }))
 
 const options = { pools: { vm: 1 }, reporter: [Reporter.auto(), printReport] }
+const runId = args["run-id"]
 if (args.watch) Main.runMain(watching, options)
+else if (runId !== undefined) Durable.runMain(once, { ...options, runId, store: args.store })
 else Main.runMain(once, options)

@@ -28,7 +28,7 @@
  */
 import type { FileSystem } from "@effect/platform"
 import type { Duration, Scope } from "effect"
-import { Clock, Context, Data, Effect } from "effect"
+import { Clock, Context, Data, Effect, Schema } from "effect"
 import * as Task from "../Task.js"
 import * as Net from "./Net.js"
 import * as Qemu from "./Qemu.js"
@@ -114,6 +114,30 @@ export class TestsFailedError extends Data.TaggedError("TestsFailedError")<{
  * @since 0.1.0
  */
 export type BuiltGuest = TestGuest.Guest & { readonly hostKeyLine: string }
+
+/**
+ * How a durable run stores the built guest (its manifest and host key line),
+ * so that a resumed run does not build or look it up again.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { QemuTask } from "effect-taskgraph/qemu"
+ * declare const guest: QemuTask.BuiltGuest
+ * Schema.encodeSync(QemuTask.BuiltGuestSchema)(guest).kernel
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const BuiltGuestSchema = Schema.transform(
+  Schema.Struct({ ...TestGuest.Guest.fields, hostKeyLine: Schema.String }),
+  Schema.declare((u): u is BuiltGuest => u instanceof TestGuest.Guest && typeof (u as { hostKeyLine?: unknown }).hostKeyLine === "string"),
+  {
+    strict: true,
+    decode: ({ hostKeyLine, ...fields }) => Object.assign(new TestGuest.Guest(fields), { hostKeyLine }),
+    encode: (guest) => ({ ...guest })
+  }
+)
 
 /**
  * The default tag of the test guest task (`testGuest`).
@@ -254,6 +278,7 @@ export const testGuest: {
   Task.make(name, {
     ...common(options),
     provides: (options.provides ?? Guest) as Context.Tag<unknown, BuiltGuest>,
+    schema: BuiltGuestSchema,
     run: Effect.gen(function*() {
       const guest = yield* TestGuest.build({ dir: options.dir, output: true })
       yield* Task.output(`guest ${guest.dir} (kernel ${guest.kernelVersion})`, "log")
@@ -350,6 +375,8 @@ export const overlay = <
     ...common(options),
     provides: options.provides,
     requires: options.requires ?? [],
+    // durable runs: a live file deleted on release, not data (re-created on resume)
+    resource: true,
     run: Effect.gen(function*() {
       const image = yield* resolve(options.image)
       const created = yield* QemuImg.overlay(image)
@@ -409,6 +436,7 @@ export const vm = <
     provides: options.provides,
     requires: [options.overlay, ...(options.requires ?? [])],
     pools: options.pool === false ? {} : { [options.pool ?? "vm"]: 1 },
+    resource: true,
     run: Effect.gen(function*() {
       const disk = yield* options.overlay
       const start = yield* resolve(options.options)
@@ -526,6 +554,7 @@ export const sshReady = <
     ...common(options),
     provides: options.provides,
     requires: [options.vm, ...(options.requires ?? [])],
+    resource: true,
     run: Effect.gen(function*() {
       const vm = yield* options.vm
       const identity = yield* resolve(options.identity)
