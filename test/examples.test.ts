@@ -28,6 +28,8 @@ const examples: ReadonlyArray<readonly [string, ReadonlyArray<string>]> = [
   ["examples/notifier.ts", ["notify: succeeded"]],
   ["examples/qemu-two-vms.ts", ["VMs at once: 1 (pool vm: 1)", "two vms: succeeded"]],
   ["examples/layer.ts", ["users: 19 rows cached", "query cost: 8", "cache dropped", "database down"]],
+  // a fresh run or, when .taskgraph/runs.db already has it, the stored report: both name the graph
+  ["examples/durable.ts", ["durable build"]],
   ["examples/large-graph.ts", ["built 100000 tasks", "ran 100000 tasks", ": succeeded", "10000 finalizers ran"]]
 ]
 
