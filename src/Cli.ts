@@ -171,7 +171,7 @@ const options = {
     Options.optional
   ),
   store: Options.text("store").pipe(
-    Options.withDescription("the sqlite file of durable runs (with --run-id; default .taskgraph/runs.db)"),
+    Options.withDescription("where durable runs are kept (with --run-id): a sqlite file (default .taskgraph/runs.db) or a postgres:// URL"),
     Options.optional
   )
 }

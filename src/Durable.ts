@@ -32,7 +32,14 @@ import { createHash } from "node:crypto"
 import { Cause, Data, Effect, Exit, Layer, Option, Schema, Scope } from "effect"
 import type * as GraphError from "./GraphError.js"
 import type { Lookup, RunStore } from "./internal/durableStore.js"
-import { DurableStore, layerSqlite as layerSqliteInternal, openRun, StoreError } from "./internal/durableStore.js"
+import {
+  DurableStore,
+  layerFor as layerForInternal,
+  layerPostgres as layerPostgresInternal,
+  layerSqlite as layerSqliteInternal,
+  openRun,
+  StoreError
+} from "./internal/durableStore.js"
 import * as Main from "./Main.js"
 import type * as RunReport from "./RunReport.js"
 import * as Task from "./Task.js"
@@ -95,6 +102,37 @@ export const defaultStore = ".taskgraph/runs.db"
  */
 export const layerSqlite: (filename: string) => Layer.Layer<DurableStore, StoreError> =
   layerSqliteInternal
+
+/**
+ * A store on a PostgreSQL server (`postgres://user:password@host:port/db`;
+ * its tables are created on first use). Fails with `StoreError`, naming the
+ * server (password hidden), when it cannot connect within 5 seconds.
+ *
+ * @example
+ * ```ts
+ * import { Durable } from "effect-taskgraph/durable"
+ * const store = Durable.layerPostgres("postgres://ci@127.0.0.1:5432/taskgraph")
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerPostgres: (url: string) => Layer.Layer<DurableStore, StoreError> = layerPostgresInternal
+
+/**
+ * The store a string names: a `postgres://` (or `postgresql://`) URL, else
+ * a sqlite file. What the command line's `--store` takes.
+ *
+ * @example
+ * ```ts
+ * import { Durable } from "effect-taskgraph/durable"
+ * const store = Durable.layer(process.env.TASKGRAPH_STORE ?? Durable.defaultStore)
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: (store: string) => Layer.Layer<DurableStore, StoreError> = layerForInternal
 
 /**
  * A durable run of a graph one of whose data edges has no schema: the value
@@ -576,7 +614,7 @@ export const describe = (stored: StoredRun): string => {
  * @category models
  */
 export interface MainOptions<ROut = never, LE = never> extends Main.MainOptions<ROut, LE>, DurableOptions {
-  /** the sqlite file of the store (default `defaultStore`, in the working directory) */
+  /** the store: a sqlite file (default `defaultStore`, in the working directory) or a `postgres://` URL */
   readonly store?: string | undefined
 }
 
@@ -608,7 +646,7 @@ export const runMain = <E, R, P, ROut = never, LE = never>(
   const scope = Effect.runSync(Scope.make())
   const store = options.store ?? defaultStore
   const program = Effect.flatMap(
-    Layer.buildWithScope(layerSqlite(store), scope),
+    Layer.buildWithScope(layer(store), scope),
     (context) => Effect.provide(prepare(graph as TaskGraph.TaskGraph<E, R, P>, options), context)
   )
   Effect.runPromiseExit(program).then((exit) => {

@@ -14,11 +14,13 @@
  */
 import * as ClusterWorkflowEngine from "@effect/cluster/ClusterWorkflowEngine"
 import * as SingleRunner from "@effect/cluster/SingleRunner"
+import * as PgClient from "@effect/sql-pg/PgClient"
+import type * as SqlClient from "@effect/sql/SqlClient"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import * as Activity from "@effect/workflow/Activity"
 import * as Workflow from "@effect/workflow/Workflow"
 import * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
-import { Cause, Context, Data, Deferred, Effect, Exit, Fiber, FiberRef, Layer, LogLevel, Schedule, Schema } from "effect"
+import { Cause, Context, Data, Deferred, Effect, Exit, Fiber, FiberRef, Layer, LogLevel, Redacted, Schedule, Schema } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 
@@ -59,22 +61,17 @@ const quiet = <A, E, R>(layer: Layer.Layer<A, E, R>) =>
   // the runner's own warnings (e.g. about the runner a SIGKILL left registered) are not the user's business
   Layer.locally(FiberRef.currentMinimumLogLevel, LogLevel.Error)(layer)
 
-/** A sqlite store in one file (created with its directory when missing). */
-export const layerSqlite = (filename: string): Layer.Layer<DurableStore, StoreError> => {
-  const location = path.resolve(filename)
+/** The engine over one sql client, with every failure to open it as a `StoreError` naming the store. */
+const layerOn = (
+  location: string,
+  client: Layer.Layer<SqlClient.SqlClient, unknown>,
+  check: Effect.Effect<void, StoreError> = Effect.void
+): Layer.Layer<DurableStore, StoreError> => {
   const fail = (reason: string) => new StoreError({ store: location, reason })
-  const check = Effect.try({
-    try: () => {
-      const dir = path.dirname(location)
-      if (!fs.existsSync(dir)) fs.mkdirSync(dir, { recursive: true })
-      if (fs.existsSync(location) && fs.statSync(location).isDirectory()) throw new Error("it is a directory")
-    },
-    catch: (e) => fail(e instanceof Error ? e.message : String(e))
-  })
   const engine = RunWorkflow.toLayer(() => Effect.dieMessage("a durable run's workflow body never runs")).pipe(
     Layer.provideMerge(ClusterWorkflowEngine.layer),
     Layer.provideMerge(SingleRunner.layer({ runnerStorage: "sql", shardingConfig })),
-    Layer.provide(SqliteClient.layer({ filename: location }))
+    Layer.provide(client)
   )
   const store = Layer.effect(DurableStore, Effect.map(WorkflowEngine.WorkflowEngine, (engine) => ({ location, engine })))
   return Layer.unwrapEffect(Effect.as(check, quiet(Layer.provide(store, engine)))).pipe(
@@ -83,10 +80,44 @@ export const layerSqlite = (filename: string): Layer.Layer<DurableStore, StoreEr
       const failure = Cause.failureOption(cause)
       if (failure._tag === "Some" && failure.value instanceof StoreError) return Layer.fail(failure.value)
       const error = Cause.squash(cause)
-      return Layer.fail(fail(error instanceof Error ? error.message : String(error)))
+      const cause1 = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : ""
+      return Layer.fail(fail((error instanceof Error ? error.message : String(error)) + cause1))
     })
   )
 }
+
+/** A sqlite store in one file (created with its directory when missing). */
+export const layerSqlite = (filename: string): Layer.Layer<DurableStore, StoreError> => {
+  const location = path.resolve(filename)
+  const check = Effect.try({
+    try: () => {
+      const dir = path.dirname(location)
+      if (!fs.existsSync(dir)) fs.mkdirSync(dir, { recursive: true })
+      if (fs.existsSync(location) && fs.statSync(location).isDirectory()) throw new Error("it is a directory")
+    },
+    catch: (e) => new StoreError({ store: location, reason: e instanceof Error ? e.message : String(e) })
+  })
+  return layerOn(location, SqliteClient.layer({ filename: location }), check)
+}
+
+/** `postgres://user:password@host:port/db` without its password, to name it in messages. */
+const redactUrl = (url: string): string => {
+  try {
+    const u = new URL(url)
+    if (u.password !== "") u.password = "***"
+    return u.toString()
+  } catch {
+    return url
+  }
+}
+
+/** A PostgreSQL store (its tables are created on first use). */
+export const layerPostgres = (url: string): Layer.Layer<DurableStore, StoreError> =>
+  layerOn(redactUrl(url), PgClient.layer({ url: Redacted.make(url), connectTimeout: "5 seconds" }))
+
+/** A store named by a path (sqlite) or a `postgres://` URL. */
+export const layerFor = (store: string): Layer.Layer<DurableStore, StoreError> =>
+  /^postgres(ql)?:\/\//.test(store) ? layerPostgres(store) : layerSqlite(store)
 
 /** What a lookup found. */
 export type Lookup<A, E> =
