@@ -5,7 +5,9 @@
  * (`Durable.run`): the first run (every outcome stored) and a resumed run
  * (every value restored). Reported as ms per task over the in-memory run.
  * Opening the store (~1 s, dominated by loading the cluster libraries and
- * its migrations) is measured separately.
+ * its migrations) is measured separately. The same on PostgreSQL, on a
+ * private server started for the bench (test/helpers/postgres.ts), when
+ * PostgreSQL is installed (scripts/ensure-postgres.sh).
  *
  *   npx tsx bench/durable.ts [N]
  */
@@ -15,6 +17,7 @@ import * as path from "node:path"
 import { Context, Effect, Layer, Schema } from "effect"
 import { Task, TaskGraph } from "effect-taskgraph"
 import { Durable } from "effect-taskgraph/durable"
+import { startPostgres } from "../test/helpers/postgres.js"
 
 const n = Number(process.argv[2] ?? 1000)
 const width = 100
@@ -39,22 +42,35 @@ const time = <A, E>(effect: Effect.Effect<A, E>) =>
   })
 
 const dir = fs.mkdtempSync(path.join(process.env.BENCH_TMP ?? os.tmpdir(), "taskgraph-bench-durable-"))
+const row = (label: string, ms: number, memory: number) =>
+  `| ${label.padEnd(44)} | ${ms.toFixed(0).padStart(8)} | ${(ms / n).toFixed(3).padStart(8)} | ${((ms - memory) / n).toFixed(3).padStart(9)} |`
+
+const measureStore = (label: string, store: string, memory: number) =>
+  Effect.scoped(Effect.gen(function*() {
+    const open = performance.now()
+    const context = yield* Layer.build(Durable.layer(store))
+    const openMs = performance.now() - open
+    const first = yield* time(Effect.provide(Durable.run(graph, { runId: "bench" }), context))
+    const again = yield* time(Effect.provide(Durable.run(graph, { runId: "bench" }), context))
+    console.log(row(`${label}, first run (stores all)`, first, memory))
+    console.log(row(`${label}, same id again (finished)`, again, memory))
+    return openMs
+  }))
+
 const program = Effect.gen(function*() {
   const memory = yield* time(TaskGraph.run(graph))
-  const open = performance.now()
-  const context = yield* Layer.build(Durable.layerSqlite(path.join(dir, "runs.db")))
-  const openMs = performance.now() - open
-  const first = yield* time(Effect.provide(Durable.run(graph, { runId: "bench" }), context))
-  // a new run id whose tasks all succeeded once before would be a new run; resume = same id, report not yet stored
-  const resumed = yield* time(Effect.provide(Durable.run(graph, { runId: "bench" }), context))
-  const row = (label: string, ms: number) =>
-    `| ${label.padEnd(34)} | ${ms.toFixed(0).padStart(8)} | ${(ms / n).toFixed(3).padStart(8)} | ${((ms - memory) / n).toFixed(3).padStart(9)} |`
-  console.log(`\n${n} tasks (no-op, 10 layers), one process, sqlite file; machine shared and loaded: numbers are noisy\n`)
-  console.log(`| run                                |    total | ms/task | +ms/task |`)
-  console.log(`|------------------------------------|---------:|--------:|---------:|`)
-  console.log(row("in memory (TaskGraph.run)", memory))
-  console.log(row("durable, first run (stores all)", first))
-  console.log(row("durable, same id again (finished)", resumed))
-  console.log(`\nopening the store: ${openMs.toFixed(0)} ms`)
+  console.log(`\n${n} tasks (no-op, 10 layers), one process; machine shared and loaded: numbers are noisy\n`)
+  console.log(`| run                                          |    total | ms/task | +ms/task |`)
+  console.log(`|----------------------------------------------|---------:|--------:|---------:|`)
+  console.log(row("in memory (TaskGraph.run)", memory, memory))
+  const opens: Array<string> = []
+  opens.push(`sqlite ${(yield* measureStore("sqlite", path.join(dir, "runs.db"), memory)).toFixed(0)} ms`)
+  const pg = yield* Effect.promise(() => startPostgres().catch(() => undefined))
+  if (pg === undefined) console.log("| PostgreSQL: not installed (scripts/ensure-postgres.sh) | | | |")
+  else {
+    const openMs = yield* measureStore("PostgreSQL", pg.url, memory).pipe(Effect.ensuring(Effect.promise(() => pg.stop())))
+    opens.push(`PostgreSQL ${openMs.toFixed(0)} ms`)
+  }
+  console.log(`\nopening the store: ${opens.join(", ")}`)
 })
-Effect.runPromise(Effect.scoped(program)).finally(() => fs.rmSync(dir, { recursive: true, force: true }))
+Effect.runPromise(program).finally(() => fs.rmSync(dir, { recursive: true, force: true }))
