@@ -30,6 +30,7 @@
  */
 import { createHash } from "node:crypto"
 import { Cause, Data, Effect, Exit, Layer, Option, Schema, Scope } from "effect"
+import { dual } from "effect/Function"
 import type * as GraphError from "./GraphError.js"
 import type { Lookup, RunStore } from "./internal/durableStore.js"
 import {
@@ -569,19 +570,28 @@ const reportOf = (stored: StoredRun): RunReport.RunReport => ({
  * const program = Durable.run(graph, { runId: "r1", concurrency: 4 }).pipe(
  *   Effect.provide(Durable.layerSqlite(".taskgraph/runs.db"))
  * )
+ * // or data-last: graph.pipe(Durable.run({ runId: "r1" }))
  * ```
  *
  * @since 0.1.0
  * @category running
  */
-export const run = <E, R, P>(
+export const run: {
+  (options: DurableOptions & TaskGraph.RunOptions): <E, R, P>(
+    graph: TaskGraph.TaskGraph<E, R, P>
+  ) => Effect.Effect<RunReport.RunReport, TaskGraph.TaskGraphError<E> | NotDurableError | GraphChangedError, R | DurableStore>
+  <E, R, P>(
+    graph: TaskGraph.TaskGraph<E, R, P>,
+    options: DurableOptions & TaskGraph.RunOptions
+  ): Effect.Effect<RunReport.RunReport, TaskGraph.TaskGraphError<E> | NotDurableError | GraphChangedError, R | DurableStore>
+} = dual(2, <E, R, P>(
   graph: TaskGraph.TaskGraph<E, R, P>,
   options: DurableOptions & TaskGraph.RunOptions
 ): Effect.Effect<RunReport.RunReport, TaskGraph.TaskGraphError<E> | NotDurableError | GraphChangedError, R | DurableStore> =>
   Effect.flatMap(prepare(graph, options), (prepared) =>
     prepared._tag === "Finished"
       ? Effect.succeed(reportOf(prepared.stored))
-      : Effect.ensuring(TaskGraph.run(prepared.graph, options), prepared.close))
+      : Effect.ensuring(TaskGraph.run(prepared.graph, options), prepared.close)))
 
 /**
  * The summary of a stored run, one line per task, for a run that had
