@@ -179,3 +179,70 @@ describe("durable runs (library)", () => {
     expect(String((defect as Error).message)).toContain("plain object")
   }, 120_000)
 })
+
+class Image extends Context.Tag("Image")<Image, { readonly path: string }>() {}
+class Machine extends Context.Tag("Machine")<Machine, { readonly id: number }>() {}
+
+describe("resource groups (library)", () => {
+  it("a failure inside a group: the group runs again from its start (acquired again, released in order); data outside is restored", async () => {
+    const store = path.join(tmp, "groups.db")
+    const log: Array<string> = []
+    let failTests = true
+    let machines = 0
+    const image = Task.make("build image", {
+      provides: Image,
+      schema: Schema.Struct({ path: Schema.String }),
+      run: Effect.sync(() => {
+        log.push("build image")
+        return { path: "img.qcow2" }
+      })
+    })
+    const machine = Task.make("boot", {
+      requires: [Image],
+      provides: Machine,
+      resource: true,
+      run: Effect.acquireRelease(
+        Effect.sync(() => {
+          log.push("boot")
+          return { id: ++machines }
+        }),
+        () => Effect.sync(() => log.push("power off"))
+      )
+    })
+    const tests = Task.make("tests", {
+      requires: [Machine],
+      run: Effect.flatMap(Machine, (m) =>
+        Effect.suspend(() => {
+          log.push(`tests on ${m.id}`)
+          return failTests ? Effect.fail("flaky") : Effect.succeed(m.id)
+        }))
+    })
+    const graph = TaskGraph.make("group", [image, machine, tests])
+    const run = graph.pipe(Durable.run({ runId: "g1" }), Effect.provide(Durable.layerSqlite(store)))
+
+    expect(Exit.isFailure(await Effect.runPromiseExit(run))).toBe(true)
+    expect(log).toEqual(["build image", "boot", "tests on 1", "power off"])
+    failTests = false
+    log.length = 0
+    const report = await Effect.runPromise(run)
+    expect(report.status).toBe("succeeded")
+    // the image is restored; the group (boot + tests) runs again, released in order
+    expect(log).toEqual(["boot", "tests on 2", "power off"])
+    log.length = 0
+    await Effect.runPromise(run)
+    expect(log).toEqual([])
+  }, 120_000)
+
+  it("a schema-less data edge between plain tasks is refused with NotDurableError (library)", async () => {
+    const store = path.join(tmp, "refused.db")
+    const plain = Task.make("plain image", { provides: Image, run: Effect.succeed({ path: "x" }) })
+    const user = Task.make("use image", { requires: [Image], run: Effect.void })
+    const exit = await Effect.runPromiseExit(
+      Durable.run(TaskGraph.make("refused", [plain, user]), { runId: "x" }).pipe(Effect.provide(Durable.layerSqlite(store)))
+    )
+    expect(Exit.isFailure(exit) && Cause.failureOption(exit.cause)).toMatchObject({
+      _tag: "Some",
+      value: { _tag: "NotDurableError", task: "plain image", tag: "Image", usedBy: ["use image"] }
+    })
+  }, 120_000)
+})
