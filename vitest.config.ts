@@ -12,7 +12,8 @@ export default defineConfig({
       { find: /^effect-taskgraph\/node$/, replacement: source("node.ts") },
       { find: /^effect-taskgraph\/workers$/, replacement: source("workers.ts") },
       { find: /^effect-taskgraph\/qemu$/, replacement: source("qemu/index.ts") },
-      { find: /^effect-taskgraph\/cli$/, replacement: source("cli/index.ts") }
+      { find: /^effect-taskgraph\/cli$/, replacement: source("cli/index.ts") },
+      { find: /^effect-taskgraph\/durable$/, replacement: source("durable/index.ts") }
     ]
   },
   test: {

@@ -16,6 +16,8 @@
  *   npx tsx examples/qemu-test.ts --watch            # keep the VM up; rerun rsync + tests on every change
  *   npx tsx examples/qemu-test.ts --project DIR      # another project (its run-tests.sh is run)
  *   npx tsx examples/qemu-test.ts --mermaid          # also print the executed graph as Mermaid text
+ *   npx tsx examples/qemu-test.ts --run-id ci-42     # durable: killed during the tests, the same command
+ *                                                    # resumes: the guest is restored, the VM group runs again
  *
  * Exit codes: 0 success, 1 a task failed (e.g. a test), 2 bad arguments,
  * 130 Ctrl+C (after a clean power-down; a second Ctrl+C kills at once).
@@ -30,6 +32,7 @@ import * as NodePath from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import { Task, TaskGraph } from "effect-taskgraph"
+import { Durable } from "effect-taskgraph/durable"
 import { Main } from "effect-taskgraph/node"
 import { QemuTask } from "effect-taskgraph/qemu"
 
@@ -42,16 +45,18 @@ const args = (() => {
         watch: { type: "boolean", default: false },
         project: { type: "string", default: NodePath.join(here, "qemu-project") },
         mermaid: { type: "boolean", default: false },
+        "run-id": { type: "string" },
+        store: { type: "string" },
         help: { type: "boolean", short: "h", default: false }
       }
     }).values
   } catch (e) {
-    console.error(`${e instanceof Error ? e.message : String(e)}\nusage: qemu-test.ts [--watch] [--project DIR] [--mermaid]`)
+    console.error(`${e instanceof Error ? e.message : String(e)}\nusage: qemu-test.ts [--watch] [--project DIR] [--mermaid] [--run-id ID [--store FILE]]`)
     process.exit(Main.ExitCode.Usage)
   }
 })()
 if (args.help) {
-  console.log("usage: qemu-test.ts [--watch] [--project DIR] [--mermaid]")
+  console.log("usage: qemu-test.ts [--watch] [--project DIR] [--mermaid] [--run-id ID [--store FILE]]")
   process.exit(0)
 }
 const project = NodePath.resolve(args.project)
@@ -147,5 +152,7 @@ const watching = TaskGraph.make("run tests on every change", [guest, vm.overlay,
 
 // the summary ends with the report's path ("report: …/.taskgraph/report.html")
 const options = { pools: { vm: 1 }, html: ".taskgraph/report.html", mermaid: args.mermaid }
+const runId = args["run-id"]
 if (args.watch) Main.runMain(watching, options)
+else if (runId !== undefined) Durable.runMain(once, { ...options, runId, store: args.store })
 else Main.runMain(once, options)

@@ -9,6 +9,7 @@
  * effect-taskgraph run build.ts --html report.html  # a self-contained HTML report of the run
  * effect-taskgraph run build.ts --dry-run --html graph.html   # the planned graph as HTML
  * effect-taskgraph run build.ts --reporter json     # one JSON event per line
+ * effect-taskgraph run build.ts --run-id nightly-7  # durable: the same id again resumes (see docs/durable.md)
  * ```
  *
  * Exit codes: 0 success, 1 failure (or an invalid graph), 2 bad usage (an
@@ -187,6 +188,14 @@ const options = {
   ),
   dryRun: Options.boolean("dry-run").pipe(
     Options.withDescription("validate the graph, print the plan and the Mermaid graph, run nothing")
+  ),
+  runId: Options.text("run-id").pipe(
+    Options.withDescription("a durable run: keep every task's outcome in the store under this id; the same id again resumes it (tasks that succeeded are not run again)"),
+    Options.optional
+  ),
+  store: Options.text("store").pipe(
+    Options.withDescription("where durable runs are kept (with --run-id): a sqlite file (default .taskgraph/runs.db) or a postgres:// URL"),
+    Options.optional
   )
 }
 
@@ -203,6 +212,8 @@ type Parsed = Command.Command.ParseConfig<typeof options>
 export interface RunRequest {
   readonly graph: TaskGraph.TaskGraph.Any
   readonly options: Main.RunOptions
+  /** with `--run-id`: run it durably (`effect-taskgraph/durable`) */
+  readonly durable?: { readonly runId: string; readonly store: string | undefined } | undefined
 }
 
 const runCommand = (onRun: (request: RunRequest) => void) =>
@@ -232,8 +243,15 @@ const runCommand = (onRun: (request: RunRequest) => void) =>
       }
       // `--log-level` (built into @effect/cli) sets this fiber's level: the run keeps it
       const logLevel = yield* FiberRef.get(FiberRef.currentMinimumLogLevel)
+      if (Option.isNone(args.runId) && Option.isSome(args.store)) {
+        return yield* new CliError({ message: "--store is only for durable runs: give --run-id too", exitCode: Main.ExitCode.Usage })
+      }
       onRun({
         graph,
+        durable: Option.match(args.runId, {
+          onNone: () => undefined,
+          onSome: (runId) => ({ runId, store: Option.getOrUndefined(args.store) })
+        }),
         options: {
           concurrency: Option.getOrUndefined(args.concurrency),
           mode: args.mode,
@@ -302,7 +320,17 @@ export const main = (argv: ReadonlyArray<string> = process.argv): void => {
     if (exit._tag === "Success") {
       if (request === undefined) return process.exit(Main.ExitCode.Succeeded)
       // the graph came from a user's file: its requirements are checked when it starts
-      return Main.runMain(request.graph as TaskGraph.TaskGraph<unknown, never, unknown>, request.options)
+      const graph = request.graph as TaskGraph.TaskGraph<unknown, never, unknown>
+      const durable = request.durable
+      if (durable === undefined) return Main.runMain(graph, request.options)
+      // loaded only for durable runs: the cluster and sqlite libraries stay out of a plain run
+      return import("./Durable.js").then(
+        (Durable) => Durable.runMain(graph, { ...request!.options, runId: durable.runId, store: durable.store }),
+        (error) => {
+          process.stderr.write(`error: durable runs need @effect/workflow, @effect/cluster and @effect/sql-sqlite-node: ${String(error)}\n`)
+          process.exit(Main.ExitCode.Failed)
+        }
+      )
     }
     const failure = Cause.failureOption(exit.cause)
     if (Option.isSome(failure)) {

@@ -22,7 +22,7 @@
  *
  * @since 0.1.0
  */
-import type { Context, Duration, Fiber, Schedule } from "effect"
+import type { Context, Duration, Fiber, Schedule, Schema } from "effect"
 import { Cause, Effect, Exit, Layer, Option, Scope } from "effect"
 import type { Pipeable } from "effect/Pipeable"
 import type { OutputStream } from "./TaskEvent.js"
@@ -119,6 +119,18 @@ export interface Task<out A, out E = never, out R = never, out Provides = never,
   readonly retry: Schedule.Schedule<unknown, never, R> | undefined
   /** Weighted use of named pools, held until the task is released. */
   readonly pools: Readonly<Record<string, number>>
+  /**
+   * How its value is stored by a durable run (`effect-taskgraph/durable`);
+   * without one, its value cannot cross a durable boundary.
+   */
+  readonly schema: Schema.Schema.AnyNoContext | undefined
+  /** How its typed errors are stored by a durable run; others come back as defects. */
+  readonly errorSchema: Schema.Schema.AnyNoContext | undefined
+  /**
+   * Its value is a live resource (a VM, a session, a server), not data: a
+   * durable run runs it again, with every task that uses it, on resume.
+   */
+  readonly resource: boolean
 }
 
 /**
@@ -184,6 +196,10 @@ export interface CommonOptions<E, RS> {
   readonly retry?: Schedule.Schedule<unknown, NoInfer<E>, RS> | undefined
   /** Weighted use of named pools, e.g. `{ vm: 1 }`; sizes are given to `TaskGraph.run`. */
   readonly pools?: Readonly<Record<string, number>> | undefined
+  /** Durable runs: how its typed errors are stored (e.g. a `Schema.TaggedError` class or a `Schema.Union` of them). */
+  readonly errorSchema?: Schema.Schema.AnyNoContext | undefined
+  /** Durable runs: its value is a live resource, run again with the tasks that use it on resume. */
+  readonly resource?: boolean | undefined
 }
 
 /**
@@ -226,20 +242,24 @@ export type Identifiers<Tags extends ReadonlyArray<AnyTag>> = Tags[number] exten
  * @category constructors
  */
 export const make: {
-  <I, S, const Requires extends ReadonlyArray<AnyTag> = readonly [], E = never, R = never, RS = never>(
+  <I, S, const Requires extends ReadonlyArray<AnyTag> = readonly [], E = never, R = never, RS = never, SI = S>(
     name: string,
     options: CommonOptions<E, RS> & {
       readonly provides: Context.Tag<I, S>
       readonly requires?: Requires | undefined
       readonly run: Effect.Effect<S, E, R>
+      /** Durable runs: how the service is stored (its encoded side must be JSON). */
+      readonly schema?: Schema.Schema<NoInfer<S>, SI> | undefined
     }
   ): Task<S, E, Exclude<R, Scope.Scope> | NoInfer<RS>, I, Identifiers<Requires>>
-  <A, const Requires extends ReadonlyArray<AnyTag> = readonly [], E = never, R = never, RS = never>(
+  <A, const Requires extends ReadonlyArray<AnyTag> = readonly [], E = never, R = never, RS = never, SI = A>(
     name: string,
     options: CommonOptions<E, RS> & {
       readonly provides?: undefined
       readonly requires?: Requires | undefined
       readonly run: Effect.Effect<A, E, R>
+      /** Durable runs: how the value is stored (its encoded side must be JSON). */
+      readonly schema?: Schema.Schema<A, SI> | undefined
     }
   ): Task<A, E, Exclude<R, Scope.Scope> | NoInfer<RS>, never, Identifiers<Requires>>
 } = (name: string, options: internal.Options) =>

@@ -8,7 +8,7 @@
  *
  * @internal
  */
-import type { Duration, Effect, Schedule } from "effect"
+import type { Duration, Effect, Schedule, Schema } from "effect"
 import { pipeArguments } from "effect/Pipeable"
 import type { AnyTag, Task } from "../Task.js"
 import { noPools } from "./taskHooks.js"
@@ -54,6 +54,12 @@ export interface Options {
   readonly timeout?: Duration.DurationInput | undefined
   readonly retry?: Schedule.Schedule<unknown, never, unknown> | undefined
   readonly pools?: Readonly<Record<string, number>> | undefined
+  /** durable runs: how the task's value is stored (Durable.ts) */
+  readonly schema?: Schema.Schema.AnyNoContext | undefined
+  /** durable runs: how the task's typed errors are stored */
+  readonly errorSchema?: Schema.Schema.AnyNoContext | undefined
+  /** durable runs: a live resource, re-run with every task that uses it */
+  readonly resource?: boolean | undefined
 }
 
 /** Makes a task of the type its caller declares (and checked its options against). @internal */
@@ -73,6 +79,9 @@ export const make = <A, E, R, I, Q>(name: string, options: Options): Task<A, E, 
   task.timeout = options.timeout
   task.retry = options.retry
   task.pools = options.pools ?? noPools
+  task.schema = options.schema
+  task.errorSchema = options.errorSchema
+  task.resource = options.resource ?? false
   return task
 }
 

@@ -28,7 +28,7 @@
  */
 import type { FileSystem } from "@effect/platform"
 import type { Duration, Scope } from "effect"
-import { Clock, Context, Data, Effect } from "effect"
+import { Clock, Context, Data, Effect, Schema } from "effect"
 import * as InternalTask from "../internal/task.js"
 import * as Task from "../Task.js"
 import * as Net from "./Net.js"
@@ -120,6 +120,30 @@ export class TestsFailedError extends Data.TaggedError("TestsFailedError")<{
  * @category models
  */
 export type BuiltGuest = TestGuest.Guest & { readonly hostKeyLine: string }
+
+/**
+ * How a durable run stores the built guest (its manifest and host key line),
+ * so that a resumed run does not build or look it up again.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { QemuTask } from "effect-taskgraph/qemu"
+ * declare const guest: QemuTask.BuiltGuest
+ * Schema.encodeSync(QemuTask.BuiltGuestSchema)(guest).kernel
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const BuiltGuestSchema = Schema.transform(
+  Schema.Struct({ ...TestGuest.Guest.fields, hostKeyLine: Schema.String }),
+  Schema.declare((u): u is BuiltGuest => u instanceof TestGuest.Guest && typeof (u as { hostKeyLine?: unknown }).hostKeyLine === "string"),
+  {
+    strict: true,
+    decode: ({ hostKeyLine, ...fields }) => Object.assign(new TestGuest.Guest(fields), { hostKeyLine }),
+    encode: (guest) => ({ ...guest })
+  }
+)
 
 /**
  * The default tag of the test guest task (`testGuest`).
@@ -277,6 +301,10 @@ const build = <A, E, R, I, Q>(
     readonly provides?: Context.Tag<I, A> | undefined
     readonly requires?: ReadonlyArray<Task.AnyTag & { readonly Identifier: NoInfer<Q> }> | undefined
     readonly run: Effect.Effect<A, E, NoInfer<R | Q> | Scope.Scope>
+    /** durable runs: how the value is stored */
+    readonly schema?: Schema.Schema.AnyNoContext | undefined
+    /** durable runs: a live resource, re-run with the tasks that use it */
+    readonly resource?: boolean | undefined
   }
 ): Task.Task<A, E, R, I, Q> => InternalTask.make(name, options)
 
@@ -314,8 +342,8 @@ export function testGuest<I>(name: string, options: TaskOptions & {
     return guest
   })
   return options.provides === undefined
-    ? build(name, { ...common(options), provides: Guest, run })
-    : build(name, { ...common(options), provides: options.provides, run })
+    ? build(name, { ...common(options), provides: Guest, schema: BuiltGuestSchema, run })
+    : build(name, { ...common(options), provides: options.provides, schema: BuiltGuestSchema, run })
 }
 
 /**
@@ -411,6 +439,8 @@ export const overlay = <
     ...common(options),
     provides: options.provides,
     requires: options.requires ?? [],
+    // durable runs: a live file deleted on release, not data (re-created on resume)
+    resource: true,
     run: Effect.gen(function*() {
       const image = yield* resolve(options.image)
       const created = yield* QemuImg.overlay(image)
@@ -471,6 +501,7 @@ export const vm = <
     provides: options.provides,
     requires: [options.overlay, ...(options.requires ?? [])],
     pools: options.pool === false ? {} : { [options.pool ?? "vm"]: 1 },
+    resource: true,
     run: Effect.gen(function*() {
       const disk = yield* options.overlay
       const start = yield* resolve(options.options)
@@ -590,6 +621,7 @@ export const sshReady = <
     ...common(options),
     provides: options.provides,
     requires: [options.vm, ...(options.requires ?? [])],
+    resource: true,
     run: Effect.gen(function*() {
       const vm = yield* options.vm
       const identity = yield* resolve(options.identity)

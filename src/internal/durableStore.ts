@@ -1,0 +1,213 @@
+/**
+ * The store of durable runs: one `@effect/workflow` execution per run id,
+ * whose activities are the tasks. Results are written and read by the
+ * cluster's own `MessageStorage` (sqlite through `SingleRunner`); nothing
+ * here persists anything by itself.
+ *
+ * A task runs in today's scheduler, not inside the activity: the activity's
+ * `execute` only hands over the task's outcome (a bridge). That keeps the
+ * task interruptible (the cluster runs activities uninterruptibly), its
+ * scope, output and watchers where they belong, and lets a lookup answer
+ * "already stored" without running anything.
+ *
+ * @internal
+ */
+import * as ClusterWorkflowEngine from "@effect/cluster/ClusterWorkflowEngine"
+import * as SingleRunner from "@effect/cluster/SingleRunner"
+import * as PgClient from "@effect/sql-pg/PgClient"
+import type * as SqlClient from "@effect/sql/SqlClient"
+import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
+import * as Activity from "@effect/workflow/Activity"
+import * as Workflow from "@effect/workflow/Workflow"
+import * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
+import { Cause, Context, Data, Deferred, Effect, Exit, Fiber, FiberRef, Layer, LogLevel, Redacted, Schedule, Schema } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+
+/** The store could not be opened or used. */
+export class StoreError extends Data.TaggedError("StoreError")<{
+  readonly store: string
+  readonly reason: string
+}> {
+  override get message() {
+    return `the durable store ${this.store} cannot be opened: ${this.reason}`
+  }
+}
+
+/** The one workflow every durable run is an execution of; its body never runs (see the module comment). */
+export const RunWorkflow = Workflow.make({
+  name: "effect-taskgraph/run",
+  payload: { runId: Schema.String },
+  idempotencyKey: ({ runId }) => runId
+})
+
+/** An opened store. */
+export interface Store {
+  readonly location: string
+  readonly engine: WorkflowEngine.WorkflowEngine["Type"]
+}
+
+/** @internal */
+export class DurableStore extends Context.Tag("effect-taskgraph/DurableStore")<DurableStore, Store>() {}
+
+/**
+ * Sharding settings for one process: a stale activity message left by a
+ * killed process (its task is never asked for again) must not hold up
+ * shutdown for the default 15 s.
+ */
+const shardingConfig = { entityTerminationTimeout: "1 second" } as const
+
+const quiet = <A, E, R>(layer: Layer.Layer<A, E, R>) =>
+  // the runner's own warnings (e.g. about the runner a SIGKILL left registered) are not the user's business
+  Layer.locally(FiberRef.currentMinimumLogLevel, LogLevel.Error)(layer)
+
+/** The engine over one sql client, with every failure to open it as a `StoreError` naming the store. */
+const layerOn = (
+  location: string,
+  client: Layer.Layer<SqlClient.SqlClient, unknown>,
+  check: Effect.Effect<void, StoreError> = Effect.void
+): Layer.Layer<DurableStore, StoreError> => {
+  const fail = (reason: string) => new StoreError({ store: location, reason })
+  const engine = RunWorkflow.toLayer(() => Effect.dieMessage("a durable run's workflow body never runs")).pipe(
+    Layer.provideMerge(ClusterWorkflowEngine.layer),
+    Layer.provideMerge(SingleRunner.layer({ runnerStorage: "sql", shardingConfig })),
+    Layer.provide(client)
+  )
+  const store = Layer.effect(DurableStore, Effect.map(WorkflowEngine.WorkflowEngine, (engine) => ({ location, engine })))
+  return Layer.unwrapEffect(Effect.as(check, quiet(Layer.provide(store, engine)))).pipe(
+    Layer.catchAllCause((cause) => {
+      if (Cause.isInterruptedOnly(cause)) return Layer.failCause(cause as Cause.Cause<never>)
+      const failure = Cause.failureOption(cause)
+      if (failure._tag === "Some" && failure.value instanceof StoreError) return Layer.fail(failure.value)
+      const error = Cause.squash(cause)
+      const cause1 = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : ""
+      return Layer.fail(fail((error instanceof Error ? error.message : String(error)) + cause1))
+    })
+  )
+}
+
+/** A sqlite store in one file (created with its directory when missing). */
+export const layerSqlite = (filename: string): Layer.Layer<DurableStore, StoreError> => {
+  const location = path.resolve(filename)
+  const check = Effect.try({
+    try: () => {
+      const dir = path.dirname(location)
+      if (!fs.existsSync(dir)) fs.mkdirSync(dir, { recursive: true })
+      if (fs.existsSync(location) && fs.statSync(location).isDirectory()) throw new Error("it is a directory")
+    },
+    catch: (e) => new StoreError({ store: location, reason: e instanceof Error ? e.message : String(e) })
+  })
+  return layerOn(location, SqliteClient.layer({ filename: location }), check)
+}
+
+/** `postgres://user:password@host:port/db` without its password, to name it in messages. */
+const redactUrl = (url: string): string => {
+  try {
+    const u = new URL(url)
+    if (u.password !== "") u.password = "***"
+    return u.toString()
+  } catch {
+    return url
+  }
+}
+
+/** A PostgreSQL store (its tables are created on first use). */
+export const layerPostgres = (url: string): Layer.Layer<DurableStore, StoreError> =>
+  layerOn(redactUrl(url), PgClient.layer({ url: Redacted.make(url), connectTimeout: "5 seconds" }))
+
+/** A store named by a path (sqlite) or a `postgres://` URL. */
+export const layerFor = (store: string): Layer.Layer<DurableStore, StoreError> =>
+  /^postgres(ql)?:\/\//.test(store) ? layerPostgres(store) : layerSqlite(store)
+
+/** What a lookup found. */
+export type Lookup<A, E> =
+  | { readonly _tag: "Stored"; readonly value: A; readonly attempt: number }
+  | {
+    readonly _tag: "Open"
+    readonly attempt: number
+    /** the last failure stored by an earlier attempt, if any */
+    readonly previous: Exit.Exit<A, E> | undefined
+    /** stores the outcome (typed errors the schema knows stay typed; the rest become defects) */
+    readonly complete: (exit: Exit.Exit<A, unknown>) => Effect.Effect<void>
+  }
+
+const messageOf = (u: unknown): string =>
+  u instanceof Error ? u.message : typeof u === "string" ? u : JSON.stringify(u) ?? String(u)
+
+/** The exit as the store keeps it: interruptions and unknown errors become defects with their message. */
+const storable = <A>(exit: Exit.Exit<A, unknown>, errorSchema: Schema.Schema.AnyNoContext): Exit.Exit<A, unknown> => {
+  if (Exit.isSuccess(exit)) return exit
+  const failure = Cause.failureOption(exit.cause)
+  if (failure._tag === "Some") {
+    return Schema.is(errorSchema)(failure.value) ? Exit.fail(failure.value) : Exit.die(new Error(messageOf(failure.value)))
+  }
+  if (Cause.isInterruptedOnly(exit.cause)) return Exit.die(new Error("interrupted"))
+  return Exit.die(Cause.squash(exit.cause))
+}
+
+/** One run's handle on the store. */
+export interface RunStore {
+  readonly runId: string
+  readonly location: string
+  /**
+   * The latest stored outcome of a step, or an open attempt to complete.
+   * Failures stored by earlier attempts are skipped: a failed step runs again.
+   */
+  readonly lookup: <A, I, E, EI>(
+    name: string,
+    success: Schema.Schema<A, I>,
+    error: Schema.Schema<E, EI>
+  ) => Effect.Effect<Lookup<A, E>>
+}
+
+export const openRun = (store: Store, runId: string): Effect.Effect<RunStore> =>
+  Effect.map(RunWorkflow.executionId({ runId }), (executionId) => {
+    const instance = WorkflowEngine.WorkflowInstance.initial(RunWorkflow, executionId)
+    const lookup = <A, I, E, EI>(
+      name: string,
+      success: Schema.Schema<A, I>,
+      error: Schema.Schema<E, EI>
+    ): Effect.Effect<Lookup<A, E>> =>
+      Effect.gen(function*() {
+        let previous: Exit.Exit<A, E> | undefined
+        for (let attempt = 1;; attempt++) {
+          const invoked = yield* Deferred.make<void>()
+          const outcome = yield* Deferred.make<A, unknown>()
+          const activity = Activity.make({
+            name,
+            success,
+            error,
+            // never retried on interruption: `storable` turns interruptions into defects
+            interruptRetryPolicy: Schedule.stop,
+            execute: Effect.zipRight(Deferred.succeed(invoked, undefined), Deferred.await(outcome)) as Effect.Effect<A, E>
+          })
+          const fiber = yield* store.engine.activityExecute(activity, attempt).pipe(
+            Effect.provideService(WorkflowEngine.WorkflowInstance, instance),
+            Effect.forkDaemon
+          )
+          const first = yield* Effect.raceFirst(
+            Effect.as(Deferred.await(invoked), "open" as const),
+            Effect.as(Fiber.await(fiber), "stored" as const)
+          )
+          if (first === "open") {
+            return {
+              _tag: "Open",
+              attempt,
+              previous,
+              complete: (exit) =>
+                Effect.uninterruptible(
+                  Effect.zipRight(
+                    Deferred.done(outcome, storable(exit, error as Schema.Schema.AnyNoContext) as Exit.Exit<A, E>),
+                    Effect.ignore(Fiber.await(fiber))
+                  )
+                )
+            } satisfies Lookup<A, E>
+          }
+          const result = yield* Fiber.join(fiber)
+          if (result._tag === "Suspended") return yield* Effect.dieMessage(`the durable store suspended step "${name}"`)
+          if (Exit.isSuccess(result.exit)) return { _tag: "Stored", value: result.exit.value, attempt } as const
+          previous = result.exit
+        }
+      })
+    return { runId, location: store.location, lookup }
+  })

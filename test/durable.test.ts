@@ -1,0 +1,248 @@
+/**
+ * Durable runs as a user has them: the CLI (`bin/effect-taskgraph.mjs run
+ * FILE --run-id ID --store FILE`) as real processes on a real sqlite file,
+ * SIGKILLed mid-run or failing, then run again with the same id. What ran is
+ * counted by side effects on disk (each task appends its name to ran.log
+ * when it really runs).
+ */
+import { execFile } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { Cause, Context, Effect, Exit, Schema } from "effect"
+import { afterAll, describe, expect, it } from "vitest"
+import { Durable } from "../src/durable/index.js"
+import { DurableStore, openRun } from "../src/internal/durableStore.js"
+import * as Task from "../src/Task.js"
+import * as TaskGraph from "../src/TaskGraph.js"
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
+const bin = path.join(root, "bin/effect-taskgraph.mjs")
+const fixture = (name: string) => path.join("test/fixtures/durable", name)
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "taskgraph-durable-"))
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }))
+
+interface Result {
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+const cli = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
+  new Promise<Result>((resolve) => {
+    const child = execFile(process.execPath, [bin, ...args], {
+      cwd: root,
+      env: { ...process.env, CI: "true", ...env },
+      timeout: 120_000
+    })
+    let stdout = "", stderr = ""
+    child.stdout?.on("data", (c) => (stdout += String(c)))
+    child.stderr?.on("data", (c) => (stderr += String(c)))
+    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }))
+  })
+
+/** A fresh directory for one test: its store and its ran.log. */
+const workspace = (name: string) => {
+  const dir = path.join(tmp, name)
+  fs.mkdirSync(dir, { recursive: true })
+  return { dir, store: path.join(dir, "runs.db"), env: { OUT: dir } }
+}
+const ranCounts = (dir: string): Record<string, number> => {
+  const file = path.join(dir, "ran.log")
+  const counts: Record<string, number> = {}
+  if (!fs.existsSync(file)) return counts
+  for (const line of fs.readFileSync(file, "utf8").split("\n")) if (line !== "") counts[line] = (counts[line] ?? 0) + 1
+  return counts
+}
+
+describe("durable runs (CLI, sqlite)", () => {
+  it("resumes after a SIGKILL: what had succeeded is not run again; a finished run only prints its report", async () => {
+    const w = workspace("sigkill")
+    const args = ["run", fixture("build.ts"), "--run-id", "r1", "--store", w.store]
+    const killed = await cli(args, { ...w.env, CRASH_AT: "c" })
+    expect(killed.signal, killed.stdout + killed.stderr).toBe("SIGKILL")
+    expect(ranCounts(w.dir)).toEqual({ a: 1, b: 1, c: 1 })
+
+    const resumed = await cli(args, w.env)
+    expect(resumed.code, resumed.stdout + resumed.stderr).toBe(0)
+    expect(resumed.stdout).toContain("[a] restored from")
+    expect(resumed.stdout).toContain("[b] restored from")
+    expect(resumed.stdout).toContain("sum is 3")
+    // c was running when the process died: at least once, so it ran again; a and b did not
+    expect(ranCounts(w.dir)).toEqual({ a: 1, b: 1, c: 2, d: 1 })
+
+    const again = await cli(args, w.env)
+    expect(again.code, again.stdout + again.stderr).toBe(0)
+    expect(again.stdout).toContain(`run "r1" of "durable fixture" already succeeded`)
+    expect(again.stdout).toMatch(/ {2}c +ran \(attempt 1\)/)
+    expect(ranCounts(w.dir)).toEqual({ a: 1, b: 1, c: 2, d: 1 })
+  }, 300_000)
+
+  it("resumes after a failure once its cause is fixed: only the failed task and what follows run", async () => {
+    const w = workspace("failure")
+    const args = ["run", fixture("build.ts"), "--run-id", "r2", "--store", w.store]
+    const failed = await cli(args, { ...w.env, FAIL_AT: "c" })
+    expect(failed.code, failed.stdout + failed.stderr).toBe(1)
+    expect(failed.stdout).toContain("c broke")
+    expect(ranCounts(w.dir)).toEqual({ a: 1, b: 1, c: 1 })
+
+    const fixed = await cli(args, w.env)
+    expect(fixed.code, fixed.stdout + fixed.stderr).toBe(0)
+    expect(ranCounts(w.dir)).toEqual({ a: 1, b: 1, c: 2, d: 1 })
+    // the kept outcome of c is its second attempt
+    const again = await cli(args, w.env)
+    expect(again.stdout).toMatch(/ {2}c +ran \(attempt 2\)/)
+  }, 300_000)
+
+  it("refuses a data edge without a schema before anything runs, naming the task and the tag", async () => {
+    const w = workspace("no-schema")
+    const r = await cli(["run", fixture("no-schema.ts"), "--run-id", "r3", "--store", w.store], w.env)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain(`task "read config" provides "Config" to "use config" but has no schema`)
+    expect(ranCounts(w.dir)).toEqual({})
+  }, 120_000)
+
+  it("refuses a graph of another shape under the same run id, before anything runs", async () => {
+    const w = workspace("changed")
+    const args = ["run", fixture("build.ts"), "--run-id", "r4", "--store", w.store]
+    const first = await cli(args, { ...w.env, FAIL_AT: "d" })
+    expect(first.code).toBe(1)
+    const before = ranCounts(w.dir)
+    const changed = await cli(args, { ...w.env, EXTRA: "1" })
+    expect(changed.code).toBe(1)
+    expect(changed.stderr).toContain(`run "r4" in ${w.store} was started with a graph of another shape`)
+    expect(ranCounts(w.dir)).toEqual(before)
+  }, 300_000)
+
+  it("a store that cannot be opened: one line naming it, exit 1, nothing ran", async () => {
+    const w = workspace("bad-store")
+    fs.writeFileSync(path.join(w.dir, "a-file"), "")
+    const store = path.join(w.dir, "a-file", "runs.db")
+    const r = await cli(["run", fixture("build.ts"), "--run-id", "r5", "--store", store], w.env)
+    expect(r.code).toBe(1)
+    expect(r.stderr.trim().split("\n")).toHaveLength(1)
+    expect(r.stderr).toContain(`error: the durable store ${store} cannot be opened`)
+    expect(ranCounts(w.dir)).toEqual({})
+  }, 120_000)
+
+  it("without --run-id it runs as before: nothing restored", async () => {
+    const w = workspace("plain")
+    const r = await cli(["run", fixture("build.ts")], w.env)
+    expect(r.code, r.stdout + r.stderr).toBe(0)
+    expect(fs.existsSync(path.join(root, "test/fixtures/durable/.taskgraph"))).toBe(false)
+    expect(r.stdout).not.toContain("restored")
+  }, 120_000)
+})
+
+class Broken extends Schema.TaggedError<Broken>()("Broken", { part: Schema.String, code: Schema.Number }) {}
+class Out extends Context.Tag("Out")<Out, number>() {}
+
+describe("durable runs (library)", () => {
+  it("typed errors survive the round trip through the store; other errors come back as defects with their message", async () => {
+    const store = path.join(tmp, "typed.db")
+    const typed = Task.make("typed", {
+      provides: Out,
+      schema: Schema.Number,
+      errorSchema: Broken,
+      run: Effect.fail(new Broken({ part: "disk", code: 28 }))
+    })
+    const untyped = Task.make("untyped", { run: Effect.fail({ reason: "plain object" }) })
+    const graph = TaskGraph.make("errors", [typed, untyped])
+    const exit = await Effect.runPromiseExit(
+      Durable.run(graph, { runId: "e1", mode: "continue" }).pipe(Effect.provide(Durable.layerSqlite(store)))
+    )
+    expect(Exit.isFailure(exit)).toBe(true)
+
+    // a new store instance reads back what the first one wrote
+    const read = Effect.gen(function*() {
+      const run = yield* openRun(yield* DurableStore, "e1")
+      const t = yield* run.lookup("task/typed", Schema.Number, Broken)
+      const u = yield* run.lookup("task/untyped", Schema.Undefined, Schema.Never)
+      return { t, u }
+    }).pipe(Effect.provide(Durable.layerSqlite(store)))
+    const { t, u } = await Effect.runPromise(read)
+    expect(t._tag).toBe("Open")
+    expect(t.attempt).toBe(2)
+    const previous = t._tag === "Open" ? t.previous : undefined
+    expect(previous !== undefined && Exit.isFailure(previous)).toBe(true)
+    const error = previous !== undefined && Exit.isFailure(previous) ? Cause.failureOption(previous.cause) : undefined
+    expect(error?._tag).toBe("Some")
+    const value = error?._tag === "Some" ? error.value : undefined
+    expect(value).toBeInstanceOf(Broken)
+    expect(value).toMatchObject({ _tag: "Broken", part: "disk", code: 28 })
+
+    const previousU = u._tag === "Open" ? u.previous : undefined
+    expect(previousU !== undefined && Exit.isFailure(previousU) && Cause.isDie(previousU.cause)).toBe(true)
+    const defect = previousU !== undefined && Exit.isFailure(previousU) ? Cause.squash(previousU.cause) : undefined
+    expect(String((defect as Error).message)).toContain("plain object")
+  }, 120_000)
+})
+
+class Image extends Context.Tag("Image")<Image, { readonly path: string }>() {}
+class Machine extends Context.Tag("Machine")<Machine, { readonly id: number }>() {}
+
+describe("resource groups (library)", () => {
+  it("a failure inside a group: the group runs again from its start (acquired again, released in order); data outside is restored", async () => {
+    const store = path.join(tmp, "groups.db")
+    const log: Array<string> = []
+    let failTests = true
+    let machines = 0
+    const image = Task.make("build image", {
+      provides: Image,
+      schema: Schema.Struct({ path: Schema.String }),
+      run: Effect.sync(() => {
+        log.push("build image")
+        return { path: "img.qcow2" }
+      })
+    })
+    const machine = Task.make("boot", {
+      requires: [Image],
+      provides: Machine,
+      resource: true,
+      run: Effect.acquireRelease(
+        Effect.sync(() => {
+          log.push("boot")
+          return { id: ++machines }
+        }),
+        () => Effect.sync(() => log.push("power off"))
+      )
+    })
+    const tests = Task.make("tests", {
+      requires: [Machine],
+      run: Effect.flatMap(Machine, (m) =>
+        Effect.suspend(() => {
+          log.push(`tests on ${m.id}`)
+          return failTests ? Effect.fail("flaky") : Effect.succeed(m.id)
+        }))
+    })
+    const graph = TaskGraph.make("group", [image, machine, tests])
+    const run = graph.pipe(Durable.run({ runId: "g1" }), Effect.provide(Durable.layerSqlite(store)))
+
+    expect(Exit.isFailure(await Effect.runPromiseExit(run))).toBe(true)
+    expect(log).toEqual(["build image", "boot", "tests on 1", "power off"])
+    failTests = false
+    log.length = 0
+    const report = await Effect.runPromise(run)
+    expect(report.status).toBe("succeeded")
+    // the image is restored; the group (boot + tests) runs again, released in order
+    expect(log).toEqual(["boot", "tests on 2", "power off"])
+    log.length = 0
+    await Effect.runPromise(run)
+    expect(log).toEqual([])
+  }, 120_000)
+
+  it("a schema-less data edge between plain tasks is refused with NotDurableError (library)", async () => {
+    const store = path.join(tmp, "refused.db")
+    const plain = Task.make("plain image", { provides: Image, run: Effect.succeed({ path: "x" }) })
+    const user = Task.make("use image", { requires: [Image], run: Effect.void })
+    const exit = await Effect.runPromiseExit(
+      Durable.run(TaskGraph.make("refused", [plain, user]), { runId: "x" }).pipe(Effect.provide(Durable.layerSqlite(store)))
+    )
+    expect(Exit.isFailure(exit) && Cause.failureOption(exit.cause)).toMatchObject({
+      _tag: "Some",
+      value: { _tag: "NotDurableError", task: "plain image", tag: "Image", usedBy: ["use image"] }
+    })
+  }, 120_000)
+})
