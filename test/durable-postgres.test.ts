@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type Postgres, startPostgres } from "./helpers/postgres.js"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
-const bin = path.join(root, "bin/effect-taskgraph.mjs")
+const bin = ["--import", "tsx", path.join(root, "src/bin.ts")]
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "taskgraph-durable-pg-"))
 
 let pg: Postgres | undefined
@@ -26,7 +26,7 @@ afterAll(async () => {
 
 const cli = (args: ReadonlyArray<string>, env: Record<string, string>) =>
   new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) => {
-    const child = execFile(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, CI: "true", ...env }, timeout: 120_000 })
+    const child = execFile(process.execPath, [...bin, ...args], { cwd: root, env: { ...process.env, CI: "true", ...env }, timeout: 120_000 })
     let stdout = "", stderr = ""
     child.stdout?.on("data", (c) => (stdout += String(c)))
     child.stderr?.on("data", (c) => (stderr += String(c)))

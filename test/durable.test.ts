@@ -1,5 +1,5 @@
 /**
- * Durable runs as a user has them: the CLI (`bin/effect-taskgraph.mjs run
+ * Durable runs as a user has them: the CLI (`src/bin.ts run
  * FILE --run-id ID --store FILE`) as real processes on a real sqlite file,
  * SIGKILLed mid-run or failing, then run again with the same id. What ran is
  * counted by side effects on disk (each task appends its name to ran.log
@@ -18,7 +18,7 @@ import * as Task from "../src/Task.js"
 import * as TaskGraph from "../src/TaskGraph.js"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
-const bin = path.join(root, "bin/effect-taskgraph.mjs")
+const bin = ["--import", "tsx", path.join(root, "src/bin.ts")]
 const fixture = (name: string) => path.join("test/fixtures/durable", name)
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "taskgraph-durable-"))
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }))
@@ -32,7 +32,7 @@ interface Result {
 
 const cli = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
   new Promise<Result>((resolve) => {
-    const child = execFile(process.execPath, [bin, ...args], {
+    const child = execFile(process.execPath, [...bin, ...args], {
       cwd: root,
       env: { ...process.env, CI: "true", ...env },
       timeout: 120_000
