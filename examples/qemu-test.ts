@@ -14,6 +14,7 @@
  *
  *   npx tsx examples/qemu-test.ts                    # run the tests once: exit 0, or 1 if a test failed
  *   npx tsx examples/qemu-test.ts --watch            # keep the VM up; rerun rsync + tests on every change
+ *                                                    # (each rerun a graph inside the watching task: `watch and test / run 2 / run tests`)
  *   npx tsx examples/qemu-test.ts --project DIR      # another project (its run-tests.sh is run)
  *   npx tsx examples/qemu-test.ts --mermaid          # also print the executed graph as Mermaid text
  *   npx tsx examples/qemu-test.ts --run-id ci-42     # durable: killed during the tests, the same command
@@ -26,7 +27,7 @@
 import { FileSystem } from "@effect/platform"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as ParcelWatcher from "@effect/platform-node/NodeFileSystem/ParcelWatcher"
-import { Effect, Either, Fiber, Layer, Option, Stream } from "effect"
+import { Effect, Either, Layer, Option, Stream } from "effect"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import { fileURLToPath } from "node:url"
@@ -96,26 +97,20 @@ const vm = QemuTask.pipeline("vm", {
 
 const once = TaskGraph.make("run tests once", [guest, ...vm.tasks])
 
-// ---- --watch: the same VM; rsync + tests rerun (as a small graph) on every change ----------
-
-/** The rerun part: the very same rsync and test tasks, in a graph of their own. */
-const rerun = TaskGraph.make("rsync and test", [vm.rsync, vm.tests])
+// ---- --watch: the same VM; rsync + tests rerun (as a graph inside the task) on every change --
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`
 
-/** One rerun: its tasks' lines go to this task's output; a failed test is reported, not fatal. */
+/**
+ * One rerun: the very same rsync and test tasks, as a graph run inside the
+ * watching task. It joins this run (graphs inside tasks): its tasks are in the
+ * live view, the output and the report as `watch and test / run N / run tests`,
+ * with nothing forwarded by hand. A failed test is reported, not fatal.
+ */
 const cycle = (n: number, why: string) =>
-  Effect.scoped(Effect.gen(function*() {
+  Effect.gen(function*() {
     yield* Task.output(`── run ${n} (${why})`, "log")
-    const handle = yield* TaskGraph.start(rerun)
-    const forward = yield* handle.events.pipe(
-      Stream.runForEach((e) =>
-        e._tag === "TaskOutput" ? Task.output(`${e.task}: ${e.line}`, e.stream) : Effect.void
-      ),
-      Effect.fork
-    )
-    const result = yield* Effect.either(handle.await)
-    yield* Fiber.join(forward)
+    const result = yield* Effect.either(TaskGraph.run(TaskGraph.make(`run ${n}`, [vm.rsync, vm.tests])))
     if (Either.isRight(result)) {
       const total = Option.getOrElse(result.right.durationMs, () => 0)
       yield* Task.output(`── run ${n}: tests passed in ${seconds(total)}; watching for changes`, "log")
@@ -123,7 +118,7 @@ const cycle = (n: number, why: string) =>
       const first = result.left.message.split("\n")[0]
       yield* Task.output(`── run ${n}: FAILED: ${first}; watching for changes`, "stderr")
     }
-  })).pipe(Effect.onInterrupt(() => Task.output(`── run ${n} cancelled`, "log")))
+  }).pipe(Effect.onInterrupt(() => Task.output(`── run ${n} cancelled`, "log")))
 
 /** FileSystem.watch with the ParcelWatcher backend (absolute paths, batched, recursive). */
 const ParcelFs = NodeFileSystem.layer.pipe(Layer.provide(ParcelWatcher.layer))

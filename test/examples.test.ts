@@ -50,6 +50,7 @@ const expected: Readonly<Record<string, Expected>> = {
 /** Examples not run here, and why. */
 const runElsewhere: Readonly<Record<string, string>> = {
   "qemu-test.ts": "the flagship: test/qemu/pipeline.test.ts runs it, Ctrl+C included (its bad input is checked below)",
+  "sharded-tests.ts": "boots VMs: test/qemu/sharded.test.ts runs it",
   "images.worker.ts": "the worker thread of images.ts, started by it"
 }
 

@@ -336,7 +336,7 @@ describe("examples/qemu-test.ts as a child process (real QEMU)", () => {
     // one burst of changes is one rerun (debounced); this one starts a test that never ends…
     fs.writeFileSync(path.join(project, "tests/test_slow.sh"), "echo started\nsleep 300\n")
     fs.appendFileSync(path.join(project, "tests/test_calc.sh"), "\n# touched\n")
-    await run.waitFor(/run tests: # tests\/test_slow\.sh/, 30_000)
+    await run.waitFor(/\[watch and test \/ run 2 \/ run tests\] # tests\/test_slow\.sh/, 30_000)
     expect(run.output()).toMatch(/── run 2 \(/)
     expect(run.output()).not.toMatch(/── run 3/)
 
@@ -344,7 +344,9 @@ describe("examples/qemu-test.ts as a child process (real QEMU)", () => {
     fs.rmSync(path.join(project, "tests/test_slow.sh"))
     await run.waitFor(/── run 3: tests passed/, 30_000)
     expect(run.output()).toMatch(/── run 2 cancelled/)
-    expect(run.output()).toMatch(/rsync sources: \*deleting +tests\/test_slow\.sh/)
+    expect(run.output()).toMatch(/\[watch and test \/ run 3 \/ rsync sources\] \*deleting +tests\/test_slow\.sh/)
+    // run 2's tasks, under their full names, were interrupted by the change
+    expect(run.output()).toMatch(/\[watch and test \/ run 2 \/ run tests\] -- interrupted/)
 
     run.child.kill("SIGINT")
     const { code } = await run.exited
