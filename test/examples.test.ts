@@ -6,8 +6,8 @@
  * below (its exit code and lines it prints), or a reason it is run elsewhere.
  * A new or renamed example without an entry fails the suite.
  */
-import { execFile } from "node:child_process"
-import { readdirSync } from "node:fs"
+import { execFile, spawn } from "node:child_process"
+import { existsSync, readdirSync } from "node:fs"
 import { describe, expect, it } from "vitest"
 
 const run = (file: string, args: ReadonlyArray<string> = []) =>
@@ -35,7 +35,7 @@ const expected: Readonly<Record<string, Expected>> = {
   },
   "diamond.ts": { code: 0, lines: ["critical path: checkout -> compile -> package", "build: succeeded", "gantt", "removing the checkout"] },
   "processes.ts": { code: 0, lines: ["[test archives]", "build archives: succeeded"] },
-  "images.ts": { code: 0, lines: ["digest images: succeeded", "stopped and cleaned up"] },
+  "images.ts": { code: 0, lines: ["[digest files] [12/12] ", "digest images: succeeded", "[worker pool] all worker threads stopped"] },
   "requests.ts": { code: 0, lines: ["fetch items: succeeded"] },
   "notifier.ts": { code: 0, lines: ["notify: succeeded"] },
   "qemu-two-vms.ts": { code: 0, lines: ["VMs at once: 1 (pool vm: 1)", "two vms: succeeded"] },
@@ -77,5 +77,35 @@ describe("examples run", () => {
     expect(code, out).toBe(2)
     expect(out).toContain("/does/not/exist")
     expect(out).not.toContain("start vm")
+  }, 130_000)
+
+  it("examples/images.ts on Ctrl+C mid-digest: the workers stop, the temporary directories go, exit 130", async () => {
+    const child = spawn(process.execPath, ["--import", "tsx", "examples/images.ts", "--files", "24", "--mb", "1"], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, CI: "true" }
+    })
+    let out = ""
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
+    // the first file digested: the pool is busy with the others
+    const digesting = new Promise<void>((resolve) => {
+      const onData = (chunk: Buffer) => {
+        out += String(chunk)
+        if (/^\[digest files\] \[1\/24\] /m.test(out)) resolve()
+      }
+      child.stdout.on("data", onData)
+      child.stderr.on("data", onData)
+    })
+    await Promise.race([digesting, exited])
+    expect(out).toMatch(/^\[digest files\] \[1\/24\] /m)
+    child.kill("SIGINT")
+    const code = await exited
+    expect(code, out).toBe(130)
+    expect(out).toContain("[digest files] -- interrupted")
+    expect(out).not.toContain("[digest files] [24/24]")
+    expect(out).toMatch(/^\[worker pool\] all worker threads stopped, \d+ ms after Ctrl\+C$/m)
+    expect(out).toMatch(/^== digest images: interrupted \(SIGINT\)/m)
+    const input = out.match(/generated 24 files of 1 MB in (\S+)$/m)?.[1]
+    expect(input, out).toBeDefined()
+    expect(existsSync(input!)).toBe(false)
   }, 130_000)
 })
