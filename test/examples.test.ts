@@ -7,7 +7,7 @@
  * A new or renamed example without an entry fails the suite.
  */
 import { execFile, spawn } from "node:child_process"
-import { existsSync, readdirSync } from "node:fs"
+import { existsSync, readdirSync, readFileSync } from "node:fs"
 import { describe, expect, it } from "vitest"
 
 const run = (file: string, args: ReadonlyArray<string> = []) =>
@@ -53,6 +53,19 @@ const runElsewhere: Readonly<Record<string, string>> = {
   "images.worker.ts": "the worker thread of images.ts, started by it"
 }
 
+/**
+ * Examples that do not exit through `Main.runMain` (nor `Durable.runMain`, built on it), and why.
+ * Every other example must, so Ctrl+C exits 130 after every finalizer ran.
+ */
+const notThroughMain: Readonly<Record<string, string>> = {
+  "sleeps.ts": "a tour of `TaskGraph.run` as an Effect inside your own program: runs several graphs, prints their reports",
+  "diamond.ts": "shows `TaskGraph.run` returning a report the program prints itself (critical path, Gantt)",
+  "layer.ts": "shows `TaskGraph.toLayer`: the graph is a Layer provided to an ordinary program",
+  "layers.ts": "shows `TaskGraph.run` with pools inside your own program, printing the report",
+  "large-graph.ts": "a scale demo that runs two graphs (one interrupted on purpose) and prints timings",
+  "images.worker.ts": "the worker thread of images.ts, not a program"
+}
+
 const files = readdirSync("examples").filter((name) => name.endsWith(".ts")).sort()
 
 describe("examples run", () => {
@@ -61,6 +74,15 @@ describe("examples run", () => {
     expect(missing, `add these examples to test/examples.test.ts: ${missing.join(", ")}`).toEqual([])
     const stale = [...Object.keys(expected), ...Object.keys(runElsewhere)].filter((file) => !files.includes(file))
     expect(stale, `these entries name no example: ${stale.join(", ")}`).toEqual([])
+  })
+
+  it("every example exits through Main.runMain (Ctrl+C exits 130) or says why not", () => {
+    const bypassing = files.filter((file) =>
+      notThroughMain[file] === undefined && !/\b(Main|Durable)\.runMain\(/.test(readFileSync(`examples/${file}`, "utf8"))
+    )
+    expect(bypassing, `run these through Main.runMain or add a reason to notThroughMain: ${bypassing.join(", ")}`).toEqual([])
+    const stale = Object.keys(notThroughMain).filter((file) => !files.includes(file))
+    expect(stale).toEqual([])
   })
 
   for (const file of files.filter((file) => expected[file] !== undefined)) {
