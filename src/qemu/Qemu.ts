@@ -314,13 +314,13 @@ const escapeOpt = (value: string): string => value.replace(/,/g, ",,")
  * import { Qemu } from "effect-taskgraph/qemu"
  *
  * declare const options: Qemu.ResolvedOptions
- * const argv = Qemu.commandLine(options, { runDir: "/tmp/qemu-x", accel: "tcg", ports: { ssh: 40022 } })
+ * const argv = Qemu.argv(options, { runDir: "/tmp/qemu-x", accel: "tcg", ports: { ssh: 40022 } })
  * ```
  *
  * @since 0.1.0
  * @category utils
  */
-export const commandLine = (
+export const argv = (
   options: ResolvedOptions,
   at: { readonly runDir: string; readonly accel: "kvm" | "tcg"; readonly ports: Readonly<Record<string, number>> }
 ): ReadonlyArray<string> => {
@@ -409,9 +409,9 @@ const launch = (
     const serialSock = NodePath.join(runDir, "serial.sock")
     const qmpSock = NodePath.join(runDir, "qmp.sock")
     const serialLog = NodePath.join(runDir, "serial.log")
-    const argv = commandLine(options, { runDir, accel, ports })
+    const args = argv(options, { runDir, accel, ports })
 
-    const handle = yield* Process.start(argv[0]!, argv.slice(1), {
+    const handle = yield* Process.start(args[0]!, args.slice(1), {
       stdin: "ignore",
       grace: options.killGrace,
       acceptExitCodes: [],
@@ -502,7 +502,7 @@ const launch = (
       ports,
       runDir,
       serialLog,
-      argv,
+      argv: args,
       qmp,
       serial,
       await: handle.await,
