@@ -682,6 +682,37 @@ export class SshNotReadyError extends Data.TaggedError("SshNotReadyError")<{
 }
 
 /**
+ * A task asked for a port forward the VM does not have (`QemuTask.portReady`
+ * with a `forward` name that is not among the VM's `ports`). Add the forward
+ * to the VM's options (`ports: { NAME: GUEST_PORT }`) or fix the name.
+ *
+ * @since 0.1.0
+ * @category errors
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Qemu } from "effect-taskgraph/qemu"
+ * declare const program: Effect.Effect<void, Qemu.PortForwardMissingError>
+ * program.pipe(Effect.catchTag("PortForwardMissingError", (e) => Effect.logError(e.message)))
+ * ```
+ */
+export class PortForwardMissingError extends Data.TaggedError("PortForwardMissingError")<{
+  /** the VM */
+  readonly name: string
+  /** the forward asked for */
+  readonly forward: string
+  /** the forwards the VM has */
+  readonly forwards: ReadonlyArray<string>
+}> {
+  override get message(): string {
+    const has = this.forwards.length === 0 ? "none" : this.forwards.join(", ")
+    return `VM ${this.name} has no port forward named ${JSON.stringify(this.forward)} (it has: ${has}): ` +
+      `add it to the VM's ports (ports: { ${JSON.stringify(this.forward)}: GUEST_PORT }) or use one of its names`
+  }
+}
+
+/**
  * Waits until SSH in the VM is ready (banner probes on the forwarded port,
  * then a handshake with the pinned host key) and returns the session. Fails
  * at once if QEMU exits meanwhile, and with the serial tail on timeout.
