@@ -8,21 +8,23 @@
  * "digest files" computes sha256 + gzip -9 of every file on a WorkerPool (one
  * thread per core), printing one progress line per file, while the main
  * thread stays free: a 100 ms ticker on the main thread keeps printing how
- * late it runs. Ctrl+C interrupts the graph: the busy threads are terminated
- * (within ~100 ms), the pool is closed, the temporary directories deleted.
+ * late it runs. `Main.runMain` runs it with the reporters (the live view on a
+ * terminal, plain lines in CI and pipes) and exits with its code: Ctrl+C
+ * interrupts the graph, the busy threads are terminated (within ~100 ms), the
+ * pool is closed, the temporary directories deleted, and it exits 130.
  *
  *   npx tsx examples/images.ts                   # 12 generated files of 2 MB
  *   npx tsx examples/images.ts --files 24 --mb 4
  *   npx tsx examples/images.ts --dir ~/Pictures  # scan a directory of yours (read only)
  *   npx tsx examples/images.ts --stop-after 500  # sends itself SIGINT (what Ctrl+C does) 500 ms into the digest
  */
-import { NodeRuntime } from "@effect/platform-node"
-import { Console, Context, Effect, Exit, Stream } from "effect"
+import { Context, Effect, Exit } from "effect"
 import { randomBytes, randomInt } from "node:crypto"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
-import { RunReport, Task, TaskGraph } from "effect-taskgraph"
+import { Task, TaskGraph } from "effect-taskgraph"
+import { Main } from "effect-taskgraph/node"
 import { WorkerPool } from "effect-taskgraph/workers"
 import { Digest } from "./images.worker.js"
 
@@ -86,17 +88,18 @@ const output = Task.make("output dir", { provides: OutputDir, run: tempDir("imag
 const pool = Task.make("worker pool", {
   provides: Digesters,
   run: Effect.gen(function*() {
-    const t0 = performance.now()
-    const pool = yield* WorkerPool.make<Digest>({ entry: new URL("./images.worker.ts", import.meta.url) })
-    yield* Task.output(`${pool.size} worker threads ready in ${(performance.now() - t0).toFixed(0)} ms`)
+    // added before the pool, so run after it is closed (finalizers run in reverse order)
     yield* Effect.addFinalizer(() =>
-      Effect.sync(() =>
-        console.log(
-          "[worker pool] all worker threads stopped" +
+      Effect.suspend(() =>
+        Task.output(
+          "all worker threads stopped" +
             (interruptedAt === undefined ? "" : `, ${(performance.now() - interruptedAt).toFixed(0)} ms after Ctrl+C`)
         )
       )
     )
+    const t0 = performance.now()
+    const pool = yield* WorkerPool.make<Digest>({ entry: new URL("./images.worker.ts", import.meta.url) })
+    yield* Task.output(`${pool.size} worker threads ready in ${(performance.now() - t0).toFixed(0)} ms`)
     return pool
   })
 })
@@ -186,30 +189,4 @@ const manifest = Task.make("write manifest", {
 
 const graph = TaskGraph.make("digest images", [input, output, pool, scan, digest, manifest])
 
-const main = Effect.scoped(Effect.gen(function*() {
-  const handle = yield* TaskGraph.start(graph)
-  yield* handle.events.pipe(
-    Stream.runForEach((event) => {
-      switch (event._tag) {
-        case "TaskOutput":
-          return Console.log(`[${event.task}] ${event.line}`)
-        case "TaskStarted":
-        case "TaskFailed":
-        case "TaskInterrupted":
-        case "TaskReleased":
-          return Console.log(`[${event.task}] -- ${event._tag.slice(4).toLowerCase()}`)
-        default:
-          return Effect.void
-      }
-    }),
-    Effect.fork
-  )
-  const t0 = performance.now()
-  yield* Effect.addFinalizer(() =>
-    Effect.sync(() => console.log(`stopped and cleaned up ${(performance.now() - t0).toFixed(0)} ms after the start`))
-  )
-  const report = yield* handle.await
-  yield* Console.log(`\n${RunReport.summary(report)}`)
-}))
-
-NodeRuntime.runMain(main)
+Main.runMain(graph)

@@ -6,8 +6,8 @@
  * below (its exit code and lines it prints), or a reason it is run elsewhere.
  * A new or renamed example without an entry fails the suite.
  */
-import { execFile } from "node:child_process"
-import { readdirSync } from "node:fs"
+import { execFile, spawn } from "node:child_process"
+import { existsSync, readdirSync, readFileSync } from "node:fs"
 import { describe, expect, it } from "vitest"
 
 const run = (file: string, args: ReadonlyArray<string> = []) =>
@@ -35,7 +35,7 @@ const expected: Readonly<Record<string, Expected>> = {
   },
   "diamond.ts": { code: 0, lines: ["critical path: checkout -> compile -> package", "build: succeeded", "gantt", "removing the checkout"] },
   "processes.ts": { code: 0, lines: ["[test archives]", "build archives: succeeded"] },
-  "images.ts": { code: 0, lines: ["digest images: succeeded", "stopped and cleaned up"] },
+  "images.ts": { code: 0, lines: ["[digest files] [12/12] ", "digest images: succeeded", "[worker pool] all worker threads stopped"] },
   "requests.ts": { code: 0, lines: ["fetch items: succeeded"] },
   "notifier.ts": { code: 0, lines: ["notify: succeeded"] },
   "qemu-two-vms.ts": { code: 0, lines: ["VMs at once: 1 (pool vm: 1)", "two vms: succeeded"] },
@@ -54,6 +54,19 @@ const runElsewhere: Readonly<Record<string, string>> = {
   "images.worker.ts": "the worker thread of images.ts, started by it"
 }
 
+/**
+ * Examples that do not exit through `Main.runMain` (nor `Durable.runMain`, built on it), and why.
+ * Every other example must, so Ctrl+C exits 130 after every finalizer ran.
+ */
+const notThroughMain: Readonly<Record<string, string>> = {
+  "sleeps.ts": "a tour of `TaskGraph.run` as an Effect inside your own program: runs several graphs, prints their reports",
+  "diamond.ts": "shows `TaskGraph.run` returning a report the program prints itself (critical path, Gantt)",
+  "layer.ts": "shows `TaskGraph.toLayer`: the graph is a Layer provided to an ordinary program",
+  "layers.ts": "shows `TaskGraph.run` with pools inside your own program, printing the report",
+  "large-graph.ts": "a scale demo that runs two graphs (one interrupted on purpose) and prints timings",
+  "images.worker.ts": "the worker thread of images.ts, not a program"
+}
+
 const files = readdirSync("examples").filter((name) => name.endsWith(".ts")).sort()
 
 describe("examples run", () => {
@@ -62,6 +75,15 @@ describe("examples run", () => {
     expect(missing, `add these examples to test/examples.test.ts: ${missing.join(", ")}`).toEqual([])
     const stale = [...Object.keys(expected), ...Object.keys(runElsewhere)].filter((file) => !files.includes(file))
     expect(stale, `these entries name no example: ${stale.join(", ")}`).toEqual([])
+  })
+
+  it("every example exits through Main.runMain (Ctrl+C exits 130) or says why not", () => {
+    const bypassing = files.filter((file) =>
+      notThroughMain[file] === undefined && !/\b(Main|Durable)\.runMain\(/.test(readFileSync(`examples/${file}`, "utf8"))
+    )
+    expect(bypassing, `run these through Main.runMain or add a reason to notThroughMain: ${bypassing.join(", ")}`).toEqual([])
+    const stale = Object.keys(notThroughMain).filter((file) => !files.includes(file))
+    expect(stale).toEqual([])
   })
 
   for (const file of files.filter((file) => expected[file] !== undefined)) {
@@ -78,5 +100,35 @@ describe("examples run", () => {
     expect(code, out).toBe(2)
     expect(out).toContain("/does/not/exist")
     expect(out).not.toContain("start vm")
+  }, 130_000)
+
+  it("examples/images.ts on Ctrl+C mid-digest: the workers stop, the temporary directories go, exit 130", async () => {
+    const child = spawn(process.execPath, ["--import", "tsx", "examples/images.ts", "--files", "24", "--mb", "1"], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, CI: "true" }
+    })
+    let out = ""
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
+    // the first file digested: the pool is busy with the others
+    const digesting = new Promise<void>((resolve) => {
+      const onData = (chunk: Buffer) => {
+        out += String(chunk)
+        if (/^\[digest files\] \[1\/24\] /m.test(out)) resolve()
+      }
+      child.stdout.on("data", onData)
+      child.stderr.on("data", onData)
+    })
+    await Promise.race([digesting, exited])
+    expect(out).toMatch(/^\[digest files\] \[1\/24\] /m)
+    child.kill("SIGINT")
+    const code = await exited
+    expect(code, out).toBe(130)
+    expect(out).toContain("[digest files] -- interrupted")
+    expect(out).not.toContain("[digest files] [24/24]")
+    expect(out).toMatch(/^\[worker pool\] all worker threads stopped, \d+ ms after Ctrl\+C$/m)
+    expect(out).toMatch(/^== digest images: interrupted \(SIGINT\)/m)
+    const input = out.match(/generated 24 files of 1 MB in (\S+)$/m)?.[1]
+    expect(input, out).toBeDefined()
+    expect(existsSync(input!)).toBe(false)
   }, 130_000)
 })

@@ -213,9 +213,8 @@ describe("Process lifetime", () => {
 
       const started = Date.now()
       yield* Scope.close(scope, Exit.void)
-      const elapsed = Date.now() - started
-      expect(elapsed).toBeGreaterThanOrEqual(290)
-      expect(elapsed).toBeLessThan(3000)
+      // the release waited the grace (a lower bound: a loaded machine only makes it later), then killed both
+      expect(Date.now() - started).toBeGreaterThanOrEqual(290)
       expect(isGone(shell)).toBe(true)
       expect(isGone(grandchild)).toBe(true)
       expect((yield* Process.running).map((p) => p.pid)).not.toContain(proc.pid)
@@ -224,12 +223,13 @@ describe("Process lifetime", () => {
   it.live("release: a program that honours SIGTERM stops at once, and what it prints meanwhile is kept", () => {
     const { within, of } = capture()
     return within(Effect.gen(function*() {
-      const started = yield* Effect.scoped(Effect.gen(function*() {
-        const proc = yield* Process.start("sh", ["-c", `trap 'echo "got TERM"; exit 0' TERM; echo ready; sleep 1000 & wait`])
+      yield* Effect.scoped(Effect.gen(function*() {
+        // a grace far longer than the test's timeout: only the program's own exit on SIGTERM ends the release in time
+        const proc = yield* Process.start("sh", ["-c", `trap 'echo "got TERM"; exit 0' TERM; echo ready; sleep 1000 & wait`], {
+          grace: "1 hour"
+        })
         yield* Process.waitForLine(proc, "ready")
-        return Date.now()
       }))
-      expect(Date.now() - started).toBeLessThan(2000) // far below the default 5 s grace
       expect(of("stdout")).toEqual(["ready", "got TERM"])
     }))
   })

@@ -406,8 +406,11 @@ describe("stopping", () => {
       const notice = lines.findIndex((l) => l.startsWith("== user failed: stopping"))
       expect(lines[notice]).toMatch(/^== user failed: stopping 1 task\(s\): server \(releasing\); 1 process\(es\): sh -c trap '' TERM; .* \(pid \d+\)$/)
       expect(notice).toBeGreaterThan(lines.findIndex((l) => l.startsWith("[user] -- FAILED")))
-      expect(notice).toBeLessThan(lines.indexOf("[server] -- released"))
-      expect(lines.some((l) => /^== flaky: failed in 1\.\ds$/.test(l))).toBe(true)
+      // the cleanup happened (after the notice), then the summary: its shape, not how long a loaded machine took
+      const released = lines.indexOf("[server] -- released")
+      expect(released).toBeGreaterThan(notice)
+      const summary = lines.findIndex((l) => /^== flaky: failed in [\d.]+m?s$/.test(l))
+      expect(summary).toBeGreaterThan(released)
     }))
 
   it.live("a stop request reaches every reporter as a Stopping notice with tasks and processes", () =>

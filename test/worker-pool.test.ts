@@ -84,18 +84,15 @@ layer(WorkerPool.layer(Compute, { entry: fixture("compute.ts"), size: 2 }), { ti
       Effect.gen(function*() {
         const pool = yield* Compute
         const started = yield* announcement("busy-1", "started")
-        const caller = yield* Effect.fork(pool.execute(new Spin({ millis: 30_000, label: "busy-1" })))
+        // a job far longer than the test's timeout: the interruption returns only if the work was stopped
+        const caller = yield* Effect.fork(pool.execute(new Spin({ millis: 3_600_000, label: "busy-1" })))
         const { tid } = yield* started
         expect(threadAlive(tid)).toBe(true)
 
-        const t0 = performance.now()
         yield* Fiber.interrupt(caller)
-        const elapsed = performance.now() - t0
         // the interruption returns once the thread has exited: the OS thread is gone now
         expect(threadAlive(tid)).toBe(false)
-        // the job would spin for 30 s: returning at all long before that means the work was stopped.
         // How fast (target 100 ms) is measured by bench/workers.ts, not asserted in a timed test.
-        expect(elapsed).toBeLessThan(10_000)
 
         // a replacement thread was started: two requests that hold their thread run at once,
         // on two live threads, neither of them the terminated one
@@ -173,13 +170,12 @@ describe("pool lifetime", () => {
       )
       const started = yield* announcement("busy-close", "started")
       // the caller lives outside the pool's scope: nobody interrupts it
-      const caller = yield* Effect.fork(pool.execute(new Spin({ millis: 30_000, label: "busy-close" })))
+      // a job far longer than the test's timeout: the close returns only if it terminated the thread
+      const caller = yield* Effect.fork(pool.execute(new Spin({ millis: 3_600_000, label: "busy-close" })))
       const waiting = yield* Effect.fork(pool.execute(new Fib({ n: 5 })))
       const { tid } = yield* started
 
-      const t0 = performance.now()
-      yield* Scope.close(scope, Exit.void)
-      expect(performance.now() - t0).toBeLessThan(3_000) // the platform pool would wait 5 s, or the 30 s job
+      yield* Scope.close(scope, Exit.void) // how fast: bench/workers.ts
       expect(threadAlive(tid)).toBe(false)
       const callerError = yield* Effect.flip(Fiber.join(caller))
       expect(callerError._tag).toBe("WorkerPoolClosedError")
@@ -193,12 +189,11 @@ describe("pool lifetime", () => {
       const started = yield* announcement("owner", "started")
       const owner = yield* Effect.fork(Effect.scoped(Effect.gen(function*() {
         const pool = yield* WorkerPool.make<Requests>({ entry: fixture("compute.ts"), size: 2 })
-        yield* pool.execute(new Spin({ millis: 30_000, label: "owner" }))
+        // a job far longer than the test's timeout: the interruption returns only if the thread was stopped
+        yield* pool.execute(new Spin({ millis: 3_600_000, label: "owner" }))
       })))
       const { tid } = yield* started
-      const t0 = performance.now()
-      yield* Fiber.interrupt(owner)
-      expect(performance.now() - t0).toBeLessThan(3_000) // not the 30 s job, not a 5 s close grace
+      yield* Fiber.interrupt(owner) // how fast: bench/workers.ts
       expect(threadAlive(tid)).toBe(false)
     }), 60_000)
 })

@@ -43,6 +43,7 @@
  *
  * @internal
  */
+import * as ServiceNotFound from "./serviceNotFound.js"
 import type { Clock, Fiber, Runtime } from "effect"
 import { Cause, Context, Deferred, Duration, Exit, FiberId, Option, Scope, Tracer } from "effect"
 import type { TaskState } from "../RunReport.js"
@@ -423,15 +424,13 @@ export const make = (
   /** Turns "Service not found: X" into a clear error when X is provided in the graph. */
   const explain = (i: number, cause: Cause.Cause<unknown>): Cause.Cause<unknown> => {
     const defect = Cause.dieOption(cause)
-    if (Option.isNone(defect) || !(defect.value instanceof Error)) return cause
-    // "Service not found: A (defined at …)"
-    const match = /^Service not found: (.+?)(?: \(defined at .*\))?$/.exec(defect.value.message.split("\n")[0] ?? "")
-    if (match === null) return cause
-    const provider = plan.providerByKey.get(match[1]!)
+    if (Option.isNone(defect)) return cause
+    // "Service not found: A (defined at …)", its shape checked at load time
+    const tag = ServiceNotFound.tagOf(defect.value)
+    if (tag === undefined) return cause
+    const provider = plan.providerByKey.get(tag)
     if (provider === undefined) return cause
-    return Cause.fail(
-      new UndeclaredDependencyError({ task: tasks[i]!.name, tag: match[1]!, provider: tasks[provider]!.name })
-    )
+    return Cause.fail(new UndeclaredDependencyError({ task: tasks[i]!.name, tag, provider: tasks[provider]!.name }))
   }
 
   const onWatcherFailed = (i: number, cause: Cause.Cause<unknown>) => {

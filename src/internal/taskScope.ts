@@ -9,8 +9,9 @@
  * `Scope.make` builds — so `forkIn`, `acquireRelease`, `Layer` and friends
  * treat them exactly as usual (some of Effect's internals read `state`
  * directly, which is why a look-alike class does not work). This relies on
- * the pinned effect 3.22.x internals; test/core/resources.test.ts and the
- * property test exercise it.
+ * the pinned effect 3.22.x internals, so the shape is checked at load time
+ * (`fastPath`, pinned by test/core/internal/taskScope.test.ts) with a safe
+ * fallback to `Scope.make()`.
  *
  * @internal
  */
@@ -26,10 +27,26 @@ export interface TaskScope extends Scope.CloseableScope {
     | { readonly _tag: "Closed"; readonly exit: Exit.Exit<unknown, unknown> }
 }
 
-const ScopeProto: object = Object.getPrototypeOf(Effect.runSync(Scope.make()))
+const probe: unknown = Effect.runSync(Scope.make())
+const ScopeProto: object = Object.getPrototypeOf(probe)
+
+/**
+ * Whether this Effect's scopes have the shape copied here (checked at load
+ * time on a real one). When not, `make` falls back to `Scope.make()` run
+ * synchronously and `isEmpty` answers false (the scope is always closed).
+ * @internal
+ */
+export const fastPath: boolean = (() => {
+  if (typeof probe !== "object" || probe === null || !("state" in probe) || !("strategy" in probe)) return false
+  const state: unknown = probe.state
+  return typeof state === "object" && state !== null && "_tag" in state && state._tag === "Open" &&
+    "finalizers" in state && state.finalizers instanceof Map && state.finalizers.size === 0 &&
+    probe.strategy === ExecutionStrategy.sequential
+})()
 
 /** @internal */
 export const make = (): TaskScope => {
+  if (!fastPath) return Effect.runSync(Scope.make()) as TaskScope
   const scope = Object.create(ScopeProto)
   scope.strategy = ExecutionStrategy.sequential
   scope.state = { _tag: "Open", finalizers: new Map() }
@@ -38,4 +55,4 @@ export const make = (): TaskScope => {
 
 /** Is there nothing to release? */
 export const isEmpty = (scope: TaskScope): boolean =>
-  scope.state._tag === "Closed" || scope.state.finalizers.size === 0
+  fastPath && (scope.state._tag === "Closed" || scope.state.finalizers.size === 0)

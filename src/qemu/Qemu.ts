@@ -314,13 +314,13 @@ const escapeOpt = (value: string): string => value.replace(/,/g, ",,")
  * import { Qemu } from "effect-taskgraph/qemu"
  *
  * declare const options: Qemu.ResolvedOptions
- * const argv = Qemu.commandLine(options, { runDir: "/tmp/qemu-x", accel: "tcg", ports: { ssh: 40022 } })
+ * const argv = Qemu.argv(options, { runDir: "/tmp/qemu-x", accel: "tcg", ports: { ssh: 40022 } })
  * ```
  *
  * @since 0.1.0
  * @category utils
  */
-export const commandLine = (
+export const argv = (
   options: ResolvedOptions,
   at: { readonly runDir: string; readonly accel: "kvm" | "tcg"; readonly ports: Readonly<Record<string, number>> }
 ): ReadonlyArray<string> => {
@@ -409,9 +409,9 @@ const launch = (
     const serialSock = NodePath.join(runDir, "serial.sock")
     const qmpSock = NodePath.join(runDir, "qmp.sock")
     const serialLog = NodePath.join(runDir, "serial.log")
-    const argv = commandLine(options, { runDir, accel, ports })
+    const args = argv(options, { runDir, accel, ports })
 
-    const handle = yield* Process.start(argv[0]!, argv.slice(1), {
+    const handle = yield* Process.start(args[0]!, args.slice(1), {
       stdin: "ignore",
       grace: options.killGrace,
       acceptExitCodes: [],
@@ -502,7 +502,7 @@ const launch = (
       ports,
       runDir,
       serialLog,
-      argv,
+      argv: args,
       qmp,
       serial,
       await: handle.await,
@@ -678,6 +678,37 @@ export class SshNotReadyError extends Data.TaggedError("SshNotReadyError")<{
   override get message(): string {
     const tail = this.serial.length === 0 ? " (the serial console printed nothing)" : `\n--- last serial lines ---\n${this.serial.join("\n")}`
     return `SSH to VM ${this.name} is not ready: ${this.detail}${tail}`
+  }
+}
+
+/**
+ * A task asked for a port forward the VM does not have (`QemuTask.portReady`
+ * with a `forward` name that is not among the VM's `ports`). Add the forward
+ * to the VM's options (`ports: { NAME: GUEST_PORT }`) or fix the name.
+ *
+ * @since 0.1.0
+ * @category errors
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Qemu } from "effect-taskgraph/qemu"
+ * declare const program: Effect.Effect<void, Qemu.PortForwardMissingError>
+ * program.pipe(Effect.catchTag("PortForwardMissingError", (e) => Effect.logError(e.message)))
+ * ```
+ */
+export class PortForwardMissingError extends Data.TaggedError("PortForwardMissingError")<{
+  /** the VM */
+  readonly name: string
+  /** the forward asked for */
+  readonly forward: string
+  /** the forwards the VM has */
+  readonly forwards: ReadonlyArray<string>
+}> {
+  override get message(): string {
+    const has = this.forwards.length === 0 ? "none" : this.forwards.join(", ")
+    return `VM ${this.name} has no port forward named ${JSON.stringify(this.forward)} (it has: ${has}): ` +
+      `add it to the VM's ports (ports: { ${JSON.stringify(this.forward)}: GUEST_PORT }) or use one of its names`
   }
 }
 

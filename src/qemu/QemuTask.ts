@@ -544,7 +544,7 @@ export const portReady = <IV, IP>(
     /** Default 30 s. */
     readonly waitTimeout?: Duration.DurationInput | undefined
   }
-): Task.Task<ReadyPort, Net.ProbeTimeoutError | Qemu.SshNotReadyError, never, IP, IV> =>
+): Task.Task<ReadyPort, Net.ProbeTimeoutError | Qemu.PortForwardMissingError, never, IP, IV> =>
   build(name, {
     ...common(options),
     provides: options.provides,
@@ -554,11 +554,7 @@ export const portReady = <IV, IP>(
       const forward = options.forward ?? "ssh"
       const port = vm.ports[forward]
       if (port === undefined) {
-        return yield* new Qemu.SshNotReadyError({
-          name: vm.name,
-          detail: `the VM has no port forward named ${JSON.stringify(forward)} (it has: ${Object.keys(vm.ports).join(", ") || "none"})`,
-          serial: []
-        })
+        return yield* new Qemu.PortForwardMissingError({ name: vm.name, forward, forwards: Object.keys(vm.ports) })
       }
       yield* Net.waitForPort({ port, timeout: options.waitTimeout ?? "30 seconds", interval: "20 millis" })
       yield* Task.output(`127.0.0.1:${port} (${forward}) accepts connections`, "log")

@@ -38,6 +38,7 @@ import { Data, Deferred, Duration, Effect, Function, Queue } from "effect"
 import * as NodeOs from "node:os"
 import ssh2 from "ssh2"
 import * as Task from "../Task.js"
+import * as shell from "../internal/shell.js"
 import * as Net from "./Net.js"
 
 const { Client } = ssh2
@@ -150,8 +151,6 @@ export const parsePublicKey = (line: string): { readonly type: string; readonly 
   return { type, blob }
 }
 
-const safeArg = /^[A-Za-z0-9_@%+=:,./-]+$/
-
 /**
  * Quotes one argument for a POSIX shell: safe words stay as they are,
  * everything else is single-quoted (`'` becomes `'\''`).
@@ -167,7 +166,7 @@ const safeArg = /^[A-Za-z0-9_@%+=:,./-]+$/
  * @since 0.1.0
  * @category utils
  */
-export const quote = (arg: string): string => (safeArg.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`)
+export const quote: (arg: string) => string = shell.quote
 
 /**
  * Turns an argv into one shell command line, each argument quoted.
@@ -182,7 +181,7 @@ export const quote = (arg: string): string => (safeArg.test(arg) ? arg : `'${arg
  * @since 0.1.0
  * @category utils
  */
-export const commandLine = (argv: ReadonlyArray<string>): string => argv.map(quote).join(" ")
+export const commandLine: (argv: ReadonlyArray<string>) => string = shell.commandLine
 
 /**
  * Opens an SSH connection (handshake, pinned host key check, public-key

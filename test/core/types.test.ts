@@ -7,6 +7,7 @@ import { FileSystem } from "@effect/platform"
 import { Context, Effect, Layer } from "effect"
 import type { RunReport } from "../../src/index.js"
 import { Task, TaskGraph } from "../../src/index.js"
+import * as Main from "../../src/Main.js"
 
 class Overlay extends Context.Tag("Overlay")<Overlay, { readonly path: string }>() {}
 class Vm extends Context.Tag("Vm")<Vm, { readonly sshPort: number }>() {}
@@ -151,6 +152,31 @@ describe("types", () => {
       const extra = Task.fromLayer("env", Layer.succeed(Db, { url: "u" }), { provides: [Db, Cache] })
       // @ts-expect-error Cache is listed but the layer does not build it
       TaskGraph.make("g", [extra])
+    })
+  })
+
+  describe("Main.runMain", () => {
+    class Database extends Context.Tag("Database")<Database, { readonly url: string }>() {}
+    const usesFs = TaskGraph.make("fs", [
+      Task.make("read", { run: Effect.flatMap(FileSystem.FileSystem, (fs) => fs.exists("/")) })
+    ])
+    const usesDb = TaskGraph.make("db", [Task.make("query", { run: Effect.map(Database, (db) => db.url) })])
+    const dbLayer = Layer.succeed(Database, { url: "postgres://localhost" })
+
+    it("provides the Node platform services; anything else must come from options.layer", () => {
+      expectTypeOf<Main.CheckProvided<FileSystem.FileSystem, never>>().toEqualTypeOf<unknown>()
+      expectTypeOf<Main.CheckProvided<Database, Database>>().toEqualTypeOf<unknown>()
+      expectTypeOf<Main.CheckProvided<Database, never>>().not.toEqualTypeOf<unknown>()
+      // the calls themselves, checked by tsc and never made (runMain would exit the process)
+      const calls = () => {
+        Main.runMain(usesFs)
+        Main.runMain(usesDb, { layer: dbLayer, concurrency: 2 })
+        // @ts-expect-error Database is provided by nobody
+        Main.runMain(usesDb)
+        // @ts-expect-error the layer provides something else
+        Main.runMain(usesDb, { layer: Layer.succeed(Context.GenericTag<"Other", number>("Other"), 1) })
+      }
+      expectTypeOf(calls).returns.toEqualTypeOf<void>()
     })
   })
 })

@@ -73,7 +73,7 @@ describe("Qemu.start: before anything runs", () => {
       drives: [{ file: "/x/a,b.qcow2" }],
       forwards: [{ name: "ssh", guest: 22 }, { name: "web", guest: 80 }]
     }))
-    const argv = Qemu.commandLine(options, { runDir: "/tmp/qemu-abc", accel: "tcg", ports: { ssh: 40022, web: 40080 } })
+    const argv = Qemu.argv(options, { runDir: "/tmp/qemu-abc", accel: "tcg", ports: { ssh: 40022, web: 40080 } })
     expect(argv.slice(0, 3)).toEqual(["qemu-system-x86_64", "-name", "cl"])
     expect(argv.join(" ")).toContain("-accel tcg -cpu max -m 256 -smp 1")
     expect(argv).toContain("user,model=virtio-net-pci,hostfwd=tcp:127.0.0.1:40022-:22,hostfwd=tcp:127.0.0.1:40080-:80")

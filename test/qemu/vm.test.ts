@@ -10,9 +10,12 @@ import { Cause, Chunk, Context, Effect, Fiber, Layer, Stream } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import * as Task from "../../src/Task.js"
+import * as TaskGraph from "../../src/TaskGraph.js"
 import * as Net from "../../src/qemu/Net.js"
 import * as Qemu from "../../src/qemu/Qemu.js"
 import * as QemuImg from "../../src/qemu/QemuImg.js"
+import * as QemuTask from "../../src/qemu/QemuTask.js"
 import * as Qmp from "../../src/qemu/Qmp.js"
 import * as Rsync from "../../src/qemu/Rsync.js"
 import * as Serial from "../../src/qemu/Serial.js"
@@ -273,6 +276,23 @@ layer(SharedLive, { excludeTestServices: true, timeout: "180 seconds" })("a runn
     Effect.gen(function*() {
       const { watcherFailures } = yield* Shared
       expect(watcherFailures).toEqual([])
+    }))
+
+  it.effect("portReady with a forward the VM lacks fails with PortForwardMissingError saying what to add", () =>
+    Effect.gen(function*() {
+      const { vm } = yield* Shared
+      const { Port, Vm } = QemuTask.tags("missing-forward")
+      const graph = TaskGraph.make("missing forward", [
+        Task.make("vm", { provides: Vm, run: Effect.succeed(vm) }),
+        QemuTask.portReady("wait for port", { vm: Vm, provides: Port, forward: "web" })
+      ])
+      const failed = yield* Effect.flip(TaskGraph.run(graph))
+      expect(failed._tag).toBe("RunFailedError")
+      const error = failed._tag === "RunFailedError" ? Cause.failureOption(failed.failures[0]!.cause) : undefined
+      expect(error?._tag === "Some" ? error.value : undefined).toBeInstanceOf(Qemu.PortForwardMissingError)
+      const message = error?._tag === "Some" ? error.value.message : ""
+      expect(message).toContain(`VM shared has no port forward named "web" (it has: ssh)`)
+      expect(message).toContain(`ports: { "web": GUEST_PORT }`)
     }))
 })
 

@@ -7,14 +7,10 @@
  */
 import { Data } from "effect"
 import type { ExitStatus } from "../../Process.js"
+import { quote } from "../shell.js"
 
-const plain = /^[\w@%+=:,./-]+$/
-
-/** Quotes one argument the way a shell user would type it. @internal */
-export const quote = (arg: string): string => arg !== "" && plain.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`
-
-/** `command arg1 'arg two'`, cut to a readable length. @internal */
-export const commandLine = (command: string, args: ReadonlyArray<string>, max = 200): string => {
+/** `command arg1 'arg two'` for a message: a script by its first line, cut to a readable length. @internal */
+export const displayCommand = (command: string, args: ReadonlyArray<string>, max = 200): string => {
   // A multi-line argument (a shell script) is shown by its first line.
   const short = (arg: string) => {
     if (!arg.includes("\n")) return quote(arg)
@@ -76,7 +72,7 @@ export class ProcessExitError extends Data.TaggedError("ProcessExitError")<{
       : this.status._tag === "Signaled" && this.status.signal === "SIGKILL"
       ? " (the system may have run out of memory, or something killed it)"
       : ""
-    const head = `\`${commandLine(this.command, this.args)}\` ${how}${hint}${
+    const head = `\`${displayCommand(this.command, this.args)}\` ${how}${hint}${
       this.context === undefined ? "" : ` ${this.context}`
     }.`
     if (this.stderrTail.length > 0) {
@@ -147,7 +143,7 @@ export class ProcessSpawnError extends Data.TaggedError("ProcessSpawnError")<{
   readonly cause?: unknown
 }> {
   override get message(): string {
-    return `Could not start \`${commandLine(this.command, this.args)}\`: ${this.reason}.`
+    return `Could not start \`${displayCommand(this.command, this.args)}\`: ${this.reason}.`
   }
 }
 
