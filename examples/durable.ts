@@ -18,7 +18,7 @@ import { parseArgs } from "node:util"
 import { Context, Effect, Schema } from "effect"
 import { Task, TaskGraph } from "effect-taskgraph"
 import { Durable } from "effect-taskgraph/durable"
-import * as Main from "../src/Main.js"
+import { Main } from "effect-taskgraph/node"
 
 const { values: args } = parseArgs({
   // when `effect-taskgraph run examples/durable.ts` imports it, the arguments are the CLI's
