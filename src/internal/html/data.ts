@@ -7,23 +7,14 @@
  * @internal
  */
 import { Cause, Option } from "effect"
-import type { RunReport } from "../../RunReport.js"
+import type { RunReport, TaskState } from "../../RunReport.js"
 import * as Model from "../reporter/model.js"
 import * as Text from "../reporter/text.js"
 import type { Collector, Line } from "./lines.js"
 import { linesOf } from "./lines.js"
 
 /** A task's status on the page: a run's states, or `planned` for `TaskGraph.toHtml`. */
-export type Status =
-  | "pending"
-  | "running"
-  | "ready"
-  | "released"
-  | "failed"
-  | "timed out"
-  | "interrupted"
-  | "skipped"
-  | "planned"
+export type Status = TaskState | "planned"
 
 /** @internal */
 export interface TaskData {
