@@ -116,6 +116,16 @@ export interface Options {
   readonly output?: boolean | undefined
 }
 
+// rsync may exit 12 ("protocol data stream") when its ssh dies before rsync reaps it with 255:
+// ssh's own last words on stderr then say what really happened.
+const sshFailure = /host key verification failed|remote host identification has changed|permission denied \(|connection refused|could not resolve hostname|connection timed out|no route to host/i
+
+const meaningOf = (exitCode: number | undefined, stderr: ReadonlyArray<string>): string => {
+  if (exitCode === undefined) return "interrupted"
+  if (exitCode !== 255 && stderr.some((line) => sshFailure.test(line))) return exitCodeMeanings[255]!
+  return exitCodeMeanings[exitCode] ?? "unknown exit code"
+}
+
 const rsyncQuote = (s: string): string => {
   // rsync splits the -e command on spaces and honours single and double quotes (not backslashes).
   if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(s)) return s
@@ -196,7 +206,7 @@ const transfer = (target: Ssh.Target, options: Options, direction: "push" | "pul
           new RsyncError({
             exitCode: e.exitCode ?? null,
             signal: e.signal ?? null,
-            meaning: e.exitCode === undefined ? "interrupted" : exitCodeMeanings[e.exitCode] ?? "unknown exit code",
+            meaning: meaningOf(e.exitCode, e.stderrTail),
             stderr: e.stderrTail,
             cause: e
           }),
