@@ -7,10 +7,13 @@
  *   npx tsx scripts/check-doc-examples.ts     (part of `npm run docs`)
  *
  * Why not only @effect/docgen (0.5.2, `npm run docs` runs it next): it
- * type-checks the examples (they pass) but then also runs all of them through
- * tsx, and its bin ignores `--no-run-examples`; ours are type-level sketches
- * (`declare const`, `Main.runMain` exits, VMs), so that run step fails. This
- * check is the part that matters, and it uses NodeNext resolution as users do.
+ * type-checks the examples and then also runs all of them through tsx; ours
+ * are type-level sketches (`declare const`, `Main.runMain` exits, VMs), so
+ * the docs script passes `--no-run-examples`, which skips both steps. (Its bin
+ * hands `process.argv.slice(2)` to @effect/cli, which drops two more
+ * arguments: hence the two placeholder words before the flag in
+ * package.json.) This check is the part that matters, it uses NodeNext
+ * resolution as users do, and the test suite runs it.
  */
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
@@ -58,7 +61,17 @@ for (const source of publicModules("src")) {
 }
 
 fs.rmSync(path.join(out, "tsconfig.json"), { force: true })
-const src = (file: string) => [path.relative(out, path.join(root, "src", file))]
+// every public entry of package.json's exports, mapped from dist/*.js to src/*.ts, so a new entry is checked too
+const manifest = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as {
+  readonly name: string
+  readonly exports: Record<string, string | null | { readonly default: string }>
+}
+const paths: Record<string, Array<string>> = {}
+for (const [entry, target] of Object.entries(manifest.exports)) {
+  if (target === null || typeof target === "string") continue
+  const source = target.default.replace(/^\.\/dist\//, "src/").replace(/\.js$/, ".ts")
+  paths[path.posix.join(manifest.name, entry)] = [path.relative(out, path.join(root, source))]
+}
 fs.writeFileSync(
   path.join(out, "tsconfig.json"),
   JSON.stringify(
@@ -73,13 +86,7 @@ fs.writeFileSync(
         exactOptionalPropertyTypes: true,
         skipLibCheck: true,
         noEmit: true,
-        paths: {
-          "effect-taskgraph": src("index.ts"),
-          "effect-taskgraph/node": src("node.ts"),
-          "effect-taskgraph/workers": src("workers.ts"),
-          "effect-taskgraph/qemu": src("qemu/index.ts"),
-          "effect-taskgraph/cli": src("cli/index.ts")
-        }
+        paths
       },
       files: examples.map((e) => e.file)
     },

@@ -46,6 +46,9 @@ export class CycleError extends Data.TaggedError("CycleError")<{
   /** set when the graph is a child run inside a task (graphs inside tasks): its name */
   readonly graph?: string | undefined
 }> {
+  /**
+   * @since 0.1.0
+   */
   declare readonly [TypeId]: TypeId
   override get message() {
     return inGraph(this.graph) + `cycle in the task graph: ${this.path.join(" -> ")}. ` +
@@ -71,6 +74,9 @@ export class SelfDependencyError extends Data.TaggedError("SelfDependencyError")
   /** set when the graph is a child run inside a task (graphs inside tasks): its name */
   readonly graph?: string | undefined
 }> {
+  /**
+   * @since 0.1.0
+   */
   declare readonly [TypeId]: TypeId
   override get message() {
     return inGraph(this.graph) + (this.via === "after"
@@ -96,6 +102,9 @@ export class MissingProviderError extends Data.TaggedError("MissingProviderError
   /** set when the graph is a child run inside a task (graphs inside tasks): its name */
   readonly graph?: string | undefined
 }> {
+  /**
+   * @since 0.1.0
+   */
   declare readonly [TypeId]: TypeId
   override get message() {
     return inGraph(this.graph) + `no provider for "${this.tag}", required by ${quoteList(this.requiredBy)}: ` +
@@ -120,6 +129,9 @@ export class DuplicateProviderError extends Data.TaggedError("DuplicateProviderE
   /** set when the graph is a child run inside a task (graphs inside tasks): its name */
   readonly graph?: string | undefined
 }> {
+  /**
+   * @since 0.1.0
+   */
   declare readonly [TypeId]: TypeId
   override get message() {
     return inGraph(this.graph) + `"${this.tag}" is provided by ${quoteList(this.providers)}; a tag needs exactly one provider ` +
@@ -145,6 +157,9 @@ export class DuplicateTaskError extends Data.TaggedError("DuplicateTaskError")<{
   /** for a child run: the two tasks whose full names collide, each described */
   readonly tasks?: readonly [string, string] | undefined
 }> {
+  /**
+   * @since 0.1.0
+   */
   declare readonly [TypeId]: TypeId
   override get message() {
     if (this.tasks !== undefined) {
@@ -174,6 +189,9 @@ export class UnknownTaskError extends Data.TaggedError("UnknownTaskError")<{
   /** set when the graph is a child run inside a task (graphs inside tasks): its name */
   readonly graph?: string | undefined
 }> {
+  /**
+   * @since 0.1.0
+   */
   declare readonly [TypeId]: TypeId
   override get message() {
     return inGraph(this.graph) + (this.via === "after"
@@ -200,6 +218,9 @@ export class InvalidOptionError extends Data.TaggedError("InvalidOptionError")<{
   /** set when the graph is a child run inside a task (graphs inside tasks): its name */
   readonly graph?: string | undefined
 }> {
+  /**
+   * @since 0.1.0
+   */
   declare readonly [TypeId]: TypeId
   override get message() {
     return inGraph(this.graph) + `invalid ${this.option}: ${this.reason}`

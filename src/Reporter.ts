@@ -58,21 +58,33 @@ export interface Output {
   readonly isTTY?: boolean | undefined
 }
 
-/** Where a reporter wrote something a person may want to open. @since 0.1.0 */
+/**
+ * Where a reporter wrote something a person may want to open.
+ *
+ * @since 0.1.0
+ */
 export interface Artifact {
   /** e.g. "logs", "junit" */
   readonly label: string
   readonly path: string
 }
 
-/** A task still busy after a stop request. @since 0.1.0 */
+/**
+ * A task still busy after a stop request.
+ *
+ * @since 0.1.0
+ */
 export interface StoppingTask {
   readonly name: string
   /** `interrupting`: its run is being interrupted; `releasing`: its resources are being released */
   readonly phase: "interrupting" | "releasing"
 }
 
-/** A program still owned by the runner after a stop request. @since 0.1.0 */
+/**
+ * A program still owned by the runner after a stop request.
+ *
+ * @since 0.1.0
+ */
 export interface StoppingProcess {
   readonly pid: number
   readonly command: string
@@ -102,7 +114,11 @@ export interface Stopping {
   readonly hint: string | undefined
 }
 
-/** A log line that did not come from inside a task (e.g. a finalizer, the main program). @since 0.1.0 */
+/**
+ * A log line that did not come from inside a task (e.g. a finalizer, the main program).
+ *
+ * @since 0.1.0
+ */
 export interface Log {
   readonly _tag: "Log"
   readonly level: string
@@ -111,10 +127,18 @@ export interface Log {
   readonly task: string | undefined
 }
 
-/** Something a reporter may show besides the events. @since 0.1.0 */
+/**
+ * Something a reporter may show besides the events.
+ *
+ * @since 0.1.0
+ */
 export type Notice = Stopping | Log
 
-/** The end of a run. @since 0.1.0 */
+/**
+ * The end of a run.
+ *
+ * @since 0.1.0
+ */
 export interface End {
   readonly report: RunReport.RunReport
   /** every artifact of every reporter of the run, for the summary */
@@ -123,7 +147,11 @@ export interface End {
   readonly stoppedBy: string | undefined
 }
 
-/** A forced exit (second Ctrl+C): last words, written synchronously. @since 0.1.0 */
+/**
+ * A forced exit (second Ctrl+C): last words, written synchronously.
+ *
+ * @since 0.1.0
+ */
 export interface Forced {
   readonly reason: string
   /** how many process groups were killed */
@@ -601,8 +629,9 @@ export interface HtmlOptions {
  *
  * @example
  * ```ts
- * import { Main, Reporter } from "effect-taskgraph"
- * declare const graph: Parameters<typeof Main.runMain>[0]
+ * import { Reporter, TaskGraph } from "effect-taskgraph"
+ * import { Main } from "effect-taskgraph/node"
+ * declare const graph: TaskGraph.TaskGraph<never, never, never>
  * Main.runMain(graph, { reporter: [Reporter.html(".taskgraph/report.html"), Reporter.auto()] })
  * // or: Main.runMain(graph, { html: ".taskgraph/report.html" })
  * ```

@@ -23,12 +23,22 @@ import { formatMs, ganttName, label, nodeId } from "./internal/mermaid.js"
 import { edges } from "./internal/report.js"
 import type { DataEdge, PrecedenceEdge } from "./TaskGraph.js"
 
-/**
- * The edges of the graph, as a report lists them (defined in `TaskGraph`).
- *
- * @since 0.1.0
- */
-export type { DataEdge, PrecedenceEdge } from "./TaskGraph.js"
+export {
+  /**
+   * A data edge of the graph, as a report lists it (defined in `TaskGraph`).
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  type DataEdge,
+  /**
+   * A precedence edge of the graph, as a report lists it (defined in `TaskGraph`).
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  type PrecedenceEdge
+} from "./TaskGraph.js"
 
 /**
  * The state of a task, as a report and `Handle.status` show it: "pending"

@@ -31,12 +31,15 @@ import { currentHooks } from "./internal/taskHooks.js"
 import type * as RunReport from "./RunReport.js"
 import * as TaskGraph from "./TaskGraph.js"
 
-/**
- * Which stream a line of output came from (defined in `TaskEvent`, re-exported here).
- *
- * @since 0.1.0
- */
-export type { OutputStream } from "./TaskEvent.js"
+export {
+  /**
+   * Which stream a line of output came from (defined in `TaskEvent`, re-exported here).
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  type OutputStream
+} from "./TaskEvent.js"
 
 /**
  * A tag of any identifier and service. This is how Effect itself spells an

@@ -42,12 +42,15 @@ import type { TaskFailure, TaskTimeoutError, UndeclaredDependencyError } from ".
 import { RunFailedError } from "./TaskError.js"
 import type * as TaskEvent from "./TaskEvent.js"
 
-/**
- * The state of a task (defined in `RunReport`, re-exported here).
- *
- * @since 0.1.0
- */
-export type { TaskState } from "./RunReport.js"
+export {
+  /**
+   * The state of a task (defined in `RunReport`, re-exported here).
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  type TaskState
+} from "./RunReport.js"
 
 /**
  * A data edge: `from` provides `tag`, `to` requires it.
@@ -495,14 +498,22 @@ export interface RunOptions {
   readonly isolated?: boolean | undefined
 }
 
-/**
- * A run in which at least one task failed, and each failed task (defined in
- * `TaskError`, re-exported here).
- *
- * @since 0.1.0
- * @category models
- */
-export { RunFailedError, type TaskFailure } from "./TaskError.js"
+export {
+  /**
+   * A run in which at least one task failed (defined in `TaskError`, re-exported here).
+   *
+   * @since 0.1.0
+   * @category errors
+   */
+  RunFailedError,
+  /**
+   * One failed task of a failed run (defined in `TaskError`, re-exported here).
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  type TaskFailure
+} from "./TaskError.js"
 
 /**
  * What `run` and `toLayer` fail with: the graph was invalid (nothing ran), or
