@@ -133,6 +133,27 @@ describe("the packed package, installed in a fresh app", { timeout: 300_000 }, (
     expect(files.filter((f) => /^(test|bench|examples|\.cache|node_modules)\//.test(f))).toEqual([])
   })
 
+  it("declares Effect as a peer like an Effect library: required peers for the core, optional ones per entry", () => {
+    const packed = JSON.parse(fs.readFileSync(path.join(app, "node_modules/effect-taskgraph/package.json"), "utf8")) as {
+      readonly peerDependencies: Record<string, string>
+      readonly peerDependenciesMeta?: Record<string, { readonly optional?: boolean }>
+      readonly dependencies?: Record<string, string>
+    }
+    const optional = (name: string) => packed.peerDependenciesMeta?.[name]?.optional === true
+    // what every entry needs: required peers, paired with the Effect 3 line the repository pins
+    for (const name of ["effect", "@effect/platform", "@effect/platform-node"]) {
+      expect(packed.peerDependencies[name], name).toBe(`^${repoPackage.devDependencies[name]}`)
+      expect(optional(name), name).toBe(false)
+    }
+    // what one entry needs (the CLI, the durable runs): optional peers, pinned in devDependencies
+    for (const name of ["@effect/cli", "@effect/printer", "@effect/printer-ansi", "tsx", "@effect/cluster", "@effect/workflow", "@effect/sql-sqlite-node", "@effect/sql-pg"]) {
+      expect(packed.peerDependencies[name], name).toBe(`^${repoPackage.devDependencies[name]}`)
+      expect(optional(name), name).toBe(true)
+    }
+    // no copy of Effect comes with the package
+    expect(Object.keys(packed.dependencies ?? {}).filter((name) => name === "effect" || name.startsWith("@effect/"))).toEqual([])
+  })
+
   it("resolves everything inside the app: one copy of effect, nothing from the repository", async () => {
     const { stdout } = await ok(node([
       "--input-type=module",
@@ -224,6 +245,36 @@ describe("the packed package, installed in a fresh app", { timeout: 300_000 }, (
     // the recorder sees them where they are loaded
     const main = await loads("effect-taskgraph/node")
     expect(main.some((url) => url.includes("/node_modules/@effect/platform-node/"))).toBe(true)
+  })
+})
+
+describe("a peer of the wrong major (Effect 4 under this Effect 3 library)", { timeout: 600_000 }, () => {
+  const wrongPeers = ["effect@4.1.0", "@effect/platform@0.97.2", "@effect/platform-node@0.108.2", "@effect/cli@0.77.2", "@effect/printer@0.51.0", "@effect/printer-ansi@0.51.0"]
+  const makeApp = (name: string) => {
+    const dir = path.join(tmp, name)
+    fs.mkdirSync(dir)
+    fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name, private: true, type: "module" }))
+    fs.copyFileSync(path.join(app, "graphs/graph.js"), path.join(dir, "graph.js"))
+    return dir
+  }
+
+  it("npm refuses the install and names the range effect-taskgraph needs", async () => {
+    const dir = makeApp("effect-4-app")
+    const { code, stderr } = await run("npm", ["install", "--no-audit", "--no-fund", tarball, ...wrongPeers], { cwd: dir })
+    expect(code).not.toBe(0)
+    expect(stderr).toContain("ERESOLVE")
+    expect(stderr).toMatch(/peer effect@"\^3\./)
+  })
+
+  it("forced anyway (--legacy-peer-deps), the CLI names the package, the version found and the range: exit 2", async () => {
+    const dir = makeApp("effect-4-forced-app")
+    await ok(run("npm", ["install", "--no-audit", "--no-fund", "--legacy-peer-deps", tarball, ...wrongPeers], { cwd: dir }))
+    const { code, stderr } = await run("npx", ["--no", "effect-taskgraph", "run", "graph.js"], { cwd: dir })
+    expect(stderr.trim()).toBe(
+      `error: effect 4.1.0 is installed, but effect-taskgraph needs effect@"^${repoPackage.devDependencies.effect}": ` +
+        `npm install effect@"^${repoPackage.devDependencies.effect}"`
+    )
+    expect(code).toBe(2)
   })
 })
 
