@@ -14,36 +14,22 @@
  */
 import { execFileSync } from "node:child_process"
 import { mkdirSync, writeFileSync } from "node:fs"
+import { bundle, fmt, hasAsyncio as hasPython, pick, ratio, type Sample, stats, type Stats } from "./harness.js"
 import { criticalPath, type Shape, shapes, sleeps, workload } from "./workloads.js"
 
 const quick = process.argv.includes("--quick")
 const reps = quick ? 3 : 5
 const sizes = [1_000, 10_000, 100_000]
 
-mkdirSync("bench/.build", { recursive: true })
-execFileSync("node_modules/.bin/esbuild", [
-  "bench/firstrun.ts", "--bundle", "--platform=node", "--format=esm", "--external:effect", "--external:p-graph",
-  "--external:@effect/*", "--outfile=bench/.build/firstrun.mjs", "--log-level=warning"
-], { stdio: "inherit" })
+bundle("bench/firstrun.ts", "bench/.build/firstrun.mjs")
 
-type Sample = Record<string, number>
-type Stats = { median: number; min: number; max: number }
 type Runner = "taskgraph-after" | "taskgraph-tags" | "effect-floor" | "p-graph" | "promise" | "asyncio"
 const allJsRunners: ReadonlyArray<Runner> = ["taskgraph-after", "taskgraph-tags", "effect-floor", "p-graph", "promise"]
 // `--without=promise,asyncio` leaves those out (bare fibers and p-graph are always measured: the ratios need them)
 const without = (process.argv.find((arg) => arg.startsWith("--without="))?.slice("--without=".length) ?? "").split(",")
 const jsRunners = allJsRunners.filter((r) => !without.includes(r))
 
-const hasAsyncio = (() => {
-  if (process.argv.some((arg) => arg.startsWith("--without=") && arg.includes("asyncio"))) return false
-  try {
-    execFileSync("python3", ["-c", "import asyncio; asyncio.TaskGroup"], { stdio: "ignore" })
-    return true
-  } catch {
-    console.error("python3 >= 3.11 not found: the asyncio column will read n/a")
-    return false
-  }
-})()
+const hasAsyncio = !without.includes("asyncio") && hasPython()
 
 const workloadFile = (shape: Shape, n: number) => {
   const path = `bench/.build/firstrun-${shape}-${n}.json`
@@ -80,15 +66,6 @@ const measureAll = (runners: ReadonlyArray<Runner>, body: string, shape: Shape |
   return out as Record<Runner, Array<Sample>>
 }
 
-const stats = (values: Array<number>): Stats => {
-  const sorted = [...values].sort((a, b) => a - b)
-  return { median: sorted[Math.floor(sorted.length / 2)]!, min: sorted[0]!, max: sorted.at(-1)! }
-}
-const pick = (from: Array<Sample>, key: string) => stats(from.map((sample) => sample[key]!))
-const fmt = (s: Stats | undefined, digits = 2) =>
-  s === undefined || Number.isNaN(s.median) ? "n/a" : `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`
-const ratio = (a: Stats | undefined, b: Stats | undefined) =>
-  (a === undefined || b === undefined || Number.isNaN(a.median) || Number.isNaN(b.median) ? "n/a" : (a.median / b.median).toFixed(2))
 
 const results: Record<string, unknown> = { date: new Date().toISOString(), reps, node: process.version }
 /** Written after every section, so that an interrupted run still leaves what it measured. */

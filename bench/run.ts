@@ -13,6 +13,7 @@
  */
 import { execFileSync } from "node:child_process"
 import { mkdirSync, writeFileSync } from "node:fs"
+import { bundle, fmt, hasAsyncio as hasPython, pick, ratio, type Sample, type Stats } from "./harness.js"
 import { type Runner, runners } from "./runners.js"
 import { shapes } from "./workloads.js"
 
@@ -25,14 +26,8 @@ const reps = quick ? 3 : 5
 const sizes = [1_000, 10_000, 100_000]
 
 // Bundle once so that each fresh process starts in ~0.5 s instead of ~2.5 s through tsx.
-mkdirSync("bench/.build", { recursive: true })
-execFileSync("node_modules/.bin/esbuild", [
-  "bench/measure.ts", "--bundle", "--platform=node", "--format=esm", "--external:effect", "--external:p-graph", "--external:@effect/*",
-  "--outfile=bench/.build/measure.mjs", "--log-level=warning"
-], { stdio: "inherit" })
+bundle("bench/measure.ts", "bench/.build/measure.mjs")
 
-type Sample = Record<string, number>
-type Stats = { median: number; min: number; max: number }
 const measure = (...args: Array<string | number>): Sample => {
   const out = execFileSync(process.execPath, ["--expose-gc", "bench/.build/measure.mjs", ...args.map(String)], {
     encoding: "utf8",
@@ -40,22 +35,9 @@ const measure = (...args: Array<string | number>): Sample => {
   })
   return JSON.parse(out.trim().split("\n").at(-1)!) as Sample
 }
-const stats = (values: Array<number>): Stats => {
-  const sorted = [...values].sort((a, b) => a - b)
-  return { median: sorted[Math.floor(sorted.length / 2)]!, min: sorted[0]!, max: sorted.at(-1)! }
-}
 const samples = (...args: Array<string | number>) => Array.from({ length: reps }, () => measure(...args))
 
-/** Python 3.11+ (asyncio.TaskGroup) for the asyncio column; without it the column reads n/a. */
-const hasAsyncio = (() => {
-  try {
-    execFileSync("python3", ["-c", "import asyncio; asyncio.TaskGroup"], { stdio: "ignore" })
-    return true
-  } catch {
-    console.error("python3 >= 3.11 not found: the asyncio column will read n/a")
-    return false
-  }
-})()
+const hasAsyncio = hasPython()
 
 /** Python asyncio on the very same graph (bench/asyncio_runner.py), reps fresh processes. */
 const asyncioSamples = (kind: "noop" | "sleep", shape: string, n: number): Array<Sample> => {
@@ -67,10 +49,6 @@ const asyncioSamples = (kind: "noop" | "sleep", shape: string, n: number): Array
     return kind === "sleep" ? { ...sample, ratio: sample.makespanMs! / criticalMs } : sample
   })
 }
-const pick = (from: Array<Sample>, key: string) => stats(from.map((sample) => sample[key]!))
-const fmt = (s: Stats, digits = 2) =>
-  Number.isNaN(s.median) ? "n/a" : `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`
-const ratio = (a: Stats, b: Stats, digits = 2) => (Number.isNaN(b.median) ? "n/a" : (a.median / b.median).toFixed(digits))
 
 const results: Record<string, unknown> = { date: new Date().toISOString(), reps, node: process.version }
 const lines: Array<string> = []
