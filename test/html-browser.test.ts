@@ -13,7 +13,7 @@ import { Deferred, Effect, Fiber } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Browser from "./helpers/browser.js"
 import * as Graphs from "./html/graphs.js"
-import { runWithHtml } from "./html/report.js"
+import { runNested, runWithHtml } from "./html/report.js"
 
 const shots = path.resolve(".taskgraph")
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "taskgraph-html-browser-"))
@@ -112,6 +112,60 @@ describe("the HTML report in Chromium", () => {
     expect(await page.textContent("#details .d-name")).toBe("run tests")
     expect(await outputOf(watched)).toEqual(["SLOW-TEST-STARTED"])
     await page.screenshot({ path: path.join(shots, "report-interrupted.png"), fullPage: true })
+    expect(watched.errors).toEqual([])
+    await page.close()
+  }, 60_000)
+
+  it("graphs run inside tasks: each a visible box holding its tasks' nodes; the tag from the context is shown", async () => {
+    const file = path.join(tmp, "nested.html")
+    await Effect.runPromise(runNested(file))
+    const watched = await load(file)
+    const { page } = watched
+    const boxes = await page.$$eval("svg.graph g.group", (groups) =>
+      groups.map((g) => {
+        const r = g.querySelector("rect.gbox")!.getBoundingClientRect()
+        return { group: Number(g.getAttribute("data-group")), label: g.querySelector(".glabel")!.textContent, x: r.x, y: r.y, w: r.width, h: r.height }
+      }))
+    expect(boxes.map((b) => b.label).sort()).toEqual(["chromium", "e2e", "unit"])
+    for (const b of boxes) expect(b.w > 0 && b.h > 0).toBe(true)
+    expect(await page.isVisible(`svg.graph g.group[data-group="0"]`)).toBe(true)
+    const data = JSON.parse((await page.textContent("#taskgraph-data"))!) as {
+      tasks: Array<{ name: string; group: number | null }>
+      groups: Array<{ parent: number | null }>
+    }
+    const nodes = await page.$$eval("svg.graph g.node", (list) =>
+      list.map((n) => {
+        const r = n.querySelector("rect.box")!.getBoundingClientRect()
+        return { i: Number(n.getAttribute("data-i")), name: n.querySelector(".name")!.textContent, x: r.x, y: r.y, w: r.width, h: r.height }
+      }))
+    expect(nodes).toHaveLength(data.tasks.length)
+    const inside = (n: { x: number; y: number; w: number; h: number }, b: { x: number; y: number; w: number; h: number }) =>
+      n.x >= b.x && n.y >= b.y && n.x + n.w <= b.x + b.w && n.y + n.h <= b.y + b.h
+    const boxOf = (k: number) => boxes.find((b) => b.group === k)!
+    for (const n of nodes) {
+      const group = data.tasks[n.i]!.group
+      // a nested task's node is inside its group's box and every enclosing one; a task of the run's own is in none
+      for (const b of boxes) {
+        let member = false
+        for (let k = group; k !== null; k = data.groups[k]!.parent) if (k === b.group) member = true
+        expect(inside(n, boxOf(b.group)), `${data.tasks[n.i]!.name} in ${b.label}`).toBe(member)
+      }
+    }
+    // drawn by their own name in the box; the full name in the details
+    const drive = data.tasks.findIndex((t) => t.name === "tests / e2e / run / chromium / drive")
+    expect(nodes.find((n) => n.i === drive)!.name).toBe("drive")
+    await page.click(`svg.graph g.node[data-i="${drive}"]`)
+    expect(await page.textContent("#details .d-name")).toBe("tests / e2e / run / chromium / drive")
+    expect(await page.textContent("#details dl.facts")).toContain("graph chromium, run inside tests / e2e / run")
+    expect(await outputOf(watched)).toEqual(["driving chromium"])
+    // the tag from the caller's context: an input node, with its edge to "package"
+    expect(await page.isVisible("svg.graph g.ctx")).toBe(true)
+    expect(await page.textContent("svg.graph g.ctx .cname")).toBe("Registry")
+    expect(await page.textContent("svg.graph g.ctx .csub")).toBe("from context")
+    expect(await page.$$eval("svg.graph path.edge.ctx", (p) => p.length)).toBe(1)
+    await page.click(`svg.graph g.node[data-i="${data.tasks.findIndex((t) => t.name === "package")}"]`)
+    expect(await page.textContent("#details dl.facts")).toContain("from contextRegistry")
+    await page.screenshot({ path: path.join(shots, "report-nested.png"), fullPage: true })
     expect(watched.errors).toEqual([])
     await page.close()
   }, 60_000)
