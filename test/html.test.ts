@@ -211,13 +211,25 @@ describe("Reporter.html: graphs run inside tasks, tags from the context", () => 
       }
     }))
 
-  it.live("condensed, the nested tasks are counted in their task's layer and the context's tags are named", () =>
+  it.live("condensed, the nested tasks are in the layers after their task and the context's tags are named", () =>
     Effect.gen(function*() {
       const file = path.join(tmp(), "report.html")
       yield* runNested(file, { maxDrawn: 4 })
       const html = read(file)
       expect(dataOf(html).condensed).toBe(true)
-      expect(html).toContain("8 tasks in 3 layers (5 in 3 graph(s) run inside tasks, counted in their task's layer)")
+      // checkout, tests | unit/e2e build | run (e2e run: its own graph's drive one layer further) — package is layer 3 of the plan
+      expect(html).toContain("8 tasks in 5 layers (5 in 3 graph(s) run inside tasks, in the layers after their task)")
+      const data = dataOf(html) as unknown as { tasks: ReadonlyArray<{ name: string; layer: number }> }
+      expect(data.tasks.map((t) => [t.name, t.layer])).toEqual([
+        ["checkout", 0],
+        ["tests", 1],
+        ["tests / unit / build", 2],
+        ["tests / unit / run", 3],
+        ["tests / e2e / build", 2],
+        ["tests / e2e / run", 3],
+        ["tests / e2e / run / chromium / drive", 4],
+        ["package", 2]
+      ])
       expect(html).toContain(`<text class="axis-title ctx-line" x="0" y="`)
       expect(html).toContain(">from context: Registry</text>")
     }))

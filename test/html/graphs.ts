@@ -103,3 +103,16 @@ export const nested = () => {
   })
   return TaskGraph.make("nested", [checkout, tests, pkg])
 }
+
+/** One task running `groups` graphs inside itself (`Task.forEach`), each of `perGroup` tasks in layers of 10, each printing a line. */
+export const largeNested = (groups: number, perGroup: number) => {
+  const shards = Task.forEach("shards", Array.from({ length: groups }, (_, k) => `shard ${k}`), () => {
+    const tasks: Array<Task.Task<void>> = []
+    for (let i = 0; i < perGroup; i++) {
+      const before = i >= 10 ? [tasks[i - 10]!] : []
+      tasks.push(Task.make(`task ${i}`, { after: before, run: Task.output(`line of task ${i}`) }))
+    }
+    return tasks
+  })
+  return TaskGraph.make(`large nested ${groups}×${perGroup}`, [shards])
+}

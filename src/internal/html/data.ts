@@ -127,47 +127,33 @@ const structure = (plan: PlanLike, shape: Shape, critical: ReadonlyArray<string>
   const index = new Map(shape.names.map((t, i) => [t, i]))
   const groups: Array<GroupData> = []
   const groupIndex = new Map<string, number>()
-  // parents before children: a group's parent is the group of the task it ran in
-  const pending = [...shape.groups]
-  while (pending.length > 0) {
-    const before = pending.length
-    for (let k = 0; k < pending.length; k++) {
-      const g = pending[k]!
-      if (g.parent !== undefined && !groupIndex.has(g.parent) && shape.groups.some((o) => o.name === g.parent)) continue
-      groupIndex.set(g.name, groups.length)
-      groups.push({
-        name: g.name,
-        graph: g.graph,
-        task: index.get(g.task) ?? null,
-        parent: g.parent === undefined ? null : groupIndex.get(g.parent) ?? null
-      })
-      pending.splice(k--, 1)
-    }
-    if (pending.length === before) break
+  // parents before children (a group's parent is the group of the task it ran in); a report lists them so already
+  const byName = new Map(shape.groups.map((g) => [g.name, g]))
+  const visiting = new Set<string>()
+  const visit = (g: Shape["groups"][number]): void => {
+    if (groupIndex.has(g.name) || visiting.has(g.name)) return
+    visiting.add(g.name)
+    const parent = g.parent === undefined ? undefined : byName.get(g.parent)
+    if (parent !== undefined) visit(parent)
+    groupIndex.set(g.name, groups.length)
+    groups.push({
+      name: g.name,
+      graph: g.graph,
+      task: index.get(g.task) ?? null,
+      parent: g.parent === undefined ? null : groupIndex.get(g.parent) ?? null
+    })
   }
+  for (const g of shape.groups) visit(g)
   const groupOfTask = shape.names.map((name) => {
     const g = shape.groupOf.get(name)
     return g === undefined ? null : groupIndex.get(g) ?? null
   })
-  // a task of a run inside a task is in the layer of the run's own task that (transitively) ran it
   const layerOf = new Int32Array(shape.names.length)
   plan.layers.forEach((layer, k) => {
     for (const name of layer) {
       const i = index.get(name)
       if (i !== undefined) layerOf[i] = k
     }
-  })
-  const rootTask = (g: number): number | null => {
-    let at: GroupData = groups[g]!
-    for (let guard = 0; at.task !== null && groupOfTask[at.task] !== null && guard < groups.length; guard++) {
-      at = groups[groupOfTask[at.task]!]!
-    }
-    return at.task
-  }
-  groupOfTask.forEach((g, i) => {
-    if (g === null) return
-    const root = rootTask(g)
-    if (root !== null) layerOf[i] = layerOf[root]!
   })
   const path = critical.map((name) => index.get(name)).filter((i): i is number => i !== undefined)
   const pairs = new Set<string>()
@@ -188,13 +174,30 @@ const structure = (plan: PlanLike, shape: Shape, critical: ReadonlyArray<string>
   }
   for (const e of shape.dependencies) push(e.from, e.to, e.tag)
   for (const e of shape.precedences) push(e.before, e.after, null)
+  // a task of a run inside a task: one layer after the tasks it waits for in its graph, or after the task it ran in
+  const depth = new Int32Array(shape.names.length).fill(-1)
+  const layerAt = (i: number, guard: number): number => {
+    const g = groupOfTask[i]!
+    if (g === null || guard > shape.names.length) return layerOf[i]!
+    if (depth[i]! >= 0) return depth[i]!
+    const owner = groups[g]!.task
+    let d = owner === null ? 0 : layerAt(owner, guard + 1) + 1
+    for (const p of waits[i]!) d = Math.max(d, layerAt(p, guard + 1) + 1)
+    return (depth[i] = d)
+  }
+  let layers = plan.layers.length
+  groupOfTask.forEach((g, i) => {
+    if (g === null) return
+    layerOf[i] = layerAt(i, 0)
+    layers = Math.max(layers, layerOf[i]! + 1)
+  })
   const context: Array<ContextData> = (plan.external ?? []).map(({ requiredBy, tag }) => ({
     tag,
     requiredBy: requiredBy.map((name) => index.get(name)).filter((i): i is number => i !== undefined)
   }))
   const fromContext: Array<Array<string>> = shape.names.map(() => [])
   for (const c of context) for (const i of c.requiredBy) fromContext[i]!.push(c.tag)
-  return { index, layerOf, path, edges, waits, onPath: new Set(path), groups, groupOfTask, context, fromContext }
+  return { index, layerOf, layers, path, edges, waits, onPath: new Set(path), groups, groupOfTask, context, fromContext }
 }
 
 /** The plan's own tasks and edges, no runs inside tasks. */
@@ -239,9 +242,11 @@ const eventShape = (plan: PlanLike, heard: ReadonlyArray<string>): Shape => {
   const planned = new Set(plan.tasks)
   for (const name of names) {
     if (planned.has(name)) continue
+    // the longest known task name that is a prefix of this one, followed by " / "
     let owner: string | undefined
-    for (const other of names) {
-      if (other !== name && name.startsWith(`${other} / `) && (owner === undefined || other.length > owner.length)) owner = other
+    for (let at = name.lastIndexOf(" / "); at > 0 && owner === undefined; at = name.lastIndexOf(" / ", at - 1)) {
+      const prefix = name.slice(0, at)
+      if (known.has(prefix)) owner = prefix
     }
     if (owner === undefined) continue
     const graph = name.slice(owner.length + 3).split(" / ")[0]!
@@ -368,7 +373,7 @@ export const fromRun = (plan: PlanLike, collected: Collector, report: RunReport 
     criticalPath: s.path,
     groups: s.groups,
     context: s.context,
-    layers: plan.layers.length,
+    layers: s.layers,
     condensed: tasks.length > meta.maxDrawn,
     generatedAt: meta.now,
     headLines: collected.head
