@@ -10,6 +10,8 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { Deferred, Effect, Fiber } from "effect"
+import { Reporter, Task, TaskGraph } from "effect-taskgraph"
+import { Main } from "effect-taskgraph/node"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Browser from "./helpers/browser.js"
 import * as Graphs from "./html/graphs.js"
@@ -66,6 +68,18 @@ describe("the HTML report in Chromium", () => {
     expect(await outputOf(watched)).toEqual(["cc -c main.c"])
     expect(await page.textContent("#details mark")).toBe("main.c")
     await page.fill("#details input.search", "")
+    // precedence edges are drawn dashed, data edges solid, the critical path thicker
+    const stroke = (selector: string) =>
+      page.$eval(selector, (e) => {
+        const style = e.ownerDocument.defaultView!.getComputedStyle(e)
+        return { dash: style.strokeDasharray, width: parseFloat(style.strokeWidth) }
+      })
+    expect((await stroke(`path.edge.precedence[data-from="2"]`)).dash).not.toBe("none")
+    expect((await stroke(`path.edge.data[data-from="1"][data-to="3"]`)).dash).toBe("none")
+    expect((await stroke(`path.edge.crit`)).width).toBeGreaterThan((await stroke(`path.edge.precedence[data-from="2"]`)).width)
+    expect(await page.isVisible(`svg.graph .elabel`)).toBe(true)
+    // the header: outcome, total time, exit code
+    expect(await page.textContent("header.top .stats")).toMatch(/total time\d.*exit code0/)
     await page.screenshot({ path: path.join(shots, "report-success.png"), fullPage: true })
     expect(watched.errors).toEqual([])
     await page.close()
@@ -112,6 +126,31 @@ describe("the HTML report in Chromium", () => {
     expect(await page.textContent("#details .d-name")).toBe("run tests")
     expect(await outputOf(watched)).toEqual(["SLOW-TEST-STARTED"])
     await page.screenshot({ path: path.join(shots, "report-interrupted.png"), fullPage: true })
+    expect(watched.errors).toEqual([])
+    await page.close()
+  }, 60_000)
+
+  it("a long log is collapsed to its tail, all of it on request", async () => {
+    const file = path.join(tmp, "noisy.html")
+    const noisy = Task.make("noisy", {
+      run: Effect.forEach(Array.from({ length: 500 }, (_, i) => i), (i) => Task.output(`line ${i}`), { discard: true })
+    })
+    await Effect.runPromise(Main.run(TaskGraph.make("noisy", [noisy]), { reporter: [Reporter.html(file)] }))
+    const watched = await load(file)
+    const { page } = watched
+    await page.click(`svg.graph g.node[data-i="0"]`)
+    const shown = await outputOf(watched)
+    expect(shown).toHaveLength(200)
+    expect(shown[0]).toBe("line 300")
+    expect(shown.at(-1)).toBe("line 499")
+    expect(await page.textContent("#lines button.more")).toBe("show all 500 lines (300 earlier lines hidden)")
+    // the lines box is scrolled to the tail
+    expect(await page.$eval("#lines", (b) => b.scrollTop > 0 && b.scrollTop + b.clientHeight >= b.scrollHeight - 2)).toBe(true)
+    await page.click("#lines button.more")
+    expect(await outputOf(watched)).toHaveLength(500)
+    // a search looks through every line, not only the shown tail
+    await page.fill("#details input.search", "line 12")
+    expect(await outputOf(watched)).toEqual(["line 12", ...Array.from({ length: 10 }, (_, k) => `line ${120 + k}`)])
     expect(watched.errors).toEqual([])
     await page.close()
   }, 60_000)

@@ -42,6 +42,15 @@ describe("Reporter.html", () => {
       expect(html).toContain(`<path class="edge precedence`)
       expect(html).toMatch(/<g class="elabel"[^>]*><title>Source<\/title>/)
       expect(html).toContain(`class="timeline"`)
+      // the critical path: its nodes and the edges between them drawn as such, in the timeline too
+      expect(data.criticalPath).toEqual([0, 1, 3, 4])
+      for (const i of [0, 1, 3, 4]) expect(html).toMatch(new RegExp(`<g class="node st-released crit" data-i="${i}"`))
+      expect(html).toMatch(/<g class="node st-released" data-i="2"/)
+      expect(html).toContain(`<path class="edge data crit" data-from="0" data-to="1"`)
+      expect(html).toContain(`<path class="edge precedence crit" data-from="3" data-to="4"`)
+      expect(html).toMatch(/<path class="edge precedence" data-from="2" data-to="4"[^>]*marker-end="url\(#arrow\)"/)
+      // resources held past ready (compile's acquireRelease, checkout's value): a lighter bar after the run bar
+      expect(html).toMatch(/<g class="trow" data-i="1"[^>]*>.*?<rect class="held st-released crit"/)
       const compile = data.tasks.find((t) => t.name === "compile")!
       expect(compile.lines.map((l) => l[2])).toEqual([
         "cc -c main.c",

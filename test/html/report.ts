@@ -29,6 +29,7 @@ export interface Page {
   readonly exitCode: number | null
   readonly condensed: boolean
   readonly tasks: ReadonlyArray<PageTask>
+  readonly criticalPath: ReadonlyArray<number>
   readonly groups: ReadonlyArray<PageGroup>
   readonly context: ReadonlyArray<{ readonly tag: string; readonly requiredBy: ReadonlyArray<number> }>
 }
