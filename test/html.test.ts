@@ -43,11 +43,16 @@ describe("Reporter.html", () => {
       expect(html).toMatch(/<g class="elabel"[^>]*><title>Source<\/title>/)
       expect(html).toContain(`class="timeline"`)
       // the critical path: its nodes and the edges between them drawn as such, in the timeline too
-      expect(data.criticalPath).toEqual([0, 1, 3, 4])
-      for (const i of [0, 1, 3, 4]) expect(html).toMatch(new RegExp(`<g class="node st-released crit" data-i="${i}"`))
-      expect(html).toMatch(/<g class="node st-released" data-i="2"/)
-      expect(html).toContain(`<path class="edge data crit" data-from="0" data-to="1"`)
-      expect(html).toContain(`<path class="edge precedence crit" data-from="3" data-to="4"`)
+      // (which of package's inputs finished last depends on timing: the path is checked against itself)
+      const critical = data.criticalPath
+      expect([critical[0], critical.at(-1)]).toEqual([0, 4])
+      for (let i = 0; i < 5; i++) {
+        expect(html).toMatch(new RegExp(`<g class="node st-released${critical.includes(i) ? " crit" : ""}" data-i="${i}"`))
+      }
+      for (let k = 1; k < critical.length; k++) {
+        expect(html).toMatch(new RegExp(`<path class="edge (data|precedence) crit" data-from="${critical[k - 1]}" data-to="${critical[k]}"[^>]*marker-end="url\\(#arrow-crit\\)"`))
+      }
+      // lint is never on it (it waits for checkout only and finishes first): a plain dashed precedence into package
       expect(html).toMatch(/<path class="edge precedence" data-from="2" data-to="4"[^>]*marker-end="url\(#arrow\)"/)
       // resources held past ready (compile's acquireRelease, checkout's value): a lighter bar after the run bar
       expect(html).toMatch(/<g class="trow" data-i="1"[^>]*>.*?<rect class="held st-released crit"/)
@@ -216,7 +221,7 @@ describe("Reporter.html: graphs run inside tasks, tags from the context", () => 
         expect(data.tasks[pkg]!.fromContext).toEqual(["Registry"])
         expect(html).toMatch(/<g class="ctx" data-context="0"[^>]*><title>Registry: from the caller&#39;s context[^<]*<\/title>.*?<text class="cname"[^>]*>Registry<\/text><text class="csub"[^>]*>from context<\/text>/)
         expect(html).toContain(`<path class="edge ctx" data-context="0" data-to="${pkg}"`)
-        expect(html).toContain("tag from the caller's context")
+        expect(html).toContain(`<span class="ln-ctx"></span>from context</span>`)
       }
     }))
 

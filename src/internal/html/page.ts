@@ -61,6 +61,7 @@ svg.graph .elabel text{font:11px var(--mono);fill:#424a53;text-anchor:middle}
 svg.graph .gbox{fill:rgba(9,105,218,.035);stroke:#8fb8e8;stroke-width:1.3}
 svg.graph .group .gbox{stroke-dasharray:none}svg.graph .group .glabel{font-size:13px;font-weight:650;fill:#0a3069}
 svg.graph .group .gsub{font-size:11.5px;fill:#59636e;text-anchor:end}
+svg.graph .group.has-failure .gbox{stroke:#cf222e;fill:rgba(207,34,46,.03)}svg.graph .group.has-failure .glabel{fill:#82071e}
 svg.graph .edge.runs{stroke:#0969da;stroke-dasharray:2 4;stroke-width:2;stroke-linecap:round}
 svg.graph .edge.ctx{stroke:#8250df;stroke-dasharray:6 4}
 svg.graph .ctx .pill{fill:#fbefff;stroke:#8250df;stroke-width:1.4}
@@ -163,8 +164,8 @@ const graphLegend = (data: PageData): string => {
   }
   return `<span class="legend"><span><span class="ln-data"></span>data (tag)</span><span><span class="ln-prec"></span>order only</span>` +
     (data.criticalPath.length > 0 ? `<span><span class="ln-crit"></span>critical path</span>` : "") +
-    (data.groups.length > 0 ? `<span><span class="sw-group"></span><span class="ln-runs"></span>graph run inside a task</span>` : "") +
-    (data.context.length > 0 ? `<span><span class="ln-ctx"></span>tag from the caller's context</span>` : "") + `</span>`
+    (data.groups.length > 0 ? `<span title="a graph run inside a task, joined to it by a dotted edge"><span class="sw-group"></span>graph in a task</span>` : "") +
+    (data.context.length > 0 ? `<span title="a tag no task provides: the caller's context gives it"><span class="ln-ctx"></span>from context</span>` : "") + `</span>`
 }
 
 /** The whole document. */

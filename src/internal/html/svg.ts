@@ -71,10 +71,16 @@ export const graphSvg = (data: PageData, layout: GraphLayout): string => {
   )
   // graphs run inside tasks: boxes behind everything, a parent's before its children's
   out.push(`<g class="groups">`)
+  // a box holding a failed task (in it or in a box inside it) says so
+  const failing = new Set<number>()
+  data.tasks.forEach((t) => {
+    if (t.status !== "failed" && t.status !== "timed out") return
+    for (let k = t.group; k !== null && !failing.has(k); k = data.groups[k]!.parent) failing.add(k)
+  })
   layout.groups.forEach((g, k) => {
     const group = data.groups[k]!
     out.push(
-      `<g class="group" data-group="${k}" transform="translate(${n1(g.x)},${n1(g.y)})"><title>${escapeXml(`graph ${group.graph}, run inside ${group.name.slice(0, -(group.graph.length + 3)) || "a task"}`)}</title>` +
+      `<g class="group${failing.has(k) ? " has-failure" : ""}" data-group="${k}" transform="translate(${n1(g.x)},${n1(g.y)})"><title>${escapeXml(`graph ${group.graph}, run inside ${group.name.slice(0, -(group.graph.length + 3)) || "a task"}`)}</title>` +
         `<rect class="gbox" width="${n1(g.width)}" height="${n1(g.height)}" rx="10"/>` +
         `<text class="glabel" x="12" y="20">${escapeXml(g.label)}</text>` +
         `<text class="gsub" x="${n1(g.width - 12)}" y="20">${escapeXml(g.sub)}</text></g>`
