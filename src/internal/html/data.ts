@@ -175,21 +175,36 @@ const structure = (plan: PlanLike, shape: Shape, critical: ReadonlyArray<string>
   for (const e of shape.dependencies) push(e.from, e.to, e.tag)
   for (const e of shape.precedences) push(e.before, e.after, null)
   // a task of a run inside a task: one layer after the tasks it waits for in its graph, or after the task it ran in
-  const depth = new Int32Array(shape.names.length).fill(-1)
-  const layerAt = (i: number, guard: number): number => {
-    const g = groupOfTask[i]!
-    if (g === null || guard > shape.names.length) return layerOf[i]!
-    if (depth[i]! >= 0) return depth[i]!
-    const owner = groups[g]!.task
-    let d = owner === null ? 0 : layerAt(owner, guard + 1) + 1
-    for (const p of waits[i]!) d = Math.max(d, layerAt(p, guard + 1) + 1)
-    return (depth[i] = d)
+  // iteratively (a nested chain of 100,000 tasks must not overflow the stack): 0 unseen, 1 open, 2 done
+  const state = new Uint8Array(shape.names.length)
+  const inputs = (i: number): Array<number> => {
+    const owner = groups[groupOfTask[i]!]!.task
+    return owner === null ? waits[i]! : [owner, ...waits[i]!]
+  }
+  const layerAt = (start: number): number => {
+    const stack = [start]
+    while (stack.length > 0) {
+      const i = stack[stack.length - 1]!
+      if (groupOfTask[i] === null || state[i] === 2) {
+        stack.pop()
+      } else if (state[i] === 0) {
+        state[i] = 1
+        for (const j of inputs(i)) if (groupOfTask[j] !== null && state[j] === 0) stack.push(j)
+      } else {
+        const owner = groups[groupOfTask[i]!]!.task
+        let d = owner === null ? 0 : layerOf[owner]! + 1
+        for (const p of waits[i]!) d = Math.max(d, layerOf[p]! + 1)
+        layerOf[i] = d
+        state[i] = 2
+        stack.pop()
+      }
+    }
+    return layerOf[start]!
   }
   let layers = plan.layers.length
   groupOfTask.forEach((g, i) => {
     if (g === null) return
-    layerOf[i] = layerAt(i, 0)
-    layers = Math.max(layers, layerOf[i]! + 1)
+    layers = Math.max(layers, layerAt(i) + 1)
   })
   const context: Array<ContextData> = (plan.external ?? []).map(({ requiredBy, tag }) => ({
     tag,
