@@ -1,15 +1,19 @@
 /**
  * A small build graph that writes a self-contained HTML report of its run:
  * the executed graph, the timeline, every task's output. Open the file in
- * any browser (it works offline, it makes no request).
+ * any browser (it works offline, it makes no request). "unit tests" runs one
+ * small graph per suite inside itself (`Task.forEach`): the drawing shows
+ * each as a box of its tasks. "package" needs a `Registry` no task
+ * provides: it comes from the caller's context (the `layer` given to
+ * `Main.runMain`) and is drawn as an input node.
  *
  *   npx tsx examples/html-report.ts            # succeeds; writes .taskgraph/html-report.html
- *   npx tsx examples/html-report.ts --fail     # "unit tests" fails, "package" is skipped (mode continue)
+ *   npx tsx examples/html-report.ts --fail     # suite "math" fails, so "unit tests" does, "package" is skipped (mode continue)
  *   npx tsx examples/html-report.ts --out FILE # somewhere else
  *
  * The same graph, planned only: `npx effect-taskgraph run examples/html-report.ts --dry-run --html graph.html`.
  */
-import { Context, Effect } from "effect"
+import { Context, Effect, Layer } from "effect"
 import { parseArgs } from "node:util"
 import { Task, TaskGraph } from "effect-taskgraph"
 import { Main } from "effect-taskgraph/node"
@@ -20,6 +24,7 @@ const { values: args } = parseArgs({
 
 class Source extends Context.Tag("Source")<Source, { readonly files: number }>() {}
 class Binary extends Context.Tag("Binary")<Binary, { readonly path: string }>() {}
+class Registry extends Context.Tag("Registry")<Registry, { readonly url: string }>() {}
 
 const step = (line: string, ms: number) => Effect.zipRight(Effect.sleep(ms), Effect.log(line))
 
@@ -46,28 +51,44 @@ const compile = Task.make("compile", {
 
 const lint = Task.make("lint", { requires: [Source], run: step("lint: 0 problems", 120) })
 
-const unitTests = Task.make("unit tests", {
-  requires: [Binary],
+// one graph per suite, run inside "unit tests": build the suite's tests, then run them
+const unitTests = Task.forEach("unit tests", ["parser", "math", "io"], (suite) => {
+  const build = Task.make("build tests", {
+    requires: [Binary],
+    run: Effect.gen(function*() {
+      const { path } = yield* Binary
+      yield* step(`cc -o tests/${suite} tests/${suite}.c ${path}.o`, 25)
+    })
+  })
+  const run = Task.make("run tests", {
+    after: [build],
+    run: Effect.gen(function*() {
+      yield* step(`ok 1 - ${suite}: basics`, 30)
+      if (args.fail && suite === "math") {
+        yield* step("not ok 2 - rounds halves up: expected 3, got 2", 20)
+        return yield* Effect.fail(new Error("1 of 2 tests failed: rounds halves up"))
+      }
+      yield* step(`ok 2 - ${suite}: edge cases`, 20)
+    })
+  })
+  return [build, run]
+}, { requires: [Binary] })
+
+const pkg = Task.make("package", {
+  requires: [Binary, Registry],
+  after: [unitTests, lint],
   run: Effect.gen(function*() {
-    yield* step("ok 1 - parses the config", 30)
-    yield* step("ok 2 - adds numbers", 30)
-    if (args.fail) {
-      yield* step("not ok 3 - rounds halves up: expected 3, got 2", 20)
-      return yield* Effect.fail(new Error("1 of 3 tests failed: rounds halves up"))
-    }
-    yield* step("ok 3 - rounds halves up", 20)
+    const { url } = yield* Registry
+    yield* step(`wrote dist/app.tar.gz for ${url}`, 50)
   })
 })
 
-const pkg = Task.make("package", {
-  requires: [Binary],
-  after: [unitTests, lint],
-  run: step("wrote dist/app.tar.gz", 50)
-})
+// what the caller's context gives the graph: here a fixed registry
+const registry = Layer.succeed(Registry, { url: "https://registry.example" })
 
 const graph = TaskGraph.make("build and test", [checkout, compile, lint, unitTests, pkg])
 export default graph
 
 if (Main.isMain(import.meta.url)) {
-  Main.runMain(graph, { html: args.out, mode: "continue" })
+  Main.runMain(graph, { html: args.out, mode: "continue", layer: registry })
 }

@@ -617,7 +617,9 @@ export interface HtmlOptions {
  *
  * It shows the executed graph (laid out by `@dagrejs/dagre`, nodes coloured
  * by status with their durations, data edges labelled with the tag,
- * precedence edges dashed, the critical path thick), the timeline (run phase
+ * precedence edges dashed, the critical path thick; a graph run inside a
+ * task as a labelled box of its tasks, a tag from the caller's context as an
+ * input node), the timeline (run phase
  * and resource lifetime of every task), and per task its status, attempts,
  * times, output lines (searchable; long logs collapsed to their tail), the
  * error and the pretty `Cause` of a failure, and what blocked a skipped

@@ -436,7 +436,8 @@ const providesLabel = (task: Task.Any): string =>
  * SVG drawing inlined; it opens offline and makes no request): the same
  * drawing as the run report of `Reporter.html` — laid out by
  * `@dagrejs/dagre`, data edges labelled with the tag, precedence edges
- * dashed — with every task in a table. Validates the graph first; the
+ * dashed, tags from the caller's context as "from context" input nodes —
+ * with every task in a table. Validates the graph first; the
  * layout library is loaded on first use, never by the core entry.
  *
  * @example

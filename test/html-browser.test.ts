@@ -10,10 +10,12 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { Deferred, Effect, Fiber } from "effect"
+import { Reporter, Task, TaskGraph } from "effect-taskgraph"
+import { Main } from "effect-taskgraph/node"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Browser from "./helpers/browser.js"
 import * as Graphs from "./html/graphs.js"
-import { runWithHtml } from "./html/report.js"
+import { runNested, runWithHtml } from "./html/report.js"
 
 const shots = path.resolve(".taskgraph")
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "taskgraph-html-browser-"))
@@ -66,6 +68,18 @@ describe("the HTML report in Chromium", () => {
     expect(await outputOf(watched)).toEqual(["cc -c main.c"])
     expect(await page.textContent("#details mark")).toBe("main.c")
     await page.fill("#details input.search", "")
+    // precedence edges are drawn dashed, data edges solid, the critical path thicker
+    const stroke = (selector: string) =>
+      page.$eval(selector, (e) => {
+        const style = e.ownerDocument.defaultView!.getComputedStyle(e)
+        return { dash: style.strokeDasharray, width: parseFloat(style.strokeWidth) }
+      })
+    expect((await stroke(`path.edge.precedence[data-from="2"]`)).dash).not.toBe("none")
+    expect((await stroke(`path.edge.data[data-from="1"][data-to="3"]`)).dash).toBe("none")
+    expect((await stroke(`path.edge.crit`)).width).toBeGreaterThan((await stroke(`path.edge.precedence[data-from="2"]`)).width)
+    expect(await page.isVisible(`svg.graph .elabel`)).toBe(true)
+    // the header: outcome, total time, exit code
+    expect(await page.textContent("header.top .stats")).toMatch(/total time\d.*exit code0/)
     await page.screenshot({ path: path.join(shots, "report-success.png"), fullPage: true })
     expect(watched.errors).toEqual([])
     await page.close()
@@ -112,6 +126,85 @@ describe("the HTML report in Chromium", () => {
     expect(await page.textContent("#details .d-name")).toBe("run tests")
     expect(await outputOf(watched)).toEqual(["SLOW-TEST-STARTED"])
     await page.screenshot({ path: path.join(shots, "report-interrupted.png"), fullPage: true })
+    expect(watched.errors).toEqual([])
+    await page.close()
+  }, 60_000)
+
+  it("a long log is collapsed to its tail, all of it on request", async () => {
+    const file = path.join(tmp, "noisy.html")
+    const noisy = Task.make("noisy", {
+      run: Effect.forEach(Array.from({ length: 500 }, (_, i) => i), (i) => Task.output(`line ${i}`), { discard: true })
+    })
+    await Effect.runPromise(Main.run(TaskGraph.make("noisy", [noisy]), { reporter: [Reporter.html(file)] }))
+    const watched = await load(file)
+    const { page } = watched
+    await page.click(`svg.graph g.node[data-i="0"]`)
+    const shown = await outputOf(watched)
+    expect(shown).toHaveLength(200)
+    expect(shown[0]).toBe("line 300")
+    expect(shown.at(-1)).toBe("line 499")
+    expect(await page.textContent("#lines button.more")).toBe("show all 500 lines (300 earlier lines hidden)")
+    // the lines box is scrolled to the tail
+    expect(await page.$eval("#lines", (b) => b.scrollTop > 0 && b.scrollTop + b.clientHeight >= b.scrollHeight - 2)).toBe(true)
+    await page.click("#lines button.more")
+    expect(await outputOf(watched)).toHaveLength(500)
+    // a search looks through every line, not only the shown tail
+    await page.fill("#details input.search", "line 12")
+    expect(await outputOf(watched)).toEqual(["line 12", ...Array.from({ length: 10 }, (_, k) => `line ${120 + k}`)])
+    expect(watched.errors).toEqual([])
+    await page.close()
+  }, 60_000)
+
+  it("graphs run inside tasks: each a visible box holding its tasks' nodes; the tag from the context is shown", async () => {
+    const file = path.join(tmp, "nested.html")
+    await Effect.runPromise(runNested(file))
+    const watched = await load(file)
+    const { page } = watched
+    const boxes = await page.$$eval("svg.graph g.group", (groups) =>
+      groups.map((g) => {
+        const r = g.querySelector("rect.gbox")!.getBoundingClientRect()
+        return { group: Number(g.getAttribute("data-group")), label: g.querySelector(".glabel")!.textContent, x: r.x, y: r.y, w: r.width, h: r.height }
+      }))
+    expect(boxes.map((b) => b.label).sort()).toEqual(["chromium", "e2e", "unit"])
+    for (const b of boxes) expect(b.w > 0 && b.h > 0).toBe(true)
+    expect(await page.isVisible(`svg.graph g.group[data-group="0"]`)).toBe(true)
+    const data = JSON.parse((await page.textContent("#taskgraph-data"))!) as {
+      tasks: Array<{ name: string; group: number | null }>
+      groups: Array<{ parent: number | null }>
+    }
+    const nodes = await page.$$eval("svg.graph g.node", (list) =>
+      list.map((n) => {
+        const r = n.querySelector("rect.box")!.getBoundingClientRect()
+        return { i: Number(n.getAttribute("data-i")), name: n.querySelector(".name")!.textContent, x: r.x, y: r.y, w: r.width, h: r.height }
+      }))
+    expect(nodes).toHaveLength(data.tasks.length)
+    const inside = (n: { x: number; y: number; w: number; h: number }, b: { x: number; y: number; w: number; h: number }) =>
+      n.x >= b.x && n.y >= b.y && n.x + n.w <= b.x + b.w && n.y + n.h <= b.y + b.h
+    const boxOf = (k: number) => boxes.find((b) => b.group === k)!
+    for (const n of nodes) {
+      const group = data.tasks[n.i]!.group
+      // a nested task's node is inside its group's box and every enclosing one; a task of the run's own is in none
+      for (const b of boxes) {
+        let member = false
+        for (let k = group; k !== null; k = data.groups[k]!.parent) if (k === b.group) member = true
+        expect(inside(n, boxOf(b.group)), `${data.tasks[n.i]!.name} in ${b.label}`).toBe(member)
+      }
+    }
+    // drawn by their own name in the box; the full name in the details
+    const drive = data.tasks.findIndex((t) => t.name === "tests / e2e / run / chromium / drive")
+    expect(nodes.find((n) => n.i === drive)!.name).toBe("drive")
+    await page.click(`svg.graph g.node[data-i="${drive}"]`)
+    expect(await page.textContent("#details .d-name")).toBe("tests / e2e / run / chromium / drive")
+    expect(await page.textContent("#details dl.facts")).toContain("graph chromium, run inside tests / e2e / run")
+    expect(await outputOf(watched)).toEqual(["driving chromium"])
+    // the tag from the caller's context: an input node, with its edge to "package"
+    expect(await page.isVisible("svg.graph g.ctx")).toBe(true)
+    expect(await page.textContent("svg.graph g.ctx .cname")).toBe("Registry")
+    expect(await page.textContent("svg.graph g.ctx .csub")).toBe("from context")
+    expect(await page.$$eval("svg.graph path.edge.ctx", (p) => p.length)).toBe(1)
+    await page.click(`svg.graph g.node[data-i="${data.tasks.findIndex((t) => t.name === "package")}"]`)
+    expect(await page.textContent("#details dl.facts")).toContain("from contextRegistry")
+    await page.screenshot({ path: path.join(shots, "report-nested.png"), fullPage: true })
     expect(watched.errors).toEqual([])
     await page.close()
   }, 60_000)

@@ -12,7 +12,7 @@ import { Deferred, Effect, Either, Fiber } from "effect"
 import { Reporter, Task, TaskEvent, TaskGraph } from "effect-taskgraph"
 import { Main } from "effect-taskgraph/node"
 import * as Graphs from "./html/graphs.js"
-import { dataOf, read, runWithHtml } from "./html/report.js"
+import { dataOf, read, runNested, runWithHtml } from "./html/report.js"
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "taskgraph-html-"))
 
@@ -42,6 +42,20 @@ describe("Reporter.html", () => {
       expect(html).toContain(`<path class="edge precedence`)
       expect(html).toMatch(/<g class="elabel"[^>]*><title>Source<\/title>/)
       expect(html).toContain(`class="timeline"`)
+      // the critical path: its nodes and the edges between them drawn as such, in the timeline too
+      // (which of package's inputs finished last depends on timing: the path is checked against itself)
+      const critical = data.criticalPath
+      expect([critical[0], critical.at(-1)]).toEqual([0, 4])
+      for (let i = 0; i < 5; i++) {
+        expect(html).toMatch(new RegExp(`<g class="node st-released${critical.includes(i) ? " crit" : ""}" data-i="${i}"`))
+      }
+      for (let k = 1; k < critical.length; k++) {
+        expect(html).toMatch(new RegExp(`<path class="edge (data|precedence) crit" data-from="${critical[k - 1]}" data-to="${critical[k]}"[^>]*marker-end="url\\(#arrow-crit\\)"`))
+      }
+      // lint is never on it (it waits for checkout only and finishes first): a plain dashed precedence into package
+      expect(html).toMatch(/<path class="edge precedence" data-from="2" data-to="4"[^>]*marker-end="url\(#arrow\)"/)
+      // resources held past ready (compile's acquireRelease, checkout's value): a lighter bar after the run bar
+      expect(html).toMatch(/<g class="trow" data-i="1"[^>]*>.*?<rect class="held st-released crit"/)
       const compile = data.tasks.find((t) => t.name === "compile")!
       expect(compile.lines.map((l) => l[2])).toEqual([
         "cc -c main.c",
@@ -155,6 +169,86 @@ describe("Reporter.html", () => {
     }))
 })
 
+describe("Reporter.html: graphs run inside tasks, tags from the context", () => {
+  it.live("each graph run inside a task is a labelled box of its tasks, joined to its task by a 'runs' edge", () =>
+    Effect.gen(function*() {
+      const file = path.join(tmp(), "report.html")
+      yield* runNested(file)
+      const html = read(file)
+      const data = dataOf(html)
+      expect(data.tasks.map((t) => [t.name, t.status, t.group === null ? null : data.groups[t.group]!.name])).toEqual([
+        ["checkout", "released", null],
+        ["tests", "released", null],
+        ["tests / unit / build", "released", "tests / unit"],
+        ["tests / unit / run", "released", "tests / unit"],
+        ["tests / e2e / build", "released", "tests / e2e"],
+        ["tests / e2e / run", "released", "tests / e2e"],
+        ["tests / e2e / run / chromium / drive", "released", "tests / e2e / run / chromium"],
+        ["package", "released", null]
+      ])
+      const index = (name: string) => data.tasks.findIndex((t) => t.name === name)
+      const group = (name: string) => data.groups.findIndex((g) => g.name === name)
+      expect(data.groups).toEqual([
+        { name: "tests / unit", graph: "unit", task: index("tests"), parent: null },
+        { name: "tests / e2e", graph: "e2e", task: index("tests"), parent: null },
+        { name: "tests / e2e / run / chromium", graph: "chromium", task: index("tests / e2e / run"), parent: group("tests / e2e") }
+      ])
+      // one box per group, with its graph's name; nested tasks drawn by their own name
+      expect(html.match(/<g class="group" data-group="\d+"/g)).toHaveLength(3)
+      expect(html).toMatch(/<g class="group" data-group="0"[^>]*>.*?<text class="glabel"[^>]*>unit<\/text>/)
+      expect(html.match(/<g class="node st-released nested" data-i="\d+"/g)).toHaveLength(5)
+      expect(html).toMatch(new RegExp(`data-i="${index("tests / e2e / run / chromium / drive")}"[^>]*>.*?<text class="name"[^>]*>drive</text>`))
+      // the runs edges: tests to its two groups, "e2e / run" to its own
+      const runs = [...html.matchAll(/<path class="edge runs" data-from="(\d+)" data-group="(\d+)"/g)].map((m) => [Number(m[1]), Number(m[2])])
+      expect(runs.sort()).toEqual([[index("tests"), 0], [index("tests"), 1], [index("tests / e2e / run"), 2]].sort())
+      // the edges inside a group are the child graph's own
+      expect(html).toContain(`<path class="edge precedence" data-from="${index("tests / unit / build")}" data-to="${index("tests / unit / run")}"`)
+      // each line logged or printed by a nested task is there once
+      expect(data.tasks[index("tests / unit / build")]!.lines.map((l) => l[2])).toEqual(["building unit"])
+      expect(data.tasks[index("tests / unit / run")]!.lines.map((l) => l[2])).toEqual(["testing unit", "unit: 3 passed"])
+      expect(data.tasks[index("tests / e2e / run / chromium / drive")]!.lines.map((l) => l[2])).toEqual(["driving chromium"])
+    }))
+
+  it.live("a tag from the caller's context is an input node with an edge to the task needing it, in the run and the plan", () =>
+    Effect.gen(function*() {
+      const file = path.join(tmp(), "report.html")
+      yield* runNested(file)
+      const plan = yield* TaskGraph.toHtml(Graphs.nested())
+      for (const html of [read(file), plan]) {
+        const data = dataOf(html)
+        const pkg = data.tasks.findIndex((t) => t.name === "package")
+        expect(data.context).toEqual([{ tag: "Registry", requiredBy: [pkg] }])
+        expect(data.tasks[pkg]!.fromContext).toEqual(["Registry"])
+        expect(html).toMatch(/<g class="ctx" data-context="0"[^>]*><title>Registry: from the caller&#39;s context[^<]*<\/title>.*?<text class="cname"[^>]*>Registry<\/text><text class="csub"[^>]*>from context<\/text>/)
+        expect(html).toContain(`<path class="edge ctx" data-context="0" data-to="${pkg}"`)
+        expect(html).toContain(`<span class="ln-ctx"></span>from context</span>`)
+      }
+    }))
+
+  it.live("condensed, the nested tasks are in the layers after their task and the context's tags are named", () =>
+    Effect.gen(function*() {
+      const file = path.join(tmp(), "report.html")
+      yield* runNested(file, { maxDrawn: 4 })
+      const html = read(file)
+      expect(dataOf(html).condensed).toBe(true)
+      // checkout, tests | unit/e2e build | run (e2e run: its own graph's drive one layer further) — package is layer 3 of the plan
+      expect(html).toContain("8 tasks in 5 layers (5 in 3 graph(s) run inside tasks, in the layers after their task)")
+      const data = dataOf(html) as unknown as { tasks: ReadonlyArray<{ name: string; layer: number }> }
+      expect(data.tasks.map((t) => [t.name, t.layer])).toEqual([
+        ["checkout", 0],
+        ["tests", 1],
+        ["tests / unit / build", 2],
+        ["tests / unit / run", 3],
+        ["tests / e2e / build", 2],
+        ["tests / e2e / run", 3],
+        ["tests / e2e / run / chromium / drive", 4],
+        ["package", 2]
+      ])
+      expect(html).toContain(`<text class="axis-title ctx-line" x="0" y="`)
+      expect(html).toContain(">from context: Registry</text>")
+    }))
+})
+
 describe("Reporter.html on a forced exit", () => {
   it.scoped("the second Ctrl+C writes the page at once, from the events seen so far", () =>
     Effect.gen(function*() {
@@ -173,6 +267,30 @@ describe("Reporter.html on a forced exit", () => {
       expect(data).toMatchObject({ outcome: "interrupted", exitCode: 130 })
       expect(data.tasks.map((t) => t.status)).toEqual(["ready", "running", "pending", "pending", "pending"])
       expect(data.tasks[0]!.lines.map((l) => l[2])).toEqual(["cloning"])
+    }))
+
+  it.scoped("from the events alone, a nested task's group is read from its name", () =>
+    Effect.gen(function*() {
+      const file = path.join(tmp(), "report.html")
+      const plan = yield* TaskGraph.validate(Graphs.nested())
+      const session = yield* Reporter.html(file).open(plan)
+      yield* session.onEvents([
+        new TaskEvent.TaskStarted({ task: "checkout", timestamp: 1000, attempt: 1 }),
+        new TaskEvent.TaskReady({ task: "checkout", timestamp: 1010, durationMs: 10 }),
+        new TaskEvent.TaskStarted({ task: "tests", timestamp: 1011, attempt: 1 }),
+        new TaskEvent.TaskStarted({ task: "tests / unit / build", timestamp: 1012, attempt: 1 }),
+        new TaskEvent.TaskOutput({ task: "tests / unit / build", timestamp: 1013, stream: "log", line: "building unit" })
+      ])
+      session.onForce({ reason: "SIGINT", killed: 0 })
+      const data = dataOf(read(file))
+      expect(data.tasks.map((t) => [t.name, t.status, t.group])).toEqual([
+        ["checkout", "ready", null],
+        ["tests", "running", null],
+        ["package", "pending", null],
+        ["tests / unit / build", "running", 0]
+      ])
+      expect(data.groups).toEqual([{ name: "tests / unit", graph: "unit", task: 1, parent: null }])
+      expect(data.tasks[3]!.lines.map((l) => l[2])).toEqual(["building unit"])
     }))
 })
 

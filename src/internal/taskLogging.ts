@@ -99,7 +99,11 @@ const taskLoggersCache = new WeakMap<Loggers, { plain?: Loggers; withEvents?: Lo
 const taskLoggersOf = (loggers: Loggers, toEvents: boolean): Loggers => {
   let entry = taskLoggersCache.get(loggers)
   if (entry === undefined) taskLoggersCache.set(loggers, entry = {})
-  const plain = entry.plain ??= HashSet.map(loggers, (logger) => Logger.mapInputOptions(logger, annotateWithTask))
+  // a run inside a task starts from its task's loggers, which hold the enclosing run's `eventLogger`:
+  // kept as it is (it finds the inner task through the hooks), never wrapped into a second copy that
+  // would send every logged line of the inner task twice
+  const plain = entry.plain ??= HashSet.map(loggers, (logger) =>
+    logger === eventLogger ? logger : Logger.mapInputOptions(logger, annotateWithTask))
   return toEvents ? (entry.withEvents ??= HashSet.add(plain, eventLogger)) : plain
 }
 

@@ -76,3 +76,43 @@ export const large = (n: number, width = 50) => {
   }
   return TaskGraph.make(`large ${n}`, tasks)
 }
+
+/** A tag no task of `nested` provides: the caller's context gives it. */
+export class Registry extends Context.Tag("Registry")<Registry, { readonly url: string }>() {}
+
+/**
+ * checkout -> tests -> package, where "tests" runs one graph per shard inside
+ * itself (`Task.forEach`: "build" then "run", both logging), the "e2e" shard
+ * runs a graph of its own inside its "run" task, and "package" needs
+ * `Registry` from the caller's context.
+ */
+export const nested = () => {
+  const tests = Task.forEach("tests", ["unit", "e2e"], (shard) => {
+    const build = Task.make("build", { requires: [Source], run: Effect.log(`building ${shard}`) })
+    const run = shard === "e2e"
+      ? Task.forEach("run", ["chromium"], (browser) => [Task.make("drive", { run: Task.output(`driving ${browser}`) })], {
+        after: [build]
+      })
+      : Task.make("run", { after: [build], run: Effect.zipRight(Effect.log(`testing ${shard}`), Task.output(`${shard}: 3 passed`)) })
+    return [build, run]
+  }, { requires: [Source] })
+  const pkg = Task.make("package", {
+    requires: [Registry],
+    after: [tests],
+    run: Effect.flatMap(Registry, ({ url }) => Task.output(`pushed to ${url}`))
+  })
+  return TaskGraph.make("nested", [checkout, tests, pkg])
+}
+
+/** One task running `groups` graphs inside itself (`Task.forEach`), each of `perGroup` tasks in layers of 10, each printing a line. */
+export const largeNested = (groups: number, perGroup: number) => {
+  const shards = Task.forEach("shards", Array.from({ length: groups }, (_, k) => `shard ${k}`), () => {
+    const tasks: Array<Task.Task<void>> = []
+    for (let i = 0; i < perGroup; i++) {
+      const before = i >= 10 ? [tasks[i - 10]!] : []
+      tasks.push(Task.make(`task ${i}`, { after: before, run: Task.output(`line of task ${i}`) }))
+    }
+    return tasks
+  })
+  return TaskGraph.make(`large nested ${groups}×${perGroup}`, [shards])
+}

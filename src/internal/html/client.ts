@@ -214,6 +214,16 @@ export const script = String.raw`
     var users = [];
     for (var j = 0; j < tasks.length; j++) if (tasks[j].waitsFor.indexOf(i) >= 0) users.push(j);
     if (users.length > 0) field(dl, "needed by", links(users));
+    if (t.fromContext.length > 0) field(dl, "from context", t.fromContext.join(", "));
+    if (t.group !== null) {
+      var g = data.groups[t.group];
+      var inside = el("span", null, "graph " + g.graph + (g.task !== null ? ", run inside " : ""));
+      if (g.task !== null) inside.appendChild(link(tasks[g.task].name));
+      field(dl, "in", inside);
+    }
+    var ran = [];
+    for (var q = 0; q < data.groups.length; q++) if (data.groups[q].task === i) ran.push(data.groups[q].graph);
+    if (ran.length > 0) field(dl, "ran graphs", ran.join(", "));
     if (t.critical) field(dl, "critical path", "yes");
     panel.appendChild(dl);
     if (t.status === "skipped" && !t.blockedBy) panel.appendChild(el("p", "hint", "skipped: the run stopped before it could start"));

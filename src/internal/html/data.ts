@@ -40,6 +40,28 @@ export interface TaskData {
   readonly omitted: number
   readonly layer: number
   readonly critical: boolean
+  /** index of the graph run inside a task it belongs to (`PageData.groups`); null for the run's own tasks */
+  readonly group: number | null
+  /** the tags it requires from the caller's context (no task of the graph provides them) */
+  readonly fromContext: ReadonlyArray<string>
+}
+
+/** A graph run inside a task (graphs inside tasks): drawn as a box around its tasks. @internal */
+export interface GroupData {
+  /** `<enclosing task's full name> / <child graph's name>` */
+  readonly name: string
+  /** the child graph's name (the box's label) */
+  readonly graph: string
+  /** index of the task it ran inside; null when that task is unknown */
+  readonly task: number | null
+  /** the group of that task, if it is itself in a child run */
+  readonly parent: number | null
+}
+
+/** A tag required from the caller's context: drawn as an input node with an edge to each task needing it. @internal */
+export interface ContextData {
+  readonly tag: string
+  readonly requiredBy: ReadonlyArray<number>
 }
 
 /** @internal */
@@ -64,6 +86,10 @@ export interface PageData {
   readonly tasks: ReadonlyArray<TaskData>
   readonly edges: ReadonlyArray<EdgeData>
   readonly criticalPath: ReadonlyArray<number>
+  /** graphs run inside tasks, parents before their children */
+  readonly groups: ReadonlyArray<GroupData>
+  /** tags from the caller's context (the plan's `external`) */
+  readonly context: ReadonlyArray<ContextData>
   readonly layers: number
   /** whether the graph is too large to draw task by task (the condensed view) */
   readonly condensed: boolean
@@ -77,6 +103,18 @@ export interface PageData {
 export interface PlanLike extends Model.PlanLike {
   readonly layers: ReadonlyArray<ReadonlyArray<string>>
   readonly dependencies: ReadonlyArray<{ readonly from: string; readonly to: string; readonly tag: string }>
+  /** required tags no task provides (they come from the caller's context) */
+  readonly external?: ReadonlyArray<{ readonly tag: string; readonly requiredBy: ReadonlyArray<string> }> | undefined
+}
+
+/** What a page's tasks are: their names, edges and groups (the plan's, or the report's with the runs inside tasks). */
+interface Shape {
+  readonly names: ReadonlyArray<string>
+  readonly dependencies: ReadonlyArray<{ readonly from: string; readonly to: string; readonly tag: string }>
+  readonly precedences: ReadonlyArray<{ readonly before: string; readonly after: string }>
+  readonly groups: ReadonlyArray<{ readonly name: string; readonly graph: string; readonly task: string; readonly parent: string | undefined }>
+  /** the group of each task of a run inside a task, by full name */
+  readonly groupOf: ReadonlyMap<string, string>
 }
 
 /** Terminal escapes removed; other control characters shown as visible symbols; never markup. */
@@ -85,19 +123,48 @@ export const cleanLine = (text: string): string =>
   Text.stripAnsi(text).replace(/[\x00-\x08\x0b-\x1f\x7f]/g, (c) =>
     c === "\x7f" ? "\u2421" : String.fromCharCode(0x2400 + c.charCodeAt(0)))
 
-const structure = (plan: PlanLike, critical: ReadonlyArray<string>) => {
-  const index = new Map(plan.tasks.map((t, i) => [t, i]))
-  const layerOf = new Int32Array(plan.tasks.length)
-  plan.layers.forEach((layer, k) => {
-    for (const name of layer) layerOf[index.get(name)!] = k
+const structure = (plan: PlanLike, shape: Shape, critical: ReadonlyArray<string>) => {
+  const index = new Map(shape.names.map((t, i) => [t, i]))
+  const groups: Array<GroupData> = []
+  const groupIndex = new Map<string, number>()
+  // parents before children (a group's parent is the group of the task it ran in); a report lists them so already
+  const byName = new Map(shape.groups.map((g) => [g.name, g]))
+  const visiting = new Set<string>()
+  const visit = (g: Shape["groups"][number]): void => {
+    if (groupIndex.has(g.name) || visiting.has(g.name)) return
+    visiting.add(g.name)
+    const parent = g.parent === undefined ? undefined : byName.get(g.parent)
+    if (parent !== undefined) visit(parent)
+    groupIndex.set(g.name, groups.length)
+    groups.push({
+      name: g.name,
+      graph: g.graph,
+      task: index.get(g.task) ?? null,
+      parent: g.parent === undefined ? null : groupIndex.get(g.parent) ?? null
+    })
+  }
+  for (const g of shape.groups) visit(g)
+  const groupOfTask = shape.names.map((name) => {
+    const g = shape.groupOf.get(name)
+    return g === undefined ? null : groupIndex.get(g) ?? null
   })
-  const path = critical.map((name) => index.get(name)!).filter((i) => i !== undefined)
+  const layerOf = new Int32Array(shape.names.length)
+  plan.layers.forEach((layer, k) => {
+    for (const name of layer) {
+      const i = index.get(name)
+      if (i !== undefined) layerOf[i] = k
+    }
+  })
+  const path = critical.map((name) => index.get(name)).filter((i): i is number => i !== undefined)
   const pairs = new Set<string>()
   for (let k = 1; k < path.length; k++) pairs.add(`${path[k - 1]} ${path[k]}`)
   const edges: Array<EdgeData> = []
-  const waits: Array<Array<number>> = plan.tasks.map(() => [])
+  const waits: Array<Array<number>> = shape.names.map(() => [])
   const seen = new Set<string>()
-  const push = (from: number, to: number, tag: string | null) => {
+  const push = (fromName: string, toName: string, tag: string | null) => {
+    const from = index.get(fromName)
+    const to = index.get(toName)
+    if (from === undefined || to === undefined) return
     const key = `${from} ${to}`
     edges.push({ from, to, tag, critical: pairs.has(key) })
     if (!seen.has(key)) {
@@ -105,9 +172,104 @@ const structure = (plan: PlanLike, critical: ReadonlyArray<string>) => {
       waits[to]!.push(from)
     }
   }
-  for (const e of plan.dependencies) push(index.get(e.from)!, index.get(e.to)!, e.tag)
-  for (const e of plan.precedences) push(index.get(e.before)!, index.get(e.after)!, null)
-  return { index, layerOf, path, edges, waits, onPath: new Set(path) }
+  for (const e of shape.dependencies) push(e.from, e.to, e.tag)
+  for (const e of shape.precedences) push(e.before, e.after, null)
+  // a task of a run inside a task: one layer after the tasks it waits for in its graph, or after the task it ran in
+  // iteratively (a nested chain of 100,000 tasks must not overflow the stack): 0 unseen, 1 open, 2 done
+  const state = new Uint8Array(shape.names.length)
+  const inputs = (i: number): Array<number> => {
+    const owner = groups[groupOfTask[i]!]!.task
+    return owner === null ? waits[i]! : [owner, ...waits[i]!]
+  }
+  const layerAt = (start: number): number => {
+    const stack = [start]
+    while (stack.length > 0) {
+      const i = stack[stack.length - 1]!
+      if (groupOfTask[i] === null || state[i] === 2) {
+        stack.pop()
+      } else if (state[i] === 0) {
+        state[i] = 1
+        for (const j of inputs(i)) if (groupOfTask[j] !== null && state[j] === 0) stack.push(j)
+      } else {
+        const owner = groups[groupOfTask[i]!]!.task
+        let d = owner === null ? 0 : layerOf[owner]! + 1
+        for (const p of waits[i]!) d = Math.max(d, layerOf[p]! + 1)
+        layerOf[i] = d
+        state[i] = 2
+        stack.pop()
+      }
+    }
+    return layerOf[start]!
+  }
+  let layers = plan.layers.length
+  groupOfTask.forEach((g, i) => {
+    if (g === null) return
+    layers = Math.max(layers, layerAt(i) + 1)
+  })
+  const context: Array<ContextData> = (plan.external ?? []).map(({ requiredBy, tag }) => ({
+    tag,
+    requiredBy: requiredBy.map((name) => index.get(name)).filter((i): i is number => i !== undefined)
+  }))
+  const fromContext: Array<Array<string>> = shape.names.map(() => [])
+  for (const c of context) for (const i of c.requiredBy) fromContext[i]!.push(c.tag)
+  return { index, layerOf, layers, path, edges, waits, onPath: new Set(path), groups, groupOfTask, context, fromContext }
+}
+
+/** The plan's own tasks and edges, no runs inside tasks. */
+const planShape = (plan: PlanLike): Shape => ({
+  names: plan.tasks,
+  dependencies: plan.dependencies,
+  precedences: plan.precedences,
+  groups: [],
+  groupOf: new Map()
+})
+
+/** The report's tasks, edges and groups: the plan's and those of every graph run inside a task. */
+const reportShape = (plan: PlanLike, report: RunReport): Shape => {
+  const names = report.tasks.map((t) => t.name)
+  const listed = new Set(names)
+  return {
+    names: [...names, ...plan.tasks.filter((t) => !listed.has(t))],
+    dependencies: report.dependencies,
+    precedences: report.precedences,
+    groups: report.groups.map((g) => ({ name: g.name, graph: g.graph, task: g.task, parent: Option.getOrUndefined(g.parent) })),
+    groupOf: new Map(report.tasks.flatMap((t) => Option.isSome(t.group) ? [[t.name, t.group.value] as const] : []))
+  }
+}
+
+/**
+ * From the events alone (a forced exit: no report): the plan's tasks, then
+ * every task heard of, its group read from its name (`<task> / <graph> /
+ * <name>`, the longest known task name first) — best effort, as a name may
+ * itself contain " / ".
+ */
+const eventShape = (plan: PlanLike, heard: ReadonlyArray<string>): Shape => {
+  const names = [...plan.tasks]
+  const known = new Set(names)
+  for (const name of heard) {
+    if (!known.has(name)) {
+      known.add(name)
+      names.push(name)
+    }
+  }
+  const groups = new Map<string, { name: string; graph: string; task: string; parent: string | undefined }>()
+  const groupOf = new Map<string, string>()
+  const planned = new Set(plan.tasks)
+  for (const name of names) {
+    if (planned.has(name)) continue
+    // the longest known task name that is a prefix of this one, followed by " / "
+    let owner: string | undefined
+    for (let at = name.lastIndexOf(" / "); at > 0 && owner === undefined; at = name.lastIndexOf(" / ", at - 1)) {
+      const prefix = name.slice(0, at)
+      if (known.has(prefix)) owner = prefix
+    }
+    if (owner === undefined) continue
+    const graph = name.slice(owner.length + 3).split(" / ")[0]!
+    const group = `${owner} / ${graph}`
+    if (!groups.has(group)) groups.set(group, { name: group, graph, task: owner, parent: groupOf.get(owner) })
+    groupOf.set(name, group)
+  }
+  return { names, dependencies: plan.dependencies, precedences: plan.precedences, groups: [...groups.values()], groupOf }
 }
 
 const messageOf = (cause: Cause.Cause<unknown>): string | null => {
@@ -155,15 +317,25 @@ const rel = (t: number | undefined, t0: number): number | null => (t === undefin
  * forced exit) from the events alone.
  */
 export const fromRun = (plan: PlanLike, collected: Collector, report: RunReport | undefined, meta: RunMeta): PageData => {
-  const s = structure(plan, report?.criticalPath ?? [])
   const t0 = report?.startedAt ?? collected.events[0]?.timestamp ?? meta.now
   const byEvents = Model.make(plan, 0)
   for (const e of collected.events) Model.apply(byEvents, e)
-  const tasks: Array<TaskData> = plan.tasks.map((name, i) => {
-    const { lines, omitted } = linesOf(collected.lines[i]!)
+  const shape = report !== undefined ? reportShape(plan, report) : eventShape(plan, byEvents.tasks.map((t) => t.name))
+  const s = structure(plan, shape, report?.criticalPath ?? [])
+  const reports = new Map(report?.tasks.map((t) => [t.name, t]) ?? [])
+  const tasks: Array<TaskData> = shape.names.map((name, i) => {
+    const store = collected.lines[collected.index.get(name) ?? -1]
+    const { lines, omitted } = store === undefined ? { lines: [], omitted: 0 } : linesOf(store)
     const kept = lines.map(([t, stream, text]): Line => [t - t0, stream, cleanLine(text)])
-    const view = byEvents.tasks[i]!
-    const r = report?.tasks[i]
+    const placed = {
+      waitsFor: s.waits[i]!,
+      lines: kept,
+      omitted,
+      layer: s.layerOf[i]!,
+      group: s.groupOfTask[i]!,
+      fromContext: s.fromContext[i]!
+    }
+    const r = reports.get(name)
     if (r !== undefined) {
       const cause = Option.getOrUndefined(r.cause)
       const failed = r.status === "failed" || r.status === "timed out"
@@ -177,33 +349,28 @@ export const fromRun = (plan: PlanLike, collected: Collector, report: RunReport 
         release: rel(Option.getOrUndefined(r.releasedAt), t0),
         duration: Option.getOrNull(r.durationMs),
         blockedBy: Option.getOrNull(r.blockedBy),
-        waitsFor: s.waits[i]!,
         error: failed && cause !== undefined ? messageOf(cause) : null,
         cause: cause === undefined || Cause.isInterruptedOnly(cause) ? null : cleanCause(Cause.pretty(cause)),
-        lines: kept,
-        omitted,
-        layer: s.layerOf[i]!,
-        critical: s.onPath.has(i)
+        critical: s.onPath.has(i),
+        ...placed
       }
     }
-    const end = view.endedAt
+    const view = byEvents.byName.get(name)
+    const end = view?.endedAt
     return {
       name,
-      status: view.state,
-      attempts: view.attempt,
-      start: rel(view.startedAt, t0),
-      ready: view.state === "ready" || view.state === "released" ? rel(end, t0) : null,
+      status: view?.state ?? "pending",
+      attempts: view?.attempt ?? 0,
+      start: rel(view?.startedAt, t0),
+      ready: view?.state === "ready" || view?.state === "released" ? rel(end, t0) : null,
       end: rel(end, t0),
-      release: rel(view.releasedAt, t0),
-      duration: view.startedAt !== undefined && end !== undefined ? end - view.startedAt : null,
-      blockedBy: view.blockedBy ?? null,
-      waitsFor: s.waits[i]!,
-      error: view.error === undefined ? null : cleanLine(view.error.split("\n")[0] ?? ""),
-      cause: view.error === undefined ? null : cleanCause(view.error),
-      lines: kept,
-      omitted,
-      layer: s.layerOf[i]!,
-      critical: false
+      release: rel(view?.releasedAt, t0),
+      duration: view?.startedAt !== undefined && end !== undefined ? end - view.startedAt : null,
+      blockedBy: view?.blockedBy ?? null,
+      error: view?.error === undefined ? null : cleanLine(view.error.split("\n")[0] ?? ""),
+      cause: view?.error === undefined ? null : cleanCause(view.error),
+      critical: false,
+      ...placed
     }
   })
   const finished = byEvents.finished
@@ -219,8 +386,10 @@ export const fromRun = (plan: PlanLike, collected: Collector, report: RunReport 
     tasks,
     edges: s.edges,
     criticalPath: s.path,
-    layers: plan.layers.length,
-    condensed: plan.tasks.length > meta.maxDrawn,
+    groups: s.groups,
+    context: s.context,
+    layers: s.layers,
+    condensed: tasks.length > meta.maxDrawn,
     generatedAt: meta.now,
     headLines: collected.head
   }
@@ -230,7 +399,7 @@ const cleanCause = (text: string): string => text.split("\n").map(cleanLine).joi
 
 /** The page data of a planned graph (nothing ran). */
 export const fromPlan = (plan: PlanLike, options: { readonly maxDrawn: number; readonly now: number }): PageData => {
-  const s = structure(plan, [])
+  const s = structure(plan, planShape(plan), [])
   return {
     kind: "plan",
     graph: plan.graph,
@@ -255,10 +424,14 @@ export const fromPlan = (plan: PlanLike, options: { readonly maxDrawn: number; r
       lines: [],
       omitted: 0,
       layer: s.layerOf[i]!,
-      critical: false
+      critical: false,
+      group: null,
+      fromContext: s.fromContext[i]!
     })),
     edges: s.edges,
     criticalPath: [],
+    groups: [],
+    context: s.context,
     layers: plan.layers.length,
     condensed: plan.tasks.length > options.maxDrawn,
     generatedAt: options.now,

@@ -27,8 +27,9 @@ export interface TaskLines {
 
 /** @internal */
 export interface Collector {
-  readonly index: ReadonlyMap<string, number>
-  readonly lines: ReadonlyArray<TaskLines>
+  /** where each task's lines are; a task of a graph run inside a task joins when first heard of */
+  readonly index: Map<string, number>
+  readonly lines: Array<TaskLines>
   /** every event but output lines, in order */
   readonly events: Array<TaskEvent.TaskEvent>
   readonly head: number
@@ -52,8 +53,12 @@ export const add = (collector: Collector, event: TaskEvent.TaskEvent): void => {
     collector.events.push(event)
     return
   }
-  const i = collector.index.get(event.task)
-  if (i === undefined) return
+  let i = collector.index.get(event.task)
+  if (i === undefined) {
+    i = collector.lines.length
+    collector.index.set(event.task, i)
+    collector.lines.push({ head: [], tail: [], next: 0, count: 0 })
+  }
   const store = collector.lines[i]!
   const line: Line = [event.timestamp, streamCode(event.stream), event.line]
   store.count++

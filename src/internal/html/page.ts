@@ -58,6 +58,18 @@ svg.graph .edge.crit{stroke:#6e40c9;stroke-width:3.5}
 svg .arrowhead{fill:#57606a}svg .arrowhead.crit{fill:#6e40c9}
 svg.graph .elabel rect{fill:#fff;stroke:#d1d9e0}
 svg.graph .elabel text{font:11px var(--mono);fill:#424a53;text-anchor:middle}
+svg.graph .gbox{fill:rgba(9,105,218,.035);stroke:#8fb8e8;stroke-width:1.3}
+svg.graph .group .gbox{stroke-dasharray:none}svg.graph .group .glabel{font-size:13px;font-weight:650;fill:#0a3069}
+svg.graph .group .gsub{font-size:11.5px;fill:#59636e;text-anchor:end}
+svg.graph .group.has-failure .gbox{stroke:#cf222e;fill:rgba(207,34,46,.03)}svg.graph .group.has-failure .glabel{fill:#82071e}
+svg.graph .edge.runs{stroke:#0969da;stroke-dasharray:2 4;stroke-width:2;stroke-linecap:round}
+svg.graph .edge.ctx{stroke:#8250df;stroke-dasharray:6 4}
+svg.graph .ctx .pill{fill:#fbefff;stroke:#8250df;stroke-width:1.4}
+svg.graph .ctx .cname{font:12px var(--mono);font-weight:600;fill:#512a97;text-anchor:middle}
+svg.graph .ctx .csub{font-size:10px;fill:#6e7781;text-anchor:middle}
+svg.condensed .ctx-line{fill:#512a97}
+.legend .ln-runs{width:22px;border-top:2px dotted #0969da}.legend .ln-ctx{width:22px;border-top:2px dashed #8250df}
+.legend .sw-group{width:16px;height:11px;border:1.3px solid #8fb8e8;border-radius:3px;background:rgba(9,105,218,.05)}
 svg.graph .node{cursor:pointer}
 svg.graph .node .box{fill:var(--bg);stroke:var(--c);stroke-width:1.5}
 svg.graph .node.st-skipped .box{stroke-dasharray:5 3}
@@ -71,7 +83,7 @@ svg.graph .node.selected .box{stroke:#0969da;stroke-width:3.5}
 svg .axis line{stroke:#eaeef2}svg .axis text{font-size:11px;fill:#59636e;text-anchor:middle}
 svg.timeline .trow{cursor:pointer}
 svg.timeline .hit{fill:transparent}svg.timeline .trow:hover .hit,svg.timeline .trow.selected .hit{fill:#f1f6ff}
-svg.timeline .tlabel{font-size:12px;fill:#1f2328;text-anchor:end}
+svg.timeline .tlabel{font-size:12px;fill:#1f2328;text-anchor:end}svg.timeline .tlabel.nested{fill:#0a3069;font-size:11.5px}
 svg.timeline .run{fill:var(--c)}svg.timeline .run.crit{stroke:#6e40c9;stroke-width:2}
 svg.timeline .held{fill:var(--bg);stroke:var(--c);stroke-width:1;stroke-dasharray:3 2}
 svg.timeline .conc{fill:#0969da;opacity:.75}
@@ -151,7 +163,9 @@ const graphLegend = (data: PageData): string => {
     return `<span class="legend">${statuses.filter((s) => data.tasks.some((t) => t.status === s)).map((s) => `<span class="${statusClass(s)}"><span class="dot"></span>${s}</span>`).join("")}</span>`
   }
   return `<span class="legend"><span><span class="ln-data"></span>data (tag)</span><span><span class="ln-prec"></span>order only</span>` +
-    (data.criticalPath.length > 0 ? `<span><span class="ln-crit"></span>critical path</span>` : "") + `</span>`
+    (data.criticalPath.length > 0 ? `<span><span class="ln-crit"></span>critical path</span>` : "") +
+    (data.groups.length > 0 ? `<span title="a graph run inside a task, joined to it by a dotted edge"><span class="sw-group"></span>graph in a task</span>` : "") +
+    (data.context.length > 0 ? `<span title="a tag no task provides: the caller's context gives it"><span class="ln-ctx"></span>from context</span>` : "") + `</span>`
 }
 
 /** The whole document. */

@@ -69,7 +69,30 @@ export const graphSvg = (data: PageData, layout: GraphLayout): string => {
     `<svg xmlns="http://www.w3.org/2000/svg" class="graph" id="graph-svg" viewBox="0 0 ${w} ${h}" width="${w}" height="${h}" role="img" aria-label="${escapeXml(`graph ${data.graph}`)}">`,
     defs
   )
-  out.push(`<g class="edges">`)
+  // graphs run inside tasks: boxes behind everything, a parent's before its children's
+  out.push(`<g class="groups">`)
+  // a box holding a failed task (in it or in a box inside it) says so
+  const failing = new Set<number>()
+  data.tasks.forEach((t) => {
+    if (t.status !== "failed" && t.status !== "timed out") return
+    for (let k = t.group; k !== null && !failing.has(k); k = data.groups[k]!.parent) failing.add(k)
+  })
+  layout.groups.forEach((g, k) => {
+    const group = data.groups[k]!
+    out.push(
+      `<g class="group${failing.has(k) ? " has-failure" : ""}" data-group="${k}" transform="translate(${n1(g.x)},${n1(g.y)})"><title>${escapeXml(`graph ${group.graph}, run inside ${group.name.slice(0, -(group.graph.length + 3)) || "a task"}`)}</title>` +
+        `<rect class="gbox" width="${n1(g.width)}" height="${n1(g.height)}" rx="10"/>` +
+        `<text class="glabel" x="12" y="20">${escapeXml(g.label)}</text>` +
+        `<text class="gsub" x="${n1(g.width - 12)}" y="20">${escapeXml(g.sub)}</text></g>`
+    )
+  })
+  out.push(`</g><g class="edges">`)
+  for (const r of layout.runs) {
+    out.push(`<path class="edge runs" data-from="${r.from}" data-group="${r.to}" d="${pathOf(r.points)}" marker-end="url(#arrow)"/>`)
+  }
+  for (const c of layout.contextEdges) {
+    out.push(`<path class="edge ctx" data-context="${c.from}" data-to="${c.to}" d="${pathOf(c.points)}" marker-end="url(#arrow)"/>`)
+  }
   data.edges.forEach((e, k) => {
     const route = layout.edges[k]!
     const cls = `edge ${e.tag === null ? "precedence" : "data"}${e.critical ? " crit" : ""}`
@@ -89,11 +112,21 @@ export const graphSvg = (data: PageData, layout: GraphLayout): string => {
     )
   })
   out.push(`</g><g class="nodes">`)
+  layout.context.forEach((box, k) => {
+    const c = data.context[k]!
+    out.push(
+      `<g class="ctx" data-context="${k}" transform="translate(${n1(box.x - box.width / 2)},${n1(box.y - box.height / 2)})">` +
+        `<title>${escapeXml(`${c.tag}: from the caller's context (no task of the graph provides it)`)}</title>` +
+        `<rect class="pill" width="${n1(box.width)}" height="${box.height}" rx="${box.height / 2}"/>` +
+        `<text class="cname" x="${n1(box.width / 2)}" y="15">${escapeXml(box.label)}</text>` +
+        `<text class="csub" x="${n1(box.width / 2)}" y="27">from context</text></g>`
+    )
+  })
   data.tasks.forEach((t, i) => {
     const box = layout.nodes[i]!
     const x = n1(box.x - box.width / 2)
     const y = n1(box.y - box.height / 2)
-    const cls = `node ${statusClass(t.status)}${t.critical ? " crit" : ""}`
+    const cls = `node ${statusClass(t.status)}${t.critical ? " crit" : ""}${t.group === null ? "" : " nested"}`
     out.push(
       `<g class="${cls}" data-i="${i}" transform="translate(${x},${y})" tabindex="0" role="button">` +
         `<title>${escapeXml(`${t.name} — ${detailOf(t)}`)}</title>` +
@@ -136,10 +169,14 @@ export const condensedSvg = (data: PageData): string => {
   const barW = 640
   const rowH = 22
   const width = labelW + barW + 120
-  const height = 30 + used * rowH + 10
+  const contextLine = data.context.length === 0 ? "" : `from context: ${data.context.map((c) => c.tag).join(", ")}`
+  const nested = data.tasks.reduce((n, t) => n + (t.group === null ? 0 : 1), 0)
+  const height = 30 + used * rowH + 10 + (contextLine === "" ? 0 : 20)
   const out: Array<string> = [
     `<svg xmlns="http://www.w3.org/2000/svg" class="condensed" id="graph-svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="condensed graph">`,
-    `<text class="axis-title" x="0" y="14">${data.tasks.length} tasks in ${data.layers} layers${perBand > 1 ? `, ${perBand} layers per row` : ""}</text>`
+    `<text class="axis-title" x="0" y="14">${data.tasks.length} tasks in ${data.layers} layers${perBand > 1 ? `, ${perBand} layers per row` : ""}${
+      nested > 0 ? ` (${nested} in ${data.groups.length} graph(s) run inside tasks, in the layers after their task)` : ""
+    }</text>`
   ]
   for (let b = 0; b < used; b++) {
     const row = rows[b] ?? new Map<Status, number>()
@@ -160,6 +197,7 @@ export const condensedSvg = (data: PageData): string => {
     }
     out.push(`<text class="band-count" x="${n1(x + 6)}" y="14">${totals[b] ?? 0}</text></g>`)
   }
+  if (contextLine !== "") out.push(`<text class="axis-title ctx-line" x="0" y="${30 + used * rowH + 16}">${escapeXml(contextLine)}</text>`)
   out.push(`</svg>`)
   return out.join("")
 }

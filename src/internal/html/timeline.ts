@@ -9,7 +9,7 @@
  */
 import { formatMs } from "../mermaid.js"
 import type { PageData } from "./data.js"
-import { cut } from "./layout.js"
+import { cut, shortName } from "./layout.js"
 import { escapeXml, statusClass } from "./svg.js"
 
 const n1 = (x: number) => Math.round(x * 10) / 10
@@ -63,7 +63,9 @@ const rowsSvg = (data: PageData): string => {
     const cls = `${statusClass(t.status)}${t.critical ? " crit" : ""}`
     out.push(`<g class="trow" data-i="${i}" transform="translate(0,${y})">`)
     out.push(`<rect class="hit" x="0" y="0" width="${width}" height="${rowH}"/>`)
-    out.push(`<text class="tlabel" x="${labelW - 10}" y="16">${escapeXml(cut(t.name, 30))}</text>`)
+    // a task of a graph run inside a task: "<graph> / <name>", its full name in the tooltip
+    const label = t.group === null ? t.name : `${data.groups[t.group]!.graph} / ${shortName(data, i)}`
+    out.push(`<text class="tlabel${t.group === null ? "" : " nested"}" x="${labelW - 10}" y="16"><title>${escapeXml(t.name)}</title>${escapeXml(cut(label, 30))}</text>`)
     if (t.ready !== null && t.release !== null && t.release > t.ready) {
       out.push(
         `<rect class="held ${cls}" x="${x(t.ready)}" y="7" width="${n1(Math.max(1, x(t.release) - x(t.ready)))}" height="10" rx="3"><title>${
