@@ -46,6 +46,20 @@ describe("graphs inside tasks", () => {
       expect(RunReport.toGantt(report)).toContain("section tests / shard 3")
     }))
 
+  it.scoped("a nested task's logged line reaches the parent's events once, under its hierarchical name", () =>
+    Effect.gen(function*() {
+      const child = TaskGraph.make("shard 1", [Task.make("run tests", { run: Effect.log("3 passed") })])
+      const tests = Task.make("tests", { run: Effect.asVoid(TaskGraph.run(child)) })
+      const handle = yield* TaskGraph.start(TaskGraph.make("ci", [tests]))
+      const events = yield* Effect.fork(Stream.runCollect(handle.events))
+      yield* handle.await
+      const lines = Chunk.toReadonlyArray(yield* Fiber.join(events)).flatMap((e) =>
+        e._tag === "TaskOutput" ? [`${e.task}: ${e.line}`] : []
+      )
+      expect(lines.filter((l) => l.includes("3 passed"))).toHaveLength(1)
+      expect(lines.find((l) => l.includes("3 passed"))).toMatch(/^tests \/ shard 1 \/ run tests: /)
+    }))
+
   it.effect("a fan-out of 10 tasks of 10 s with concurrency 5 finishes in 20 s of virtual time", () =>
     Effect.gen(function*() {
       const fan = Task.make("fan out", {
