@@ -620,19 +620,22 @@ const prepareWith = (
         }
       }
     }
-    let names: ReadonlyArray<string> | undefined
+    let child: Extract<Nesting.Named, { _tag: "Named" }> | undefined
     if (nest !== undefined) {
-      // a child run's tasks are named `<task> / <graph> / <name>` in the enclosing run
-      const group = `${nest.path} / ${graph.name}`
-      names = compiled.names.map((name) => `${group} / ${name}`)
-      const taken = Nesting.claim(nest.capacity, names)
-      if (taken !== undefined) {
-        const local = compiled.names[names.indexOf(taken)]!
+      // a child run's tasks are named `<task> / <graph> / <name>` in the enclosing run (`<graph> #2`, … for a
+      // later run of that name in the same task)
+      const named = Nesting.name(nest.capacity, nest.path, graph.name, compiled.names)
+      if (named._tag === "Taken") {
         return yield* new GraphError.DuplicateTaskError({
-          name: taken,
-          tasks: [`task "${local}" of graph "${graph.name}" run inside "${nest.path}"`, `an earlier task of the run named "${taken}"`]
+          name: named.name,
+          tasks: [
+            `task "${named.local}" of graph "${graph.name}" run inside "${nest.path}"` +
+            (named.run === 1 ? "" : ` as "${graph.name} #${named.run}"`),
+            `an earlier task of the run named "${named.name}"`
+          ]
         })
       }
+      child = named
     }
     return {
       compiled,
@@ -644,7 +647,8 @@ const prepareWith = (
         events: extra.events,
         spans: options?.spans ?? "auto",
         nest,
-        names
+        group: child?.group,
+        names: child?.names
       }
     }
   })
