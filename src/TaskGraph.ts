@@ -722,12 +722,21 @@ const endOfRun = <E>(snap: Scheduler.Snapshot): Effect.Effect<RunReport.RunRepor
  * them; a failure (fail-fast) or an interruption stops everything and runs
  * every finalizer, dependents before their dependencies.
  *
+ * Called from a task's fiber, the run joins the run it is in (README,
+ * "Graphs inside tasks"): its tasks are named `<task> / <graph> / <name>`
+ * there. A task's later run of a graph of a name it already ran (an earlier
+ * attempt's, an earlier or concurrent run in the same body, finished or not)
+ * is `<graph> #2`, then `#3`, …, in the order they start, so every run's
+ * tasks stay in the report; the first keeps the plain name.
+ *
  * @example
  * ```ts
- * import { Effect } from "effect"
+ * import { Effect, Schedule } from "effect"
  * import { RunReport, Task, TaskGraph } from "effect-taskgraph"
  *
  * const graph = TaskGraph.make("g", [Task.make("a", { run: Effect.succeed(1) })])
+ * // a flaky task retried: its second attempt's tasks are "flaky / g #2 / a"
+ * const flaky = Task.make("flaky", { retry: Schedule.recurs(1), run: TaskGraph.run(graph) })
  * const program = TaskGraph.run(graph, { concurrency: 4, mode: "fail-fast" }).pipe(
  *   Effect.tap((report) => Effect.log(RunReport.summary(report)))
  * )
