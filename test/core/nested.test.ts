@@ -332,6 +332,13 @@ describe("graphs inside tasks", () => {
         expect(report.groups.map((g) => g.name)).toEqual(["a / child", "a / other", "b / child"])
       }))
 
+    it.effect("Task.forEach with two items of one label: `<item>` and `<item> #2`", () =>
+      Effect.gen(function*() {
+        const shards = Task.forEach("tests", ["a.test", "a.test", "b.test"], () => [Task.make("run tests", { run: Effect.void })])
+        const report = yield* TaskGraph.run(TaskGraph.make("ci", [shards]))
+        expect(report.groups.map((g) => g.name)).toEqual(["tests / a.test", "tests / a.test #2", "tests / b.test"])
+      }))
+
     it.effect("Task.forEach retried: the second attempt's items are `<item> #2`", () =>
       Effect.gen(function*() {
         const attempts = yield* Ref.make(0)
