@@ -20,7 +20,7 @@
 import type { Cause } from "effect"
 import { Option } from "effect"
 import { formatMs, ganttName, label, nodeId } from "./internal/mermaid.js"
-import { edges } from "./internal/report.js"
+import { edges, runName } from "./internal/report.js"
 import type { DataEdge, PrecedenceEdge } from "./TaskGraph.js"
 
 export {
@@ -116,9 +116,13 @@ export interface TaskReport {
  * @category models
  */
 export interface GroupReport {
-  /** `<enclosing task's full name> / <child graph's name>` */
+  /**
+   * `<enclosing task's full name> / <child graph's name>`; a later run of a
+   * graph of that name in the same task (a retry, a second run in its body)
+   * is `… / <child graph's name> #2`, `#3`, …
+   */
   readonly name: string
-  /** the child graph's name */
+  /** the child graph's name (without the ` #2`) */
   readonly graph: string
   /** the full name of the task it ran inside */
   readonly task: string
@@ -240,7 +244,7 @@ export const toMermaid = (report: RunReport): string => {
     else list.push(i)
   })
   const drawGroup = (g: GroupReport, indent: string) => {
-    lines.push(`${indent}subgraph ${groupIds.get(g.name)}["${label(g.graph)}"]`)
+    lines.push(`${indent}subgraph ${groupIds.get(g.name)}["${label(runName(g))}"]`)
     for (const i of members.get(g.name) ?? []) node(report.tasks[i]!, i, indent + "  ")
     for (const inner of report.groups) {
       if (Option.isSome(inner.parent) && inner.parent.value === g.name) drawGroup(inner, indent + "  ")

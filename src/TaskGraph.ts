@@ -620,19 +620,22 @@ const prepareWith = (
         }
       }
     }
-    let names: ReadonlyArray<string> | undefined
+    let child: Extract<Nesting.Named, { _tag: "Named" }> | undefined
     if (nest !== undefined) {
-      // a child run's tasks are named `<task> / <graph> / <name>` in the enclosing run
-      const group = `${nest.path} / ${graph.name}`
-      names = compiled.names.map((name) => `${group} / ${name}`)
-      const taken = Nesting.claim(nest.capacity, names)
-      if (taken !== undefined) {
-        const local = compiled.names[names.indexOf(taken)]!
+      // a child run's tasks are named `<task> / <graph> / <name>` in the enclosing run (`<graph> #2`, … for a
+      // later run of that name in the same task)
+      const named = Nesting.name(nest.capacity, nest.path, graph.name, compiled.names)
+      if (named._tag === "Taken") {
         return yield* new GraphError.DuplicateTaskError({
-          name: taken,
-          tasks: [`task "${local}" of graph "${graph.name}" run inside "${nest.path}"`, `an earlier task of the run named "${taken}"`]
+          name: named.name,
+          tasks: [
+            `task "${named.local}" of graph "${graph.name}" run inside "${nest.path}"` +
+            (named.run === 1 ? "" : ` as "${graph.name} #${named.run}"`),
+            `an earlier task of the run named "${named.name}"`
+          ]
         })
       }
+      child = named
     }
     return {
       compiled,
@@ -644,7 +647,8 @@ const prepareWith = (
         events: extra.events,
         spans: options?.spans ?? "auto",
         nest,
-        names
+        group: child?.group,
+        names: child?.names
       }
     }
   })
@@ -718,12 +722,21 @@ const endOfRun = <E>(snap: Scheduler.Snapshot): Effect.Effect<RunReport.RunRepor
  * them; a failure (fail-fast) or an interruption stops everything and runs
  * every finalizer, dependents before their dependencies.
  *
+ * Called from a task's fiber, the run joins the run it is in (README,
+ * "Graphs inside tasks"): its tasks are named `<task> / <graph> / <name>`
+ * there. A task's later run of a graph of a name it already ran (an earlier
+ * attempt's, an earlier or concurrent run in the same body, finished or not)
+ * is `<graph> #2`, then `#3`, …, in the order they start, so every run's
+ * tasks stay in the report; the first keeps the plain name.
+ *
  * @example
  * ```ts
- * import { Effect } from "effect"
+ * import { Effect, Schedule } from "effect"
  * import { RunReport, Task, TaskGraph } from "effect-taskgraph"
  *
  * const graph = TaskGraph.make("g", [Task.make("a", { run: Effect.succeed(1) })])
+ * // a flaky task retried: its second attempt's tasks are "flaky / g #2 / a"
+ * const flaky = Task.make("flaky", { retry: Schedule.recurs(1), run: TaskGraph.run(graph) })
  * const program = TaskGraph.run(graph, { concurrency: 4, mode: "fail-fast" }).pipe(
  *   Effect.tap((report) => Effect.log(RunReport.summary(report)))
  * )

@@ -8,7 +8,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Either, Fiber } from "effect"
+import { Deferred, Effect, Either, Fiber, Ref, Schedule } from "effect"
 import { Reporter, Task, TaskEvent, TaskGraph } from "effect-taskgraph"
 import { Main } from "effect-taskgraph/node"
 import * as Graphs from "./html/graphs.js"
@@ -207,6 +207,35 @@ describe("Reporter.html: graphs run inside tasks, tags from the context", () => 
       expect(data.tasks[index("tests / unit / build")]!.lines.map((l) => l[2])).toEqual(["building unit"])
       expect(data.tasks[index("tests / unit / run")]!.lines.map((l) => l[2])).toEqual(["testing unit", "unit: 3 passed"])
       expect(data.tasks[index("tests / e2e / run / chromium / drive")]!.lines.map((l) => l[2])).toEqual(["driving chromium"])
+    }))
+
+  it.live("a retried task's second run of its child graph is a box of its own, labelled 'child #2'", () =>
+    Effect.gen(function*() {
+      const file = path.join(tmp(), "report.html")
+      const attempts = yield* Ref.make(0)
+      const child = TaskGraph.make("child", [Task.make("inner", { run: Effect.log("inner ran") })])
+      const outer = Task.make("outer", {
+        retry: Schedule.recurs(1),
+        run: Effect.gen(function*() {
+          yield* TaskGraph.run(child)
+          if ((yield* Ref.updateAndGet(attempts, (k) => k + 1)) === 1) return yield* Effect.fail("flaky")
+        })
+      })
+      expect(Either.isRight(yield* runWithHtml(TaskGraph.make("g", [outer]), file))).toBe(true)
+      const html = read(file)
+      const data = dataOf(html)
+      expect(data.tasks.map((t) => [t.name, t.status, t.group === null ? null : data.groups[t.group]!.name])).toEqual([
+        ["outer", "released", null],
+        ["outer / child / inner", "released", "outer / child"],
+        ["outer / child #2 / inner", "released", "outer / child #2"]
+      ])
+      expect(data.groups).toEqual([
+        { name: "outer / child", graph: "child", task: 0, parent: null },
+        { name: "outer / child #2", graph: "child #2", task: 0, parent: null }
+      ])
+      expect(data.tasks[0]!.attempts).toBe(2)
+      expect(html).toMatch(/<g class="group" data-group="1"[^>]*>.*?<text class="glabel"[^>]*>child #2<\/text>/)
+      expect(data.tasks[2]!.lines.map((l) => l[2])).toEqual(["inner ran"])
     }))
 
   it.live("a tag from the caller's context is an input node with an edge to the task needing it, in the run and the plan", () =>

@@ -33,6 +33,8 @@ export interface Capacity {
   readonly pumps: Set<() => void>
   /** every task name of the tree (full names), built when the first child run attaches */
   names: Set<string> | undefined
+  /** per `<task full name> / <graph name>`: how many child runs of that name the task has started */
+  runs: Map<string, number> | undefined
   /** the root run's task names (set by the root scheduler) */
   seed: () => ReadonlyArray<string>
 }
@@ -45,6 +47,7 @@ export const makeCapacity = (limit: number, poolSizes: Readonly<Record<string, n
   poolFree: new Map(Object.keys(poolSizes).map((pool) => [pool, poolSizes[pool]!])),
   pumps: new Set(),
   names: undefined,
+  runs: undefined,
   seed: () => []
 })
 
@@ -58,21 +61,53 @@ export const wake = (capacity: Capacity, self: () => void): void => {
  * Claims the full names of a child run's tasks in the tree; returns a name
  * already taken (the run must not start), else `undefined`. The tree's names
  * are gathered on the first claim: `seed` gives the root run's.
- *
- * @internal
  */
-export const claim = (capacity: Capacity, names: ReadonlyArray<string>): string | undefined => {
+const claim = (capacity: Capacity, names: ReadonlyArray<string>): string | undefined => {
   const taken = capacity.names ??= new Set(capacity.seed())
   for (const name of names) if (taken.has(name)) return name
   for (const name of names) taken.add(name)
   return undefined
 }
 
+/** A child run's names in the tree, or the full name already taken by another task. @internal */
+export type Named =
+  | { readonly _tag: "Named"; readonly group: string; readonly names: ReadonlyArray<string> }
+  | { readonly _tag: "Taken"; readonly name: string; readonly local: string; readonly run: number }
+
+/**
+ * Names a child run of graph `graph` started in the task `path`, and claims
+ * its tasks' full names. The task's first run of a graph of that name is the
+ * group `<path> / <graph>`; its later ones (an earlier attempt's, an earlier
+ * or concurrent run in the same body, finished or not) are `<graph> #2`,
+ * `#3`, … in the order they are named, so every run's tasks keep their own
+ * names. A number is used up only by a run whose names were claimed: a name
+ * another task already has (the user's two tasks or graphs of the same full
+ * name) is `Taken`, and the run must not start. Synchronous: nothing waits.
+ *
+ * @internal
+ */
+export const name = (
+  capacity: Capacity,
+  path: string,
+  graph: string,
+  local: ReadonlyArray<string>
+): Named => {
+  const base = `${path} / ${graph}`
+  const runs = capacity.runs ??= new Map()
+  const k = (runs.get(base) ?? 0) + 1
+  const group = k === 1 ? base : `${base} #${k}`
+  const names = local.map((task) => `${group} / ${task}`)
+  const taken = claim(capacity, names)
+  if (taken !== undefined) return { _tag: "Taken", name: taken, local: local[names.indexOf(taken)]!, run: k }
+  runs.set(base, k)
+  return { _tag: "Named", group, names }
+}
+
 /** A child run, as its parent sees it (for the parent's report). @internal */
 export interface ChildRun {
   /** the child graph's name */
   readonly graph: string
-  /** the full name of its group: `<task full name> / <child graph name>` */
+  /** the full name of its group: `<task full name> / <child graph name>` (`… #2`, …: `name`) */
   readonly group: string
   readonly snapshot: () => Snapshot
 }

@@ -109,6 +109,12 @@ const flattenRuns = (root: Snapshot): Flat => {
   return flat
 }
 
+/**
+ * A group's own name, its label: the child graph's name, or `<graph> #2`, …
+ * for a later run of a graph of that name in the same task (`Nesting.name`).
+ */
+export const runName = (group: Pick<GroupReport, "name" | "task">): string => group.name.slice(group.task.length + 3)
+
 /** The full name of a task of a nested run, from its name in the child graph. */
 const prefixed = (snap: Snapshot, name: string): string => {
   const i = snap.plan.names.indexOf(name)

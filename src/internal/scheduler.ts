@@ -88,7 +88,9 @@ export interface SchedulerOptions {
    * enclosing run under `names`, and its tasks join the enclosing report.
    */
   readonly nest?: Nesting.NestPoint | undefined
-  /** the full names of the tasks of a nested run (`<task> / <graph> / <name>`) */
+  /** the full name of a nested run's group (`<task> / <graph>`, or `<task> / <graph> #2`, …: `Nesting.name`) */
+  readonly group?: string | undefined
+  /** the full names of the tasks of a nested run (`<group> / <name>`) */
   readonly names?: ReadonlyArray<string> | undefined
 }
 
@@ -675,7 +677,7 @@ export const make = (
       capacity.pumps.add(pump)
       if (nest !== undefined) {
         lent = lentFree = nest.lend()
-        nest.attach({ graph: plan.source.name, group: `${nest.path} / ${plan.source.name}`, snapshot })
+        nest.attach({ graph: plan.source.name, group: options.group ?? `${nest.path} / ${plan.source.name}`, snapshot })
       }
       for (let i = 0; i < n; i++) if (waitCount[i] === 0) enqueue(i)
       if (n === 0) {

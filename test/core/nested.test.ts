@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Chunk, Context, Effect, FastCheck, Fiber, Option, Ref, Stream, TestClock, TestContext } from "effect"
+import { Cause, Chunk, Context, Effect, FastCheck, Fiber, Option, Ref, Schedule, Stream, TestClock, TestContext } from "effect"
 import { RunReport, Task, TaskGraph } from "../../src/index.js"
 
 const journalOf = Effect.map(Ref.make<Array<string>>([]), (journal) => ({
@@ -233,6 +233,132 @@ describe("graphs inside tasks", () => {
       expect(report.groups.map((g) => g.name)).toEqual(["tests / a.test", "tests / b.test", "tests / c.test"])
     }))
 
+  describe("the same graph name run again in one task: `child`, `child #2`, …", () => {
+    const inner = (seconds: number) => TaskGraph.make("child", [sleeper("inner", seconds)])
+    const groupsOf = (report: RunReport.RunReport) => report.groups.map((g) => [g.name, g.graph, g.task])
+    const namesOf = (report: RunReport.RunReport) => report.tasks.map((t) => [t.name, t.status, Option.getOrUndefined(t.group)])
+
+    it.scoped("retry: attempt 1 runs the child graph then fails, attempt 2 runs it again and succeeds; both in the report", () =>
+      Effect.gen(function*() {
+        const attempts = yield* Ref.make(0)
+        const outer = Task.make("outer", {
+          retry: Schedule.recurs(2),
+          run: Effect.gen(function*() {
+            const child = yield* TaskGraph.run(inner(1))
+            const n = yield* Ref.updateAndGet(attempts, (k) => k + 1)
+            if (n < 2) return yield* Effect.fail("flaky")
+            return child.tasks.map((t) => t.name)
+          })
+        })
+        const handle = yield* TaskGraph.start(TaskGraph.make("g", [outer]))
+        const events = yield* Effect.fork(Stream.runCollect(handle.events))
+        yield* TestClock.adjust("2 seconds")
+        const report = yield* handle.await
+        expect(yield* Ref.get(attempts)).toBe(2)
+        expect(report.status).toBe("succeeded")
+        expect(namesOf(report)).toEqual([
+          ["outer", "released", undefined],
+          ["outer / child / inner", "released", "outer / child"],
+          ["outer / child #2 / inner", "released", "outer / child #2"]
+        ])
+        expect(groupsOf(report)).toEqual([["outer / child", "child", "outer"], ["outer / child #2", "child", "outer"]])
+        expect(Option.getOrThrow(RunReport.task(report, "outer / child #2 / inner")).startedAt).toEqual(Option.some(1000))
+        // what the second attempt's TaskGraph.run returned
+        expect(RunReport.value(report, "outer")).toEqual(Option.some(["outer / child #2 / inner"]))
+        const seen = Chunk.toReadonlyArray(yield* Fiber.join(events)).map((e) => `${e._tag} ${e.task}`)
+        expect(seen).toEqual([
+          "TaskStarted outer",
+          "TaskStarted outer / child / inner",
+          "TaskReady outer / child / inner",
+          "TaskReleased outer / child / inner",
+          "TaskStarted outer",
+          "TaskStarted outer / child #2 / inner",
+          "TaskReady outer / child #2 / inner",
+          "TaskReleased outer / child #2 / inner",
+          "TaskReady outer",
+          "TaskReleased outer",
+          "RunFinished g"
+        ])
+        const mermaid = RunReport.toMermaid(report)
+        expect(mermaid).toContain(`subgraph g0["child"]`)
+        expect(mermaid).toContain(`subgraph g1["child #2"]`)
+      }))
+
+    it.effect("the same child graph run twice in sequence in one body", () =>
+      Effect.gen(function*() {
+        const outer = Task.make("outer", {
+          run: Effect.zipRight(TaskGraph.run(inner(1)), TaskGraph.run(inner(2)))
+        })
+        const fiber = yield* Effect.fork(TaskGraph.run(TaskGraph.make("g", [outer])))
+        yield* TestClock.adjust("3 seconds")
+        const report = yield* Fiber.join(fiber)
+        expect(Option.getOrThrow(report.durationMs)).toBe(3000)
+        expect(namesOf(report)).toEqual([
+          ["outer", "released", undefined],
+          ["outer / child / inner", "released", "outer / child"],
+          ["outer / child #2 / inner", "released", "outer / child #2"]
+        ])
+        expect(groupsOf(report)).toEqual([["outer / child", "child", "outer"], ["outer / child #2", "child", "outer"]])
+      }))
+
+    it.effect("two runs of it at once in one body get distinct numbers and run side by side", () =>
+      Effect.gen(function*() {
+        const outer = Task.make("outer", {
+          run: Effect.all([TaskGraph.run(inner(1)), TaskGraph.run(inner(1)), TaskGraph.run(inner(1))], {
+            concurrency: "unbounded"
+          })
+        })
+        const fiber = yield* Effect.fork(TaskGraph.run(TaskGraph.make("g", [outer])))
+        yield* TestClock.adjust("1 second")
+        const report = yield* Fiber.join(fiber)
+        expect(Option.getOrThrow(report.durationMs)).toBe(1000)
+        expect(report.groups.map((g) => g.name)).toEqual(["outer / child", "outer / child #2", "outer / child #3"])
+        expect(report.tasks.map((t) => t.name)).toEqual([
+          "outer",
+          "outer / child / inner",
+          "outer / child #2 / inner",
+          "outer / child #3 / inner"
+        ])
+      }))
+
+    it.effect("numbers are per task and per graph name: another task, another graph name keep the plain name", () =>
+      Effect.gen(function*() {
+        const other = TaskGraph.make("other", [sleeper("inner", 1)])
+        const a = Task.make("a", { run: Effect.zipRight(TaskGraph.run(inner(1)), TaskGraph.run(other)) })
+        const b = Task.make("b", { run: TaskGraph.run(inner(1)) })
+        const fiber = yield* Effect.fork(TaskGraph.run(TaskGraph.make("g", [a, b])))
+        yield* TestClock.adjust("2 seconds")
+        const report = yield* Fiber.join(fiber)
+        expect(report.groups.map((g) => g.name)).toEqual(["a / child", "a / other", "b / child"])
+      }))
+
+    it.effect("Task.forEach with two items of one label: `<item>` and `<item> #2`", () =>
+      Effect.gen(function*() {
+        const shards = Task.forEach("tests", ["a.test", "a.test", "b.test"], () => [Task.make("run tests", { run: Effect.void })])
+        const report = yield* TaskGraph.run(TaskGraph.make("ci", [shards]))
+        expect(report.groups.map((g) => g.name)).toEqual(["tests / a.test", "tests / a.test #2", "tests / b.test"])
+      }))
+
+    it.effect("Task.forEach retried: the second attempt's items are `<item> #2`", () =>
+      Effect.gen(function*() {
+        const attempts = yield* Ref.make(0)
+        const shards = Task.forEach("tests", ["a.test", "b.test"], (file) => [
+          Task.make("run tests", {
+            run: Effect.flatMap(Ref.updateAndGet(attempts, (k) => k + 1), (n) =>
+              file === "a.test" && n === 1 ? Effect.fail("flaky") : Effect.void)
+          })
+        ], { retry: Schedule.recurs(1) })
+        const report = yield* TaskGraph.run(TaskGraph.make("ci", [shards]))
+        expect(report.status).toBe("succeeded")
+        expect(report.groups.map((g) => g.name)).toEqual([
+          "tests / a.test",
+          "tests / b.test",
+          "tests / a.test #2",
+          "tests / b.test #2"
+        ])
+      }))
+  })
+
   describe("bad input", () => {
     it.effect("a child graph that fails validation fails the parent task with that GraphError, naming the child graph", () =>
       Effect.gen(function*() {
@@ -268,16 +394,41 @@ describe("graphs inside tasks", () => {
         expect(error.message).toContain(`task "boot" needs 1 of it, but the enclosing task(s) of "parent" hold 1 of its size 1`)
       }))
 
-    it.effect("a child task whose full name collides with a sibling's is reported with both", () =>
+    it.effect("a child task whose full name is another task's by their own names is still a DuplicateTaskError", () =>
       Effect.gen(function*() {
-        const child = () => TaskGraph.make("child", [Task.make("x", { run: Effect.void })])
+        // the root graph's own task "parent / child / x" and task "x" of graph "child" run inside "parent"
         const parent = Task.make("parent", {
-          run: Effect.zipRight(TaskGraph.run(child()), TaskGraph.run(child()))
+          run: TaskGraph.run(TaskGraph.make("child", [Task.make("x", { run: Effect.void })]))
         })
-        const error = yield* failureOf(TaskGraph.run(TaskGraph.make("g", [parent])))
+        const squatter = Task.make("parent / child / x", { run: Effect.void })
+        const error = yield* failureOf(TaskGraph.run(TaskGraph.make("g", [parent, squatter])))
+        if (error._tag !== "RunFailedError") throw new Error(`expected a failed run, got ${error._tag}`)
+        const cause = Cause.failureOption(error.failures[0]!.cause)
+        expect(Option.map(cause, (e) => (e as { _tag: string })._tag)).toEqual(Option.some("DuplicateTaskError"))
         expect(error.message).toContain(
           `two tasks of the run are named "parent / child / x": task "x" of graph "child" run inside "parent" and an earlier task of the run named "parent / child / x"`
         )
+      }))
+
+    it.effect("a numbered run whose names are taken says which run it was; the number is not used up", () =>
+      Effect.gen(function*() {
+        const child = TaskGraph.make("child", [Task.make("x", { run: Effect.void })])
+        const parent = Task.make("parent", {
+          run: Effect.gen(function*() {
+            yield* TaskGraph.run(child)
+            // "child #2" is taken by the root's own task: an error, every time it is tried
+            const first = yield* Effect.flip(TaskGraph.run(child))
+            const again = yield* Effect.flip(TaskGraph.run(child))
+            return [first.message, again.message]
+          })
+        })
+        const squatter = Task.make("parent / child #2 / x", { run: Effect.void })
+        const report = yield* TaskGraph.run(TaskGraph.make("g", [parent, squatter]))
+        const messages = Option.getOrThrow(RunReport.value(report, "parent")) as ReadonlyArray<string>
+        const expected =
+          `two tasks of the run are named "parent / child #2 / x": task "x" of graph "child" run inside "parent" as "child #2"`
+        expect(messages[0]).toContain(expected)
+        expect(messages[1]).toContain(expected)
       }))
 
     it.effect("{ isolated: true } keeps a child run apart: own pools, own report", () =>

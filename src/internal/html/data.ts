@@ -8,6 +8,7 @@
  */
 import { Cause, Option } from "effect"
 import type { RunReport, TaskState } from "../../RunReport.js"
+import { runName } from "../report.js"
 import * as Model from "../reporter/model.js"
 import * as Text from "../reporter/text.js"
 import type { Collector, Line } from "./lines.js"
@@ -48,9 +49,9 @@ export interface TaskData {
 
 /** A graph run inside a task (graphs inside tasks): drawn as a box around its tasks. @internal */
 export interface GroupData {
-  /** `<enclosing task's full name> / <child graph's name>` */
+  /** `<enclosing task's full name> / <child graph's name>` (`… #2`, … for a later run of that name in the task) */
   readonly name: string
-  /** the child graph's name (the box's label) */
+  /** the box's label: the child graph's name, with its ` #2`, … */
   readonly graph: string
   /** index of the task it ran inside; null when that task is unknown */
   readonly task: number | null
@@ -232,7 +233,7 @@ const reportShape = (plan: PlanLike, report: RunReport): Shape => {
     names: [...names, ...plan.tasks.filter((t) => !listed.has(t))],
     dependencies: report.dependencies,
     precedences: report.precedences,
-    groups: report.groups.map((g) => ({ name: g.name, graph: g.graph, task: g.task, parent: Option.getOrUndefined(g.parent) })),
+    groups: report.groups.map((g) => ({ name: g.name, graph: runName(g), task: g.task, parent: Option.getOrUndefined(g.parent) })),
     groupOf: new Map(report.tasks.flatMap((t) => Option.isSome(t.group) ? [[t.name, t.group.value] as const] : []))
   }
 }
