@@ -456,7 +456,8 @@ export const overlay = <
  * runs at most two VMs at once; `false`: no pool), held until the VM is
  * released. QEMU's watcher is the task's (`Task.watch`): if QEMU dies while the
  * VM is in use, the run fails at once with its exit status and serial tail.
- * Release powers the VM down (see `Qemu.start`).
+ * Release powers the VM down (see `Qemu.start`); with `powerdown: "after-ssh"`
+ * (the default here), a guest that is not SSH-ready yet is quit at once.
  *
  * @example
  * ```ts
@@ -506,6 +507,8 @@ export const vm = <
       const disk = yield* options.overlay
       const start = yield* resolve(options.options)
       const vm = yield* Qemu.start({
+        // Ctrl+C during boot: QMP quit at once, not a power-down the guest cannot answer yet
+        powerdown: "after-ssh",
         ...start,
         drives: [{ file: disk.path, format: "qcow2" }, ...(start.drives ?? [])]
       })

@@ -24,6 +24,7 @@ import * as TestGuest from "../../src/qemu/TestGuest.js"
 import * as RunReport from "../../src/RunReport.js"
 import type * as TaskEvent from "../../src/TaskEvent.js"
 import * as TaskGraph from "../../src/TaskGraph.js"
+import { eventually } from "../helpers/pids.js"
 import { isGone } from "./helpers.js"
 
 const repo = path.resolve(import.meta.dirname, "../..")
@@ -302,11 +303,34 @@ describe("examples/qemu-test.ts as a child process (real QEMU)", () => {
     expect(run.output()).toMatch(/\[wait for ssh\] -- interrupted/)
     expect(run.output()).toMatch(/\[start vm\] -- released/)
     expect(run.output()).toMatch(/\[create overlay\] -- released/)
+    // the guest could not answer the ACPI button yet: straight to QMP quit, no power-down wait
+    expect(run.output()).toMatch(/\[start vm\] vm: the guest is not SSH-ready, quitting at once \(QMP quit\)/)
+    expect(run.output()).not.toMatch(/powering down \(ACPI\)/)
     expect(isGone(Number(pid))).toBe(true)
     // the HTML report is written after a Ctrl+C too, and the summary names it
     const [, report] = /== report: (\S+report\.html)/.exec(run.output()) ?? []
     expect(report, run.output()).toBeDefined()
     expect(fs.readFileSync(report!, "utf8")).toContain(`"outcome":"interrupted","exitCode":130,"stoppedBy":"SIGINT"`)
+  }, 60_000)
+
+  it("Ctrl+C twice during boot while QEMU hangs: exit 130 at once; no QEMU, no run dir, no overlay dir left", async () => {
+    const run = spawnExample([])
+    const [, pid, runDir] = await run.waitFor(vmStarted, 60_000)
+    const [, overlay] = await run.waitFor(/\[create overlay\] overlay (\S+) on /, 1_000)
+    // a QEMU that answers nothing: the first Ctrl+C's release waits for it (quit, then SIGTERM)…
+    process.kill(Number(pid), "SIGSTOP")
+    run.child.kill("SIGINT")
+    await run.waitFor(/== SIGINT: stopping/, 10_000)
+    // …so the second one lands during the cleanup: no release runs after it
+    run.child.kill("SIGINT")
+    const { code } = await run.exited
+    expect(code, run.output()).toBe(130)
+    expect(run.output()).toMatch(/== forced exit \(second SIGINT\): killed \d+ process group\(s\) without waiting/)
+    expect(run.output()).not.toMatch(/\[start vm\] -- released/)
+    // SIGKILLed by the forced exit (the kernel may take a moment to tear a stopped process down)
+    expect(await eventually(() => isGone(Number(pid)), 2_000)).toBe(true)
+    expect(fs.existsSync(runDir!), `run dir ${runDir}`).toBe(false)
+    expect(fs.existsSync(path.dirname(overlay!)), `overlay dir ${path.dirname(overlay!)}`).toBe(false)
   }, 60_000)
 
   it("Ctrl+C while the tests run: the test task is interrupted, the VM powered down cleanly, exit 130, nothing left", async () => {
