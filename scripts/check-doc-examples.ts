@@ -78,7 +78,8 @@ fs.writeFileSync(
           "effect-taskgraph/node": src("node.ts"),
           "effect-taskgraph/workers": src("workers.ts"),
           "effect-taskgraph/qemu": src("qemu/index.ts"),
-          "effect-taskgraph/cli": src("cli/index.ts")
+          "effect-taskgraph/cli": src("cli/index.ts"),
+          "effect-taskgraph/durable": src("durable/index.ts")
         }
       },
       files: examples.map((e) => e.file)

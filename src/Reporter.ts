@@ -601,8 +601,9 @@ export interface HtmlOptions {
  *
  * @example
  * ```ts
- * import { Main, Reporter } from "effect-taskgraph"
- * declare const graph: Parameters<typeof Main.runMain>[0]
+ * import { Reporter, type TaskGraph } from "effect-taskgraph"
+ * import { Main } from "effect-taskgraph/node"
+ * declare const graph: TaskGraph.TaskGraph<never, never, unknown>
  * Main.runMain(graph, { reporter: [Reporter.html(".taskgraph/report.html"), Reporter.auto()] })
  * // or: Main.runMain(graph, { html: ".taskgraph/report.html" })
  * ```
