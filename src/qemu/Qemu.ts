@@ -12,9 +12,9 @@
  * Lifetime: QEMU runs under `setpriv --pdeathsig KILL` (it dies with the
  * runner even on SIGKILL). Closing the scope powers the VM down: QMP
  * `system_powerdown`, a bounded wait, QMP `quit`, a bounded wait, then
- * SIGTERM and SIGKILL of its process group (with `powerdown: "after-ssh"`, a
- * guest not SSH-ready yet skips the power-down: QMP `quit` at once); the run
- * directory (sockets, serial log) is removed. While the scope is open, a watcher (`Task.watch`)
+ * SIGTERM and SIGKILL of its process group (`powerdown: "never"`, or
+ * `"after-ssh"` on a guest not SSH-ready yet, skips the power-down: QMP
+ * `quit` at once); the run directory (sockets, serial log) is removed. While the scope is open, a watcher (`Task.watch`)
  * fails the task if QEMU exits on its own, with its exit status and the last
  * serial lines, so dependents stop at once instead of waiting for a timeout.
  *
@@ -130,12 +130,13 @@ export const Options = Schema.Struct({
   startTimeout: Schema.optionalWith(DurationFromInput, { default: () => Duration.seconds(30) }),
   /**
    * Release: when to press the ACPI power button first. `"always"` (default);
-   * `"after-ssh"`: only once `waitForSsh` succeeded on this VM. A guest
-   * still booting cannot answer the button (the wait would be
-   * `powerdownTimeout` for nothing), so until then release sends QMP `quit`
-   * at once. `QemuTask.vm` uses `"after-ssh"`: Ctrl+C during boot stops at once.
+   * `"after-ssh"`: only once `waitForSsh` succeeded on this VM (a guest
+   * still booting cannot answer the button: the wait would be
+   * `powerdownTimeout` for nothing), else QMP `quit` at once; `"never"`: QMP
+   * `quit` at once (the disks are thrown away, nothing to save). `QemuTask.vm`
+   * uses `"never"` on a temporary overlay, else `"after-ssh"`.
    */
-  powerdown: Schema.optionalWith(Schema.Literal("always", "after-ssh"), { default: () => "always" as const }),
+  powerdown: Schema.optionalWith(Schema.Literal("always", "after-ssh", "never"), { default: () => "always" as const }),
   /** Release: how long the guest may take to power off after the ACPI button. */
   powerdownTimeout: Schema.optionalWith(DurationFromInput, { default: () => Duration.seconds(5) }),
   /** Release: how long QEMU may take to exit after QMP `quit`. */
@@ -566,7 +567,9 @@ const shutdown = (vm: Vm, options: ResolvedOptions, stopping: Ref.Ref<boolean>):
         Effect.option,
         Effect.map(Option.isSome)
       )
-    if (options.powerdown === "after-ssh" && !sshReadyVms.has(vm)) {
+    if (options.powerdown === "never") {
+      yield* Task.output(`${vm.name}: its disks are thrown away, quitting at once (QMP quit)`, "log")
+    } else if (options.powerdown === "after-ssh" && !sshReadyVms.has(vm)) {
       yield* Task.output(`${vm.name}: the guest is not SSH-ready, quitting at once (QMP quit)`, "log")
     } else {
       yield* Task.output(`${vm.name}: powering down (ACPI)`, "log")

@@ -97,6 +97,8 @@ export interface Overlay {
   readonly base: string
   /** Format of the base image (`qcow2`, `raw`, …). */
   readonly baseFormat: string
+  /** Deleted when released (no `keep`): what the guest writes to it is thrown away. */
+  readonly temporary: boolean
 }
 
 const ImageInfo = Schema.Struct({ format: Schema.String, "virtual-size": Schema.Number })
@@ -266,5 +268,5 @@ export const overlay = (options: {
     if (options.keep !== true) {
       yield* OwnedPaths.own(path, fs.remove(path, { force: true }).pipe(Effect.ignore))
     }
-    return { path, base, baseFormat } satisfies Overlay
+    return { path, base, baseFormat, temporary: options.keep !== true } satisfies Overlay
   })
