@@ -14,9 +14,10 @@
  * `system_powerdown`, a bounded wait, QMP `quit`, a bounded wait, then
  * SIGTERM and SIGKILL of its process group (`powerdown: "never"`, or
  * `"after-ssh"` on a guest not SSH-ready yet, skips the power-down: QMP
- * `quit` at once); the run directory (sockets, serial log) is removed. While the scope is open, a watcher (`Task.watch`)
- * fails the task if QEMU exits on its own, with its exit status and the last
- * serial lines, so dependents stop at once instead of waiting for a timeout.
+ * `quit` at once); the run directory (sockets, serial log) is removed.
+ * While the scope is open, a watcher (`Task.watch`) fails the task if QEMU
+ * exits on its own, with its exit status and the last serial lines, so
+ * dependents stop at once instead of waiting for a timeout.
  *
  * @example
  * ```ts
