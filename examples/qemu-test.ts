@@ -7,7 +7,7 @@
  * on the first run and cached. The VM boots on a throw-away qcow2 overlay,
  * the sources of examples/qemu-project are copied in with rsync and its
  * tests run over SSH. Whatever happens (a failing test, QEMU dying, Ctrl+C),
- * the SSH session is closed, the VM powered down and the overlay deleted, in
+ * the SSH session is closed, the VM stopped and the overlay deleted, in
  * that order. At the end: the summary and the path of the HTML report
  * (`.taskgraph/report.html`: the executed graph, the timeline, every task's
  * output; open it in a browser).
@@ -21,7 +21,8 @@
  *                                                    # resumes: the guest is restored, the VM group runs again
  *
  * Exit codes: 0 success, 1 a task failed (e.g. a test), 2 bad arguments,
- * 130 Ctrl+C (after a clean power-down; a second Ctrl+C kills at once).
+ * 130 Ctrl+C (after a clean stop: QMP quit, as the overlay is thrown away; a
+ * second Ctrl+C kills at once and removes the temporary directories).
  * The live view is used on a terminal, plain `[task] line` output otherwise.
  */
 import { FileSystem } from "@effect/platform"

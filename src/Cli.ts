@@ -271,9 +271,13 @@ const runCommand = (onRun: (request: RunRequest) => void) =>
  *
  * @example
  * ```ts
+ * import type { TaskGraph } from "effect-taskgraph"
  * import { Main } from "effect-taskgraph/node"
  * import { Cli } from "effect-taskgraph/cli"
- * const cli = Cli.command(({ graph, options }) => Main.runMain(graph as never, options))
+ * // a graph from a user's file: what it requires is checked when it starts
+ * const cli = Cli.command(({ graph, options }) =>
+ *   Main.runMain(graph as TaskGraph.TaskGraph<unknown, never, unknown>, options)
+ * )
  * ```
  *
  * @since 0.1.0

@@ -8,7 +8,8 @@
  *   succeeds, 1 when it fails, 130 after Ctrl+C (SIGINT), 143 after SIGTERM,
  *   129 after SIGHUP. The first signal interrupts the run and runs every
  *   finalizer while the view shows what is still stopping; a second one kills
- *   every process group the run owns (`Process.killAllSync`) and exits at once.
+ *   every process group the run owns (`Process.killAllSync`), removes its
+ *   temporary directories and exits at once.
  *
  * @example
  * ```ts
@@ -32,6 +33,7 @@ import type { Exit, LogLevel } from "effect"
 import { identity } from "effect/Function"
 import { Cause, Chunk, Clock, Duration, Effect, Fiber, FiberId, FiberRef, FiberRefs, HashMap, HashSet, Layer, Logger, Option, Schedule, Stream } from "effect"
 import type { Output } from "./internal/reporter/pretty.js"
+import * as OwnedPaths from "./internal/ownedPaths.js"
 import { hooksFrom } from "./internal/taskHooks.js"
 import * as GraphError from "./GraphError.js"
 import * as Process from "./Process.js"
@@ -356,8 +358,9 @@ const outcome = (exit: Exit.Exit<unknown, unknown>): { readonly code: number; re
  * The first SIGINT, SIGTERM or SIGHUP interrupts the run: every finalizer
  * runs while the view shows what is still stopping and says how to force.
  * A second signal during that cleanup kills every process group the run
- * owns (`Process.killAllSync("SIGKILL")`) and exits at once with 128 + its
- * number. (Unlike `NodeRuntime.runMain`, whose second Ctrl+C kills Node
+ * owns (`Process.killAllSync("SIGKILL")`), removes the temporary directories
+ * the run owns (a VM's run directory, an overlay's directory) and exits at
+ * once with 128 + its number. (Unlike `NodeRuntime.runMain`, whose second Ctrl+C kills Node
  * outright and orphans the children, and which ignores SIGHUP.)
  *
  * The Node platform services are provided; anything else the graph needs
@@ -409,8 +412,9 @@ export const runMain = <E, R, P, ROut = never, LE = never>(
       Effect.runFork(Fiber.interruptAsFork(fiber, FiberId.none))
       return
     }
-    // second signal: no more waiting
+    // second signal: no more waiting; no release runs after this, so remove what they would have
     const killed = Process.killAllSync("SIGKILL")
+    OwnedPaths.removeAllSync()
     try {
       control.session?.onForce({ reason: received, killed })
     } catch {

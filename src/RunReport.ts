@@ -19,7 +19,8 @@
  */
 import type { Cause } from "effect"
 import { Option } from "effect"
-import { formatMs, ganttName, label, nodeId } from "./internal/mermaid.js"
+import { ganttName, label, nodeId } from "./internal/mermaid.js"
+import * as Text from "./internal/reporter/text.js"
 import { edges, runName } from "./internal/report.js"
 import type { DataEdge, PrecedenceEdge } from "./TaskGraph.js"
 
@@ -227,7 +228,7 @@ export const toMermaid = (report: RunReport): string => {
     "  classDef pending fill:#ffffff,stroke:#8c959f,color:#57606a"
   )
   const node = (t: TaskReport, i: number, indent: string) => {
-    const detail = Option.match(t.durationMs, { onNone: () => t.status, onSome: (ms) => `${t.status} · ${formatMs(ms)}` })
+    const detail = Option.match(t.durationMs, { onNone: () => t.status, onSome: (ms) => `${t.status} · ${Text.duration(ms)}` })
     const extra = Option.match(t.blockedBy, { onNone: () => "", onSome: (b) => `<br/>blocked by ${label(b)}` })
     const tags = t.provides.length > 1 ? `<br/>provides ${label(t.provides.join(", "))}` : ""
     // inside a group, a task is labelled with its own name (the group says where it is)
@@ -294,7 +295,7 @@ export const toGantt = (report: RunReport): string => {
     const tags = [
       t.status === "failed" || t.status === "timed out" ? "crit" : critical.has(t.name) ? "crit" : "done"
     ]
-    const name = `${ganttName(t.name)} (${t.status}, ${formatMs(end - start)})`
+    const name = `${ganttName(t.name)} (${t.status}, ${Text.duration(end - start)})`
     const section = sections.get(Option.getOrElse(t.group, () => "run")) ?? sections.get("run")!
     section.push(`  ${name} :${tags.join(",")}, ${nodeId(i)}, ${start}, ${Math.max(end, start + 1)}`)
     if (
@@ -330,11 +331,11 @@ export const toGantt = (report: RunReport): string => {
 export const summary = (report: RunReport): string => {
   const width = Math.min(48, Math.max(4, ...report.tasks.map((t) => t.name.length)))
   const lines = report.tasks.map((t) => {
-    const duration = Option.match(t.durationMs, { onNone: () => "", onSome: formatMs })
+    const duration = Option.match(t.durationMs, { onNone: () => "", onSome: Text.duration })
     const blocked = Option.match(t.blockedBy, { onNone: () => "", onSome: (b) => ` (blocked by ${b})` })
     return `  ${t.name.padEnd(width)}  ${t.status.padEnd(11)} ${duration.padStart(10)}${blocked}`
   })
-  const total = Option.match(report.durationMs, { onNone: () => "still running", onSome: formatMs })
+  const total = Option.match(report.durationMs, { onNone: () => "still running", onSome: Text.duration })
   lines.push(`critical path: ${report.criticalPath.join(" -> ") || "(none)"}`)
   lines.push(`${report.graph}: ${report.status} in ${total}`)
   return lines.join("\n")

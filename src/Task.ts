@@ -27,6 +27,7 @@ import { Cause, Effect, Exit, Layer, Option, Scope } from "effect"
 import type { Pipeable } from "effect/Pipeable"
 import type { OutputStream } from "./TaskEvent.js"
 import * as internal from "./internal/task.js"
+import * as ContextMap from "./internal/contextMap.js"
 import { currentHooks } from "./internal/taskHooks.js"
 import type * as RunReport from "./RunReport.js"
 import * as TaskGraph from "./TaskGraph.js"
@@ -352,7 +353,7 @@ export const fromLayer = <
   const build = Effect.flatMap(Scope.Scope, (scope) => Layer.buildWithScope(layer, scope)).pipe(
     Effect.tap((context) => {
       // the types make this impossible; a hand-cast layer still gets a clear message
-      const missing = provides.filter((tag) => !context.unsafeMap.has(tag.key))
+      const missing = provides.filter((tag) => !ContextMap.has(context, tag.key))
       return missing.length === 0 ? Effect.void : Effect.dieMessage(
         `task "${name}": the layer did not build ${missing.map((tag) => `"${tag.key}"`).join(", ")}, ` +
           `which it lists in provides; list only what the layer builds`

@@ -25,6 +25,7 @@ import type { Pipeable } from "effect/Pipeable"
 import { dual } from "effect/Function"
 import { pipeArguments } from "effect/Pipeable"
 import * as GraphError from "./GraphError.js"
+import * as ContextMap from "./internal/contextMap.js"
 import * as HtmlData from "./internal/html/data.js"
 import * as HtmlRender from "./internal/html/render.js"
 import { label, nodeId } from "./internal/mermaid.js"
@@ -887,7 +888,7 @@ const toLayerImpl = <E, R, P>(
       snap.plan.tasks.forEach((task, i) => {
         const value = snap.values[i]
         for (const tag of task.provides) {
-          map.set(tag.key, task.publishes === "context" ? (value as Context.Context<never>).unsafeMap.get(tag.key) : value)
+          map.set(tag.key, task.publishes === "context" ? ContextMap.get(value as Context.Context<never>, tag.key) : value)
         }
       })
       return Context.unsafeMake<P>(map)

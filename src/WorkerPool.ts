@@ -57,6 +57,7 @@ import * as os from "node:os"
 import type * as WT from "node:worker_threads"
 import {
   type WorkerPoolError,
+  WorkerDefectError,
   WorkerPoolClosedError,
   WorkerProtocolError,
   WorkerStartError,
@@ -78,6 +79,13 @@ export type {
    * @category errors
    */
   WorkerPoolError
+} from "./internal/worker/errors.js"
+export {
+  /**
+   * @since 0.1.0
+   * @category errors
+   */
+  WorkerDefectError
 } from "./internal/worker/errors.js"
 export {
   /**
@@ -326,9 +334,12 @@ export const make = <I extends S.TaggedRequest.All>(
           } else {
             yield* idle.offer({ _tag: "Thread", thread })
           }
+          if (closed) return yield* Effect.fail(closedError(tag))
           const crash = Cause.failureOption(exit.cause)
+          if (Option.isSome(crash)) return yield* Effect.fail(crash.value)
+          // a defect while the pool is open (e.g. the request could not be posted): its own error
           return yield* Effect.fail(
-            closed || Option.isNone(crash) ? closedError(tag) : crash.value
+            new WorkerDefectError({ request: tag, threadId: thread.threadId, cause: Cause.squash(exit.cause) })
           )
         })
       )

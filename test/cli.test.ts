@@ -105,7 +105,7 @@ describe("effect-taskgraph run", () => {
     expect(lines).toContain(`== junit: ${path.join(dir, "junit.xml")}`)
     // the executed graph, after the summary
     expect(stdout.indexOf("flowchart TD")).toBeGreaterThan(stdout.indexOf("== junit:"))
-    expect(stdout).toMatch(/t0\["fetch<br\/>released · \d+ ms"\]:::ok/)
+    expect(stdout).toMatch(/t0\["fetch<br\/>released · \d+ms"\]:::ok/)
     expect(fs.readFileSync(path.join(dir, "logs/tasks/build.log"), "utf8")).toContain("compiling 3 files\n")
     expect(fs.readFileSync(path.join(dir, "junit.xml"), "utf8")).toContain(`<testsuites name="cli demo" tests="3" failures="0" errors="0" skipped="0"`)
     fs.rmSync(dir, { recursive: true })

@@ -13,7 +13,7 @@ import * as path from "node:path"
 import { BroadcastChannel } from "node:worker_threads"
 import * as WorkerPool from "../src/WorkerPool.js"
 import type { Announcement } from "./fixtures/worker/requests.js"
-import { Boom, channelName, Crash, Fib, FibError, Nap, Spin, WhoAmI } from "./fixtures/worker/requests.js"
+import { Boom, channelName, Crash, Echo, Fib, FibError, Nap, Spin, WhoAmI } from "./fixtures/worker/requests.js"
 import type { Requests } from "./fixtures/worker/requests.js"
 
 const fixture = (name: string) => new URL(`./fixtures/worker/${name}`, import.meta.url)
@@ -78,6 +78,25 @@ layer(WorkerPool.layer(Compute, { entry: fixture("compute.ts"), size: 2 }), { ti
         expect(error.message).toContain("disk on fire")
         expect(error.workerStack).toContain("compute.ts")
         expect(error.stack).toContain("compute.ts")
+      }))
+
+    it.effect("a request that cannot be posted to its thread (not cloneable) is WorkerDefectError, not a closed pool", () =>
+      Effect.gen(function*() {
+        const pool = yield* Compute
+        const before = yield* pool.threadIds
+        // a function passes Schema.Unknown, but postMessage cannot clone it: a defect on the way to the thread
+        const error = yield* Effect.flip(pool.execute(new Echo({ value: () => "not cloneable" })))
+        expect(error).toBeInstanceOf(WorkerPool.WorkerDefectError)
+        if (error._tag !== "WorkerDefectError") return
+        expect(error.request).toBe("Echo")
+        expect(before).toContain(error.threadId)
+        expect(error.cause).toBeInstanceOf(Error)
+        expect((error.cause as Error).name).toBe("DataCloneError")
+        expect(error.message).toContain(`request Echo could not be exchanged with worker thread ${error.threadId}: DataCloneError`)
+        expect(error.message).toContain("structured-cloneable")
+        // the pool is open and the thread was not lost
+        expect(yield* pool.execute(new Echo({ value: { ok: [1, 2] } }))).toEqual({ ok: [1, 2] })
+        expect([...(yield* pool.threadIds)].sort()).toEqual([...before].sort())
       }))
 
     it.scoped("interrupting a busy request terminates its thread (no waiting for the 30 s job) and replaces it", () =>

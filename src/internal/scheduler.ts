@@ -49,6 +49,7 @@ import { Cause, Context, Deferred, Duration, Exit, FiberId, Option, Scope, Trace
 import type { TaskState } from "../RunReport.js"
 import * as TaskEvent from "../TaskEvent.js"
 import { UndeclaredDependencyError } from "../TaskError.js"
+import * as ContextMap from "./contextMap.js"
 import * as EventLog from "./eventLog.js"
 import * as Nesting from "./nesting.js"
 import type { CompiledPlan } from "./plan.js"
@@ -341,7 +342,7 @@ export const make = (
     }
     const scope = TaskScope.make()
     scopes[i] = scope
-    const context = new Map(baseContext.unsafeMap)
+    const context = ContextMap.extend(baseContext)
     // a dependency's value goes under the key of the tag it provides (the tag this task requires);
     // from a provider that publishes a Context (Task.fromLayer), the service under that key
     if (depPicks === undefined) {
@@ -349,7 +350,7 @@ export const make = (
     } else {
       for (let k = depStart[i]!, end = depStart[i + 1]!; k < end; k++) {
         const value = values[depItems[k]!]
-        context.set(depKeys[k]!, depPicks[k] === 1 ? (value as Context.Context<never>).unsafeMap.get(depKeys[k]!) : value)
+        context.set(depKeys[k]!, depPicks[k] === 1 ? ContextMap.get(value as Context.Context<never>, depKeys[k]!) : value)
       }
     }
     context.set(Scope.Scope.key, scope)
@@ -361,7 +362,7 @@ export const make = (
       context.set(Tracer.ParentSpan.key, span)
     }
     context.set(TaskHooksKey, makeHooks(i, nameOf(i)))
-    const taskContext = Context.unsafeMake<never>(context)
+    const taskContext = ContextMap.build(baseContext, context)
     contexts[i] = taskContext
     const fiber = forkTask(taskContext, TaskRun.effectOf(task, i, taskAttempts))
     fibers[i] = fiber

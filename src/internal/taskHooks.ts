@@ -11,6 +11,7 @@
  */
 import type { Cause, Context } from "effect"
 import { Effect, FiberRef, FiberRefs } from "effect"
+import * as ContextMap from "./contextMap.js"
 import type { NestPoint } from "./nesting.js"
 
 import type { OutputStream } from "../TaskEvent.js"
@@ -44,7 +45,7 @@ export const TaskHooksKey = "effect-taskgraph/TaskHooks"
 
 /** The hooks of the task a fiber belongs to: from its context, else the FiberRef (tests, tools). */
 export const hooksFrom = (context: Context.Context<never>, fiberRefs: FiberRefs.FiberRefs): TaskHooks | undefined =>
-  (context.unsafeMap.get(TaskHooksKey) as TaskHooks | undefined) ?? FiberRefs.getOrDefault(fiberRefs, currentTaskHooks)
+  (ContextMap.get(context, TaskHooksKey) as TaskHooks | undefined) ?? FiberRefs.getOrDefault(fiberRefs, currentTaskHooks)
 
 /** @internal */
 export const currentHooks: Effect.Effect<TaskHooks | undefined> = Effect.withFiberRuntime((fiber) =>

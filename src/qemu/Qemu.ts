@@ -12,10 +12,12 @@
  * Lifetime: QEMU runs under `setpriv --pdeathsig KILL` (it dies with the
  * runner even on SIGKILL). Closing the scope powers the VM down: QMP
  * `system_powerdown`, a bounded wait, QMP `quit`, a bounded wait, then
- * SIGTERM and SIGKILL of its process group; the run directory (sockets,
- * serial log) is removed. While the scope is open, a watcher (`Task.watch`)
- * fails the task if QEMU exits on its own, with its exit status and the last
- * serial lines, so dependents stop at once instead of waiting for a timeout.
+ * SIGTERM and SIGKILL of its process group (`powerdown: "never"`, or
+ * `"after-ssh"` on a guest not SSH-ready yet, skips the power-down: QMP
+ * `quit` at once); the run directory (sockets, serial log) is removed.
+ * While the scope is open, a watcher (`Task.watch`) fails the task if QEMU
+ * exits on its own, with its exit status and the last serial lines, so
+ * dependents stop at once instead of waiting for a timeout.
  *
  * @example
  * ```ts
@@ -45,6 +47,7 @@ import type { Scope } from "effect"
 import { Cause, Data, Duration, Effect, ExecutionStrategy, Exit, Option, ParseResult, Ref, Schema, Scope as ScopeNs, Stream } from "effect"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
+import * as OwnedPaths from "../internal/ownedPaths.js"
 import * as Process from "../Process.js"
 import * as Task from "../Task.js"
 import * as Net from "./Net.js"
@@ -126,6 +129,15 @@ export const Options = Schema.Struct({
   extraArgs: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
   /** From launch to a working QMP connection. */
   startTimeout: Schema.optionalWith(DurationFromInput, { default: () => Duration.seconds(30) }),
+  /**
+   * Release: when to press the ACPI power button first. `"always"` (default);
+   * `"after-ssh"`: only once `waitForSsh` succeeded on this VM (a guest
+   * still booting cannot answer the button: the wait would be
+   * `powerdownTimeout` for nothing), else QMP `quit` at once; `"never"`: QMP
+   * `quit` at once (the disks are thrown away, nothing to save). `QemuTask.vm`
+   * uses `"never"` on a temporary overlay, else `"after-ssh"`.
+   */
+  powerdown: Schema.optionalWith(Schema.Literal("always", "after-ssh", "never"), { default: () => "always" as const }),
   /** Release: how long the guest may take to power off after the ACPI button. */
   powerdownTimeout: Schema.optionalWith(DurationFromInput, { default: () => Duration.seconds(5) }),
   /** Release: how long QEMU may take to exit after QMP `quit`. */
@@ -395,7 +407,8 @@ const launch = (
     // A short run directory: unix socket paths must stay under 108 bytes. It records its owner,
     // so a later start can remove it if this runner is SIGKILLed before its release.
     OwnedDirs.sweepStale("/tmp", "qemu-")
-    const runDir = yield* Effect.acquireRelease(
+    // Owned until its release: a forced exit (second Ctrl+C) removes it instead (internal/ownedPaths.ts).
+    const runDir = yield* OwnedPaths.acquireRelease(
       Effect.try({
         try: () => {
           const dir = NodeFs.mkdtempSync(runDirPrefix)
@@ -539,6 +552,9 @@ const readTail = (path: string): Effect.Effect<ReadonlyArray<string>> =>
     }
   })
 
+/** The VMs on which `waitForSsh` succeeded: their guest can answer the ACPI power button. */
+const sshReadyVms = new WeakSet<Vm>()
+
 const shutdown = (vm: Vm, options: ResolvedOptions, stopping: Ref.Ref<boolean>): Effect.Effect<void> =>
   Effect.gen(function*() {
     yield* Ref.set(stopping, true)
@@ -552,12 +568,18 @@ const shutdown = (vm: Vm, options: ResolvedOptions, stopping: Ref.Ref<boolean>):
         Effect.option,
         Effect.map(Option.isSome)
       )
-    yield* Task.output(`${vm.name}: powering down (ACPI)`, "log")
-    if (yield* phase(Qmp.systemPowerdown(vm.qmp), options.powerdownTimeout)) return
-    yield* Task.output(
-      `${vm.name}: no power-off within ${Duration.format(options.powerdownTimeout)}, sending QMP quit`,
-      "log"
-    )
+    if (options.powerdown === "never") {
+      yield* Task.output(`${vm.name}: its disks are thrown away, quitting at once (QMP quit)`, "log")
+    } else if (options.powerdown === "after-ssh" && !sshReadyVms.has(vm)) {
+      yield* Task.output(`${vm.name}: the guest is not SSH-ready, quitting at once (QMP quit)`, "log")
+    } else {
+      yield* Task.output(`${vm.name}: powering down (ACPI)`, "log")
+      if (yield* phase(Qmp.systemPowerdown(vm.qmp), options.powerdownTimeout)) return
+      yield* Task.output(
+        `${vm.name}: no power-off within ${Duration.format(options.powerdownTimeout)}, sending QMP quit`,
+        "log"
+      )
+    }
     if (yield* phase(Qmp.quit(vm.qmp), options.quitTimeout)) return
     yield* Task.output(`${vm.name}: QEMU did not quit within ${Duration.format(options.quitTimeout)}, sending SIGTERM`, "log")
     // The process' own release (registered earlier, so it runs next) sends SIGTERM to the
@@ -783,6 +805,7 @@ export const waitForSsh = (
       Effect.catchTag("ProbeTimeoutError", (e) =>
         Effect.flatMap(Serial.tail(vm.serial, 20), (serial) =>
           Effect.fail(new SshNotReadyError({ name: vm.name, detail: e.message, serial, cause: e })))),
-      Effect.raceFirst(exited)
+      Effect.raceFirst(exited),
+      Effect.tap(() => Effect.sync(() => sshReadyVms.add(vm)))
     )
   })

@@ -21,6 +21,7 @@ import { FileSystem } from "@effect/platform"
 import type { Scope } from "effect"
 import { Data, Effect, Schema } from "effect"
 import * as NodePath from "node:path"
+import * as OwnedPaths from "../internal/ownedPaths.js"
 import * as Process from "../Process.js"
 import * as OwnedDirs from "./internal/ownedDirs.js"
 
@@ -96,6 +97,8 @@ export interface Overlay {
   readonly base: string
   /** Format of the base image (`qcow2`, `raw`, …). */
   readonly baseFormat: string
+  /** Deleted when released (no `keep`): what the guest writes to it is thrown away. */
+  readonly temporary: boolean
 }
 
 const ImageInfo = Schema.Struct({ format: Schema.String, "virtual-size": Schema.Number })
@@ -238,9 +241,8 @@ export const overlay = (options: {
       if (options.keep !== true) {
         yield* Effect.sync(() => OwnedDirs.sweepStale(NodePath.dirname(dir), overlayDirPrefix, dir))
         yield* Effect.try(() => OwnedDirs.markOwned(dir)).pipe(Effect.ignore)
-      }
-      if (options.keep !== true) {
-        yield* Effect.addFinalizer(() => fs.remove(dir, { recursive: true }).pipe(Effect.ignore))
+        // owned until its release: a forced exit (second Ctrl+C) removes it instead
+        yield* OwnedPaths.own(dir, fs.remove(dir, { recursive: true }).pipe(Effect.ignore))
       }
       path = NodePath.join(dir, "overlay.qcow2")
     } else {
@@ -264,7 +266,7 @@ export const overlay = (options: {
       })
     )
     if (options.keep !== true) {
-      yield* Effect.addFinalizer(() => fs.remove(path, { force: true }).pipe(Effect.ignore))
+      yield* OwnedPaths.own(path, fs.remove(path, { force: true }).pipe(Effect.ignore))
     }
-    return { path, base, baseFormat } satisfies Overlay
+    return { path, base, baseFormat, temporary: options.keep !== true } satisfies Overlay
   })

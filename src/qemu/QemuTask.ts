@@ -456,7 +456,10 @@ export const overlay = <
  * runs at most two VMs at once; `false`: no pool), held until the VM is
  * released. QEMU's watcher is the task's (`Task.watch`): if QEMU dies while the
  * VM is in use, the run fails at once with its exit status and serial tail.
- * Release powers the VM down (see `Qemu.start`).
+ * Release stops the VM (see `Qemu.start`): on a temporary overlay (and no other
+ * writable drive) with QMP `quit` at once (`powerdown: "never"`), as nothing on
+ * its disks is kept; else with an ACPI power-down once the guest is SSH-ready,
+ * QMP `quit` before (`powerdown: "after-ssh"`). `options.powerdown` overrides it.
  *
  * @example
  * ```ts
@@ -505,7 +508,12 @@ export const vm = <
     run: Effect.gen(function*() {
       const disk = yield* options.overlay
       const start = yield* resolve(options.options)
+      // Nothing to save on a temporary overlay (and no writable drive besides): QMP quit at once.
+      // Else a power-down, but only for a guest that can answer it (SSH-ready): Ctrl+C during
+      // boot quits at once either way.
+      const disposable = disk.temporary && (start.drives ?? []).every((d) => d.readOnly === true)
       const vm = yield* Qemu.start({
+        powerdown: disposable ? "never" : "after-ssh",
         ...start,
         drives: [{ file: disk.path, format: "qcow2" }, ...(start.drives ?? [])]
       })

@@ -50,7 +50,7 @@ describe("Mermaid, Gantt and the report", () => {
       expect(report.criticalPath).toEqual(["create overlay image", "start vm", "run tests"])
       expect(report.durationMs).toEqual(Option.some(9000))
       const mermaid = RunReport.toMermaid(report)
-      expect(mermaid).toContain(`t1["start vm<br/>released · 5.00 s"]:::ok`)
+      expect(mermaid).toContain(`t1["start vm<br/>released · 5.0s"]:::ok`)
       expect(mermaid).toContain(`t2 -.-> t3`)
       expect(mermaid).toContain(`linkStyle 0,1 stroke-width:3px`)
       const gantt = RunReport.toGantt(report)
@@ -60,10 +60,10 @@ describe("Mermaid, Gantt and the report", () => {
         "  dateFormat x",
         "  axisFormat %M:%S.%L",
         "  section run",
-        "  create overlay image (released, 1.00 s) :crit, t0, 0, 1000",
-        "  start vm (released, 5.00 s) :crit, t1, 1000, 6000",
-        "  lint \"src\" (released, 2.00 s) :done, t2, 0, 2000",
-        "  run tests (released, 3.00 s) :crit, t3, 6000, 9000",
+        "  create overlay image (released, 1.0s) :crit, t0, 0, 1000",
+        "  start vm (released, 5.0s) :crit, t1, 1000, 6000",
+        "  lint \"src\" (released, 2.0s) :done, t2, 0, 2000",
+        "  run tests (released, 3.0s) :crit, t3, 6000, 9000",
         "  section resources",
         "  create overlay image held :active, t0h, 1000, 9000",
         "  start vm held :active, t1h, 6000, 9000"
@@ -79,9 +79,9 @@ describe("Mermaid, Gantt and the report", () => {
       const error = yield* Fiber.join(fiber)
       if (error._tag !== "RunFailedError") throw new Error(error._tag)
       const mermaid = RunReport.toMermaid(error.report)
-      expect(mermaid).toContain(`t1["start vm<br/>failed · 0 ms"]:::failed`)
+      expect(mermaid).toContain(`t1["start vm<br/>failed · 0ms"]:::failed`)
       expect(mermaid).toContain(`t2["run tests<br/>skipped<br/>blocked by start vm"]:::skipped`)
-      expect(mermaid).toContain(`t3["lint #quot;src#quot;<br/>interrupted · 1.00 s<br/>blocked by start vm"]:::interrupted`)
+      expect(mermaid).toContain(`t3["lint #quot;src#quot;<br/>interrupted · 1.0s<br/>blocked by start vm"]:::interrupted`)
     }))
 })
 

@@ -24,6 +24,7 @@ import * as TestGuest from "../../src/qemu/TestGuest.js"
 import * as RunReport from "../../src/RunReport.js"
 import type * as TaskEvent from "../../src/TaskEvent.js"
 import * as TaskGraph from "../../src/TaskGraph.js"
+import { eventually } from "../helpers/pids.js"
 import { isGone } from "./helpers.js"
 
 const repo = path.resolve(import.meta.dirname, "../..")
@@ -137,9 +138,9 @@ describe("the pipeline in a graph (real QEMU)", () => {
       expect(at("wait for ssh")).toBeLessThan(at("start vm"))
       expect(at("wait for port")).toBeLessThan(at("start vm"))
       expect(at("start vm")).toBeLessThan(at("create overlay"))
-      // a clean ACPI power-down, not the QMP quit fallback
-      expect(lines("start vm")).toContain("pl-ok: powering down (ACPI)")
-      expect(lines("start vm").some((l) => l.includes("sending QMP quit"))).toBe(false)
+      // a temporary overlay holds nothing to keep: QMP quit at once, no power-down, no escalation
+      expect(lines("start vm")).toContain("pl-ok: its disks are thrown away, quitting at once (QMP quit)")
+      expect(lines("start vm").some((l) => l.includes("powering down (ACPI)") || l.includes("sending SIGTERM"))).toBe(false)
 
       const vm = Option.getOrThrow(RunReport.value(report, "start vm")) as Qemu.Vm
       const overlay = Option.getOrThrow(RunReport.value(report, "create overlay")) as QemuImg.Overlay
@@ -148,7 +149,7 @@ describe("the pipeline in a graph (real QEMU)", () => {
       expect(fs.existsSync(vm.runDir)).toBe(false)
     }).pipe(Effect.provide(NodeContext.layer)), 90_000)
 
-  it.live("a failing remote test: its exit code is a typed failure; the VM is powered down, the overlay deleted", () =>
+  it.live("a failing remote test: its exit code is a typed failure; the VM is stopped, the overlay deleted", () =>
     Effect.gen(function*() {
       const p = pipelineFor("pl-fail", path.join(fixtures, "failing-project"))
       const { exit, lines } = yield* runCollecting(TaskGraph.make("failing tests", p.tasks))
@@ -157,7 +158,7 @@ describe("the pipeline in a graph (real QEMU)", () => {
       const error = failureOf(exit.cause)
       expect(error).toBeInstanceOf(TaskGraph.RunFailedError)
       const run = error as TaskGraph.RunFailedError<unknown>
-      expect(run.failures.map((f) => f.task)).toEqual(["run tests"])
+      expect(run.failures.map((f) => f.task), run.failures.map((f) => Cause.pretty(f.cause)).join("\n")).toEqual(["run tests"])
       const failed = failureOf(run.failures[0]!.cause)
       expect(failed).toBeInstanceOf(QemuTask.TestsFailedError)
       const tests = failed as QemuTask.TestsFailedError
@@ -171,7 +172,7 @@ describe("the pipeline in a graph (real QEMU)", () => {
       for (const task of ["create overlay", "start vm", "wait for port", "wait for ssh", "rsync sources"]) {
         expect(Option.getOrThrow(RunReport.task(report, task)).status, task).toBe("released")
       }
-      expect(lines("start vm")).toContain("pl-fail: powering down (ACPI)")
+      expect(lines("start vm")).toContain("pl-fail: its disks are thrown away, quitting at once (QMP quit)")
       const vm = Option.getOrThrow(RunReport.value(report, "start vm")) as Qemu.Vm
       const overlay = Option.getOrThrow(RunReport.value(report, "create overlay")) as QemuImg.Overlay
       expect(isGone(vm.pid)).toBe(true)
@@ -302,6 +303,11 @@ describe("examples/qemu-test.ts as a child process (real QEMU)", () => {
     expect(run.output()).toMatch(/\[wait for ssh\] -- interrupted/)
     expect(run.output()).toMatch(/\[start vm\] -- released/)
     expect(run.output()).toMatch(/\[create overlay\] -- released/)
+    // nothing to keep on a temporary overlay (and the guest could not answer the ACPI button yet):
+    // straight to QMP quit, no power-down wait
+    expect(run.output()).toMatch(/\[start vm\] vm: its disks are thrown away, quitting at once \(QMP quit\)/)
+    expect(run.output()).not.toMatch(/powering down \(ACPI\)/)
+    expect(run.output()).not.toMatch(/sending SIGTERM/)
     expect(isGone(Number(pid))).toBe(true)
     // the HTML report is written after a Ctrl+C too, and the summary names it
     const [, report] = /== report: (\S+report\.html)/.exec(run.output()) ?? []
@@ -309,7 +315,27 @@ describe("examples/qemu-test.ts as a child process (real QEMU)", () => {
     expect(fs.readFileSync(report!, "utf8")).toContain(`"outcome":"interrupted","exitCode":130,"stoppedBy":"SIGINT"`)
   }, 60_000)
 
-  it("Ctrl+C while the tests run: the test task is interrupted, the VM powered down cleanly, exit 130, nothing left", async () => {
+  it("Ctrl+C twice during boot while QEMU hangs: exit 130 at once; no QEMU, no run dir, no overlay dir left", async () => {
+    const run = spawnExample([])
+    const [, pid, runDir] = await run.waitFor(vmStarted, 60_000)
+    const [, overlay] = await run.waitFor(/\[create overlay\] overlay (\S+) on /, 1_000)
+    // a QEMU that answers nothing: the first Ctrl+C's release waits for it (quit, then SIGTERM)…
+    process.kill(Number(pid), "SIGSTOP")
+    run.child.kill("SIGINT")
+    await run.waitFor(/== SIGINT: stopping/, 10_000)
+    // …so the second one lands during the cleanup: no release runs after it
+    run.child.kill("SIGINT")
+    const { code } = await run.exited
+    expect(code, run.output()).toBe(130)
+    expect(run.output()).toMatch(/== forced exit \(second SIGINT\): killed \d+ process group\(s\) without waiting/)
+    expect(run.output()).not.toMatch(/\[start vm\] -- released/)
+    // SIGKILLed by the forced exit (the kernel may take a moment to tear a stopped process down)
+    expect(await eventually(() => isGone(Number(pid)), 2_000)).toBe(true)
+    expect(fs.existsSync(runDir!), `run dir ${runDir}`).toBe(false)
+    expect(fs.existsSync(path.dirname(overlay!)), `overlay dir ${path.dirname(overlay!)}`).toBe(false)
+  }, 60_000)
+
+  it("Ctrl+C while the tests run: the test task is interrupted, the VM quit at once, exit 130, nothing left", async () => {
     const run = spawnExample(["--project", path.join(fixtures, "slow-project")])
     const [, pid] = await run.waitFor(vmStarted, 60_000)
     await run.waitFor(/\[run tests\] SLOW-TEST-STARTED/, 90_000)
@@ -318,14 +344,14 @@ describe("examples/qemu-test.ts as a child process (real QEMU)", () => {
     expect(code, run.output()).toBe(130)
     expect(run.output()).toMatch(/\[run tests\] -- interrupted/)
     expect(run.output()).not.toMatch(/SLOW-TEST-FINISHED/)
-    // the guest was up: a clean ACPI power-down
-    expect(run.output()).toMatch(/\[start vm\] vm: powering down \(ACPI\)/)
-    expect(run.output()).not.toMatch(/sending QMP quit/)
+    // a temporary overlay: QMP quit at once, which QEMU obeys (no escalation to signals)
+    expect(run.output()).toMatch(/\[start vm\] vm: its disks are thrown away, quitting at once \(QMP quit\)/)
+    expect(run.output()).not.toMatch(/powering down \(ACPI\)|sending SIGTERM/)
     expect(run.output()).toMatch(/run tests once: interrupted/)
     expect(isGone(Number(pid))).toBe(true)
   }, 120_000)
 
-  it("--watch: a change reruns rsync + tests; a change during a run cancels it; Ctrl+C powers down (130)", async () => {
+  it("--watch: a change reruns rsync + tests; a change during a run cancels it; Ctrl+C quits the VM (130)", async () => {
     const project = fs.mkdtempSync(path.join(os.tmpdir(), "watch-project-"))
     started.paths.push(project)
     fs.cpSync(exampleProject, project, { recursive: true })
@@ -351,7 +377,7 @@ describe("examples/qemu-test.ts as a child process (real QEMU)", () => {
     run.child.kill("SIGINT")
     const { code } = await run.exited
     expect(code, run.output()).toBe(130)
-    expect(run.output()).toMatch(/\[start vm\] vm: powering down \(ACPI\)/)
+    expect(run.output()).toMatch(/\[start vm\] vm: its disks are thrown away, quitting at once \(QMP quit\)/)
     expect(isGone(Number(pid))).toBe(true)
     fs.rmSync(project, { recursive: true, force: true })
   }, 120_000)

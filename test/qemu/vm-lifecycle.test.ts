@@ -180,6 +180,24 @@ describe("Qemu: while in use and on release", () => {
       expect(fs.existsSync(vm.runDir)).toBe(false)
     }))
 
+  it.live("powerdown \"after-ssh\": released before SSH was ready, the VM gets QMP quit at once, no ACPI button", () =>
+    Effect.gen(function*() {
+      const out = capture()
+      const scope = yield* Scope.make()
+      const vm = yield* Qemu.start(TestGuest.vmOptions(guest, { name: "booting", powerdown: "after-ssh", ...fast })).pipe(
+        out.within,
+        Scope.extend(scope),
+        Effect.provide(NodeContext.layer)
+      )
+      expect(isGone(vm.pid)).toBe(false)
+      yield* Scope.close(scope, Exit.void).pipe(out.within)
+      expect(isGone(vm.pid)).toBe(true)
+      const log = out.of("log")
+      expect(log).toContain("booting: the guest is not SSH-ready, quitting at once (QMP quit)")
+      expect(log.some((l) => l.includes("powering down (ACPI)") || l.includes("sending SIGTERM"))).toBe(false)
+      expect(fs.existsSync(vm.runDir)).toBe(false)
+    }))
+
   it.live("release escalates to SIGKILL when QEMU does not answer QMP (SIGSTOPped)", () =>
     Effect.gen(function*() {
       const out = capture()

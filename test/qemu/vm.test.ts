@@ -47,7 +47,8 @@ const SharedLive = Layer.scoped(
     const guest = yield* TestGuest.build()
     const overlay = yield* QemuImg.overlay({ base: guest.baseImage })
     const started = Date.now()
-    const vm = yield* Qemu.start(TestGuest.vmOptions(guest, { name: "shared", disk: overlay.path }))
+    // "after-ssh": the power-down is used once SSH was ready (checked after the release below)
+    const vm = yield* Qemu.start(TestGuest.vmOptions(guest, { name: "shared", disk: overlay.path, powerdown: "after-ssh" }))
     const target = TestGuest.sshTarget(guest, vm.ports.ssh!)
     const ssh = yield* Qemu.waitForSsh(vm, {
       user: guest.user,
@@ -305,7 +306,7 @@ describe("after the shared VM's release", () => {
     expect(fs.existsSync(leftovers.runDir)).toBe(false)
     expect(fs.existsSync(leftovers.overlay)).toBe(false)
     expect(fs.existsSync(leftovers.overlayDir)).toBe(false)
-    // ACPI power-down was enough: no escalation to quit or signals
+    // SSH was ready (powerdown "after-ssh"): the ACPI power-down, which was enough (no quit, no signals)
     const log = vmOutput.of("log")
     expect(log).toContain("shared: powering down (ACPI)")
     expect(log.some((l) => l.includes("sending QMP quit"))).toBe(false)

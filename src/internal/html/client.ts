@@ -6,10 +6,14 @@
  * run goes into the page with `textContent`, never as markup.
  *
  * Kept as a string (the project's compiler settings have no DOM types);
+ * durations are written by the same function as everywhere else
+ * (`internal/reporter/text.ts`, inlined from its source);
  * the browser tests (test/html-browser.test.ts) run it for real.
  *
  * @internal
  */
+import * as Text from "../reporter/text.js"
+
 export const script = String.raw`
 (function () {
   "use strict";
@@ -25,13 +29,8 @@ export const script = String.raw`
     if (text !== undefined && text !== null) e.textContent = String(text);
     return e;
   }
-  function fmt(ms) {
-    if (ms === null || ms === undefined) return "";
-    if (ms < 1000) return Math.round(ms) + " ms";
-    if (ms < 60000) return (ms / 1000).toFixed(ms < 10000 ? 2 : 1) + " s";
-    var m = Math.floor(ms / 60000), s = Math.round((ms % 60000) / 1000);
-    return m + " min " + (s < 10 ? "0" : "") + s + " s";
-  }
+  var duration = ${Text.duration.toString()};
+  function fmt(ms) { return ms === null || ms === undefined ? "" : duration(ms); }
   function at(ms) { return ms === null || ms === undefined ? "—" : "+" + fmt(ms); }
   function cls(status) { return "st-" + status.replace(/ /g, "-"); }
   function indexOf(name) {

@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import { formatMs } from "../mermaid.js"
+import * as Text from "../reporter/text.js"
 import { script } from "./client.js"
 import type { PageData } from "./data.js"
 import { toScriptJson } from "./data.js"
@@ -139,7 +139,7 @@ const header = (data: PageData): string => {
   const stats: Array<readonly [string, string]> = data.kind === "plan"
     ? [["tasks", String(data.tasks.length)], ["layers", String(data.layers)], ["edges", String(data.edges.length)]]
     : [
-      ["total time", data.durationMs === null ? "—" : formatMs(data.durationMs)],
+      ["total time", data.durationMs === null ? "—" : Text.duration(data.durationMs)],
       ["exit code", data.exitCode === null ? "—" : String(data.exitCode)],
       ["tasks", String(data.tasks.length)],
       ["critical path", data.criticalPath.length === 0 ? "—" : `${data.criticalPath.length} task(s)`],

@@ -8,7 +8,7 @@
  *
  * @internal
  */
-import { formatMs } from "../mermaid.js"
+import * as Text from "../reporter/text.js"
 import type { PageData, Status, TaskData } from "./data.js"
 import type { GraphLayout, Point } from "./layout.js"
 import { cut } from "./layout.js"
@@ -53,7 +53,7 @@ const pathOf = (points: ReadonlyArray<Point>): string => {
 
 /** "failed · 1.23 s", "skipped", "planned". */
 export const detailOf = (t: TaskData): string =>
-  t.duration === null ? t.status : `${t.status} · ${formatMs(t.duration)}`
+  t.duration === null ? t.status : `${t.status} · ${Text.duration(t.duration)}`
 
 const defs = `<defs>` +
   `<marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="10" markerHeight="10" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" class="arrowhead"/></marker>` +

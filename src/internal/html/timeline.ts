@@ -7,7 +7,7 @@
  *
  * @internal
  */
-import { formatMs } from "../mermaid.js"
+import * as Text from "../reporter/text.js"
 import type { PageData } from "./data.js"
 import { cut, shortName } from "./layout.js"
 import { escapeXml, statusClass } from "./svg.js"
@@ -27,7 +27,7 @@ const axis = (x0: number, width: number, total: number, height: number): string 
   const out: Array<string> = [`<g class="axis">`]
   for (let t = 0; t <= total + 1e-9; t += step) {
     const x = n1(x0 + (t / total) * width)
-    out.push(`<line x1="${x}" x2="${x}" y1="18" y2="${height}"/><text x="${x}" y="12">${escapeXml(formatMs(t))}</text>`)
+    out.push(`<line x1="${x}" x2="${x}" y1="18" y2="${height}"/><text x="${x}" y="12">${escapeXml(Text.duration(t))}</text>`)
   }
   out.push(`</g>`)
   return out.join("")
@@ -69,13 +69,13 @@ const rowsSvg = (data: PageData): string => {
     if (t.ready !== null && t.release !== null && t.release > t.ready) {
       out.push(
         `<rect class="held ${cls}" x="${x(t.ready)}" y="7" width="${n1(Math.max(1, x(t.release) - x(t.ready)))}" height="10" rx="3"><title>${
-          escapeXml(`${t.name}: resources held ${formatMs(t.release - t.ready)} (ready → released)`)
+          escapeXml(`${t.name}: resources held ${Text.duration(t.release - t.ready)} (ready → released)`)
         }</title></rect>`
       )
     }
     out.push(
       `<rect class="run ${cls}" x="${x(t.start!)}" y="4" width="${n1(Math.max(2, x(runEnd) - x(t.start!)))}" height="16" rx="3"><title>${
-        escapeXml(`${t.name}: ${t.status}, run ${formatMs(runEnd - t.start!)}`)
+        escapeXml(`${t.name}: ${t.status}, run ${Text.duration(runEnd - t.start!)}`)
       }</title></rect>`
     )
     out.push(`</g>`)

@@ -21,6 +21,7 @@
  */
 import { spawn } from "node:child_process"
 import type { ChildProcess } from "node:child_process"
+import * as Predicate from "effect/Predicate"
 import { globalValue } from "effect/GlobalValue"
 
 const script = `
@@ -76,8 +77,9 @@ const ensure = (): ChildProcess | undefined => {
     if (state.child === child) state.child = undefined
   })
   child.unref()
-  // `unref` exists on the pipe's underlying socket; it keeps the loop free.
-  ;(child.stdin as unknown as { unref?: () => void } | null)?.unref?.()
+  // `unref` exists on the pipe's underlying socket (typed as a plain Writable); it keeps the loop free.
+  const stdin: unknown = child.stdin
+  if (Predicate.hasProperty(stdin, "unref") && typeof stdin.unref === "function") stdin.unref()
   state.child = child
   // A new watchdog (the previous one was killed) must learn every live group.
   for (const pgid of state.live) child.stdin?.write(`+${pgid}\n`)

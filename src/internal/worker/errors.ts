@@ -161,6 +161,36 @@ export class WorkerPoolClosedError extends Data.TaggedError("WorkerPoolClosedErr
 }
 
 /**
+ * A request went wrong between the pool and its thread while the pool was
+ * open and the thread alive: a defect on the way there or back, e.g. the
+ * encoded request could not be posted to the thread (a `DataCloneError`:
+ * a function or symbol in a `Schema.Unknown` field). Not a closed pool,
+ * not a crash: the thread keeps serving other requests.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ *
+ * // pool.execute(req).pipe(Effect.catchTag("WorkerDefectError", (e) => Effect.logError(e.message)))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export class WorkerDefectError extends Data.TaggedError("WorkerDefectError")<{
+  readonly request: string
+  readonly threadId: number
+  /** The defect (usually an `Error` thrown by `postMessage`). */
+  readonly cause: unknown
+}> {
+  override get message(): string {
+    const detail = this.cause instanceof Error ? `${this.cause.name}: ${this.cause.message}` : String(this.cause)
+    return `request ${this.request} could not be exchanged with worker thread ${this.threadId}: ${detail}. ` +
+      `The pool is open and the thread alive; the encoded request and its result must be structured-cloneable ` +
+      `(no functions or symbols, e.g. in a Schema.Unknown field).`
+  }
+}
+
+/**
  * Everything a pool's `execute` can fail with besides the request's own failure.
  *
  * @since 0.1.0
@@ -170,4 +200,5 @@ export type WorkerPoolError =
   | WorkerTaskError
   | WorkerCrashError
   | WorkerProtocolError
+  | WorkerDefectError
   | WorkerPoolClosedError

@@ -218,7 +218,10 @@ export const send = (thread: Thread, id: number, request: string, payload: unkno
     thread.pending = undefined
     settle(
       pending,
-      Exit.fail(new WorkerCrashError({ request, threadId: thread.threadId, exitCode: thread.exitCode ?? -1, cause }))
+      thread.exitCode !== undefined
+        ? Exit.fail(new WorkerCrashError({ request, threadId: thread.threadId, exitCode: thread.exitCode, cause }))
+        // the thread is alive: the message itself could not be posted (e.g. not cloneable), a defect
+        : Exit.die(cause)
     )
   }
   return pending
