@@ -29,7 +29,8 @@
  * @since 0.1.0
  */
 import { createHash } from "node:crypto"
-import { Cause, Data, Effect, Exit, Layer, Option, Schema, Scope } from "effect"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import { Cause, Console, Data, type Duration, Effect, Exit, Layer, Option, Schema, Scope } from "effect"
 import { dual } from "effect/Function"
 import type * as GraphError from "./GraphError.js"
 import type { Lookup, RunStore } from "./internal/durableStore.js"
@@ -41,6 +42,9 @@ import {
   openRun,
   StoreError
 } from "./internal/durableStore.js"
+import { awaitRunners, layerClient, layerRunner, parseAddress, redactUrl as redact, startRun } from "./internal/cluster.js"
+import { withRuns } from "./internal/graphRuns.js"
+import { remoteGraph } from "./internal/remote.js"
 import * as Main from "./Main.js"
 import type * as RunReport from "./RunReport.js"
 import * as Task from "./Task.js"
@@ -452,19 +456,10 @@ const durableGraph = <E, R, P>(
       })
       decisions.set(members, yield* Effect.cached(decide))
     }
-    const copies = new Map<Task.Task.Any, Task.Task.Any>()
-    for (const task of graph.tasks) {
+    return withRuns(graph, (task) => {
       const members = groups.get(task.name)
-      const run = members === undefined ? plainRun(ctx, task) : groupRun(ctx, task, decisions.get(members)!)
-      copies.set(task, Object.assign(Object.create(Object.getPrototypeOf(task)), task, { run }))
-    }
-    for (const copy of copies.values()) {
-      Object.assign(copy, { after: copy.after.map((a) => copies.get(a) ?? a) })
-    }
-    let durable: TaskGraph.TaskGraph.Any = TaskGraph.make(graph.name, [...copies.values()])
-    for (const [a, b] of graph.precedences) durable = TaskGraph.precedence(durable, copies.get(a) ?? a, copies.get(b) ?? b)
-    // the same tasks with the same types, only their runs wrapped: the compiler cannot see through the copy
-    return durable as TaskGraph.TaskGraph<E, R, P>
+      return members === undefined ? plainRun(ctx, task) : groupRun(ctx, task, decisions.get(members)!)
+    })
   })
 
 /**
@@ -674,5 +669,162 @@ export const runMain = <E, R, P, ROut = never, LE = never>(
     const failure = Cause.failureOption(exit.cause)
     process.stderr.write(`error: ${Option.isSome(failure) ? failure.value.message : Cause.pretty(exit.cause)}\n`)
     process.exit(Main.ExitCode.Failed)
+  })
+}
+
+// ---- across processes ---------------------------------------------------------------------
+
+/**
+ * Options of `runRemoteMain`: those of `runMain` (the store must be a
+ * `postgres://` URL), plus how long to wait for a runner.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RemoteMainOptions<ROut = never, LE = never> extends MainOptions<ROut, LE> {
+  readonly store: string
+  /** how long to wait for a runner to be up before giving up (default 15 seconds) */
+  readonly waitForRunners?: Duration.DurationInput | undefined
+}
+
+/**
+ * Why a remote run cannot start: the store is not PostgreSQL, nobody runs
+ * tasks, or the graph has resource groups (which do not cross processes
+ * yet). Nothing ran.
+ *
+ * @example
+ * ```ts
+ * import { Durable } from "effect-taskgraph/durable"
+ * new Durable.RemoteError({ message: "no runner is up in postgres://…" }).message
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class RemoteError extends Data.TaggedError("RemoteError")<{ readonly message: string }> {}
+
+const isPostgres = (store: string) => /^postgres(ql)?:\/\//.test(store)
+
+const fail = (message: string, code: number = Main.ExitCode.Failed): never => {
+  process.stderr.write(`error: ${message}\n`)
+  return process.exit(code)
+}
+
+/**
+ * Submits a durable run to the runners of a cluster on a PostgreSQL store
+ * and follows it like `Main.runMain` (the same reporters and exit codes):
+ * this process runs the scheduler and joins the cluster as a client only;
+ * each task's body runs on the runner that owns its shard (`runnerMain`).
+ * The same run id again resumes the run: a task that had succeeded is not
+ * run again. Each task's output says which runner ran it, and whether it ran
+ * again because the runner that had started it died. The runner's output
+ * lines of a task come back with its result (they are not live).
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Task, TaskGraph } from "effect-taskgraph"
+ * import { Durable } from "effect-taskgraph/durable"
+ *
+ * const graph = TaskGraph.make("g", [Task.make("a", { run: Effect.log("on a runner") })])
+ * Durable.runRemoteMain(graph, { runId: "r1", store: "postgres://ci@127.0.0.1:5432/taskgraph" })
+ * ```
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const runRemoteMain = <E, R, P, ROut = never, LE = never>(
+  graph: TaskGraph.TaskGraph<E, R, P> & Main.CheckProvided<R, ROut>,
+  options: RemoteMainOptions<ROut, LE>
+): void => {
+  if (!isPostgres(options.store)) {
+    return fail(`a remote run needs a PostgreSQL store (--store postgres://…), not ${options.store}`, Main.ExitCode.Usage)
+  }
+  const scope = Effect.runSync(Scope.make())
+  const wait = options.waitForRunners ?? "15 seconds"
+  const program = Effect.gen(function*() {
+    const g = graph as TaskGraph.TaskGraph<E, R, P>
+    const plan = yield* TaskGraph.validate(g)
+    const groups = groupsOf(g, plan)
+    yield* check(g, plan, groups)
+    if (groups.size > 0) {
+      return yield* new RemoteError({
+        message: `graph "${g.name}" has resource tasks (${[...groups.keys()].join(", ")}): a remote run does not ` +
+          `run resource groups yet; run it durably in one process (without --remote)`
+      })
+    }
+    const context = yield* Layer.buildWithScope(layerClient(options.store), scope)
+    const shape = fingerprint(g)
+    const stored = yield* Effect.provide(
+      Effect.zipRight(
+        awaitRunners(options.store, wait),
+        startRun(options.store, { graph: g.name, runId: options.runId, fingerprint: shape }, "60 seconds")
+      ),
+      context
+    )
+    if (stored !== shape) {
+      return yield* new GraphChangedError({ runId: options.runId, graph: g.name, store: redact(options.store) })
+    }
+    return remoteGraph(g, { runId: options.runId, fingerprint: shape, location: redact(options.store), engine: context })
+  })
+  Effect.runPromiseExit(program).then((exit) => {
+    if (Exit.isSuccess(exit)) {
+      return Main.runMain(exit.value as TaskGraph.TaskGraph<E, R, P> & Main.CheckProvided<R, ROut>, options)
+    }
+    const failure = Cause.failureOption(exit.cause)
+    return fail(Option.isSome(failure) ? failure.value.message : Cause.pretty(exit.cause))
+  })
+}
+
+/**
+ * Options of `runnerMain`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RunnerOptions {
+  /** the cluster's store: a `postgres://` URL */
+  readonly store: string
+  /** `HOST:PORT` this runner listens on, and where the others reach it */
+  readonly listen: string
+}
+
+/**
+ * The entry point of a runner process: joins the cluster on a PostgreSQL
+ * store, listens on `HOST:PORT`, and runs the tasks of remote runs of these
+ * graphs (submitted with `runRemoteMain` or `effect-taskgraph run FILE
+ * --remote`) until SIGINT or SIGTERM. Every runner and submitter must have
+ * the same graphs: a task of a run started with a graph of another shape is
+ * refused. Prints one `runner … ready` line once it has joined.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Task, TaskGraph } from "effect-taskgraph"
+ * import { Durable } from "effect-taskgraph/durable"
+ *
+ * const graph = TaskGraph.make("g", [Task.make("a", { run: Effect.log("on a runner") })])
+ * Durable.runnerMain([graph], { store: "postgres://ci@127.0.0.1:5432/taskgraph", listen: "127.0.0.1:7001" })
+ * ```
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const runnerMain = (graphs: ReadonlyArray<TaskGraph.TaskGraph.Any>, options: RunnerOptions): void => {
+  if (!isPostgres(options.store)) {
+    return fail(`a runner needs a PostgreSQL store (--store postgres://…), not ${options.store}`, Main.ExitCode.Usage)
+  }
+  const address = parseAddress(options.listen)
+  if (Option.isNone(address)) return fail(`--listen must be HOST:PORT, not ${options.listen}`, Main.ExitCode.Usage)
+  const identity = `${options.listen}/pid ${process.pid}`
+  const program = Effect.scoped(Effect.gen(function*() {
+    yield* Layer.build(layerRunner({ graphs, fingerprint, store: options.store, address: address.value, identity }))
+    yield* Console.log(
+      `runner ${identity} ready on ${redact(options.store)}: ${graphs.map((g) => `"${g.name}"`).join(", ")}`
+    )
+    return yield* Effect.never
+  }))
+  NodeRuntime.runMain(Effect.catchTag(program, "ClusterError", (e) => Effect.sync(() => fail(e.message))), {
+    disableErrorReporting: true
   })
 }
