@@ -19,7 +19,8 @@ export interface Postgres {
   readonly stop: () => Promise<void>
 }
 
-const freePort = () =>
+/** A TCP port nothing listens on at the moment, on 127.0.0.1. */
+export const freePort = () =>
   new Promise<number>((resolve, reject) => {
     const server = net.createServer()
     server.once("error", reject)
