@@ -39,7 +39,8 @@ import { type TaskHooks, currentTaskHooks } from "./taskHooks.js"
  * SIGKILLed runner's shards wait about a minute for a new owner. Here a
  * runner refreshes its shard locks every second and a lock expires 5 s
  * after its last refresh, so a dead runner's tasks start elsewhere after
- * ~5 s; storage is polled every 500 ms. The price: a runner that cannot
+ * ~5 s; unprocessed messages are polled every 500 ms (replies keep the
+ * default 200 ms). The price: a runner that cannot
  * reach PostgreSQL for 5 s (a long GC pause, a network blip) loses its shards
  * and its running tasks may run twice; more queries on the store.
  */
@@ -48,7 +49,6 @@ export const shardingConfig = {
   shardLockRefreshInterval: "1 second",
   shardLockExpiration: "5 seconds",
   entityMessagePollInterval: "500 millis",
-  entityReplyPollInterval: "500 millis",
   refreshAssignmentsInterval: "1 second",
   runnerHealthCheckInterval: "5 seconds",
   entityTerminationTimeout: "1 second"
