@@ -38,13 +38,15 @@ import type * as GraphError from "./GraphError.js"
 import type { Lookup, RunStore } from "./internal/durableStore.js"
 import {
   DurableStore,
+  isPostgres,
   layerFor as layerForInternal,
   layerPostgres as layerPostgresInternal,
   layerSqlite as layerSqliteInternal,
   openRun,
+  redactUrl as redact,
   StoreError
 } from "./internal/durableStore.js"
-import { awaitRunners, layerClient as layerClusterClient, layerRunner, parseAddress, redactUrl as redact, startRun } from "./internal/cluster.js"
+import { awaitRunners, layerClient as layerClusterClient, layerRunner, parseAddress, startRun } from "./internal/cluster.js"
 import { withRuns } from "./internal/graphRuns.js"
 import { remoteGraph } from "./internal/remote.js"
 import * as Main from "./Main.js"
@@ -712,8 +714,6 @@ export class Client extends Context.Tag("effect-taskgraph/durable/Client")<Clien
   readonly store: string
   readonly context: Context.Context<WorkflowEngine.WorkflowEngine | RunnerStorage.RunnerStorage>
 }>() {}
-
-const isPostgres = (store: string) => /^postgres(ql)?:\/\//.test(store)
 
 /**
  * Joins the cluster on a PostgreSQL store (`postgres://…`) as a client

@@ -131,6 +131,28 @@ describe("remote runs on runner processes (PostgreSQL)", () => {
     expect(ranLines(dir)).toEqual([])
   }, 120_000)
 
+  it("bad input: --remote without a PostgreSQL store, a runner on sqlite or a bad --listen (exit 2), a runner whose server is down (exit 1)", async () => {
+    const dir = workspace("bad-input")
+    const noStore = await cli(["run", fixture, "--run-id", "x", "--remote"], { OUT: dir })
+    expect(noStore.code).toBe(2)
+    expect(noStore.stderr).toContain("error: --remote needs --run-id ID and --store postgres://…")
+    const sqlite = await cli(["run", fixture, "--run-id", "x", "--remote", "--store", path.join(dir, "runs.db")], { OUT: dir })
+    expect(sqlite.code).toBe(2)
+    expect(sqlite.stderr).toContain("error: a remote run needs a PostgreSQL store (--store postgres://…)")
+    const runner = await cli(["runner", fixture, "--store", path.join(dir, "runs.db"), "--listen", "127.0.0.1:1"], { OUT: dir })
+    expect(runner.code).toBe(2)
+    expect(runner.stderr).toContain("error: a runner needs a PostgreSQL store (--store postgres://…)")
+    const listen = await cli(["runner", fixture, "--store", pg!.url, "--listen", "nowhere"], { OUT: dir })
+    expect(listen.code).toBe(2)
+    expect(listen.stderr).toContain("error: --listen must be HOST:PORT, not nowhere")
+    const down = `postgres://postgres:secret@127.0.0.1:${pg!.port + 1}/postgres`
+    const dead = await cli(["runner", fixture, "--store", down, "--listen", `127.0.0.1:${await freePort()}`], { OUT: dir })
+    expect(dead.code, dead.stdout + dead.stderr).toBe(1)
+    expect(dead.stderr).toContain(`error: the durable store postgres://postgres:***@127.0.0.1:${pg!.port + 1}/postgres cannot be opened`)
+    expect(dead.stderr).not.toContain("secret")
+    expect(ranLines(dir)).toEqual([])
+  }, 120_000)
+
   describe("with 3 runners", () => {
     const dir = path.join(tmp, "cluster")
     let runners: Array<Runner> = []

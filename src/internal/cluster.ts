@@ -20,15 +20,15 @@ import * as ShardingConfig from "@effect/cluster/ShardingConfig"
 import * as SqlRunnerStorage from "@effect/cluster/SqlRunnerStorage"
 import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
 import * as NodeContext from "@effect/platform-node/NodeContext"
-import * as PgClient from "@effect/sql-pg/PgClient"
 import * as Activity from "@effect/workflow/Activity"
 import * as Workflow from "@effect/workflow/Workflow"
 import type * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
 import type { Scope } from "effect"
-import { Cause, Context, Data, Duration, Effect, Exit, FiberRef, Layer, LogLevel, Option, Redacted, Schedule, Schema } from "effect"
+import { Cause, Context, Data, Duration, Effect, Exit, Layer, Option, Schedule, Schema } from "effect"
 import type * as Task from "../Task.js"
 import { OutputStream } from "../TaskEvent.js"
 import type * as TaskGraph from "../TaskGraph.js"
+import { messageOf, pgClient, quiet, redactUrl } from "./durableStore.js"
 import { type TaskHooks, currentTaskHooks } from "./taskHooks.js"
 
 /**
@@ -126,9 +126,6 @@ export const providers = (graph: TaskGraph.TaskGraph.Any): Map<string, Task.Task
   return byTag
 }
 
-const messageOf = (u: unknown): string =>
-  u instanceof Error ? u.message : typeof u === "string" ? u : JSON.stringify(u) ?? String(u)
-
 // ---- the runner's side --------------------------------------------------------------
 
 /** Runs one task's body on this runner: decode the inputs, run, encode the value (or the failure). */
@@ -215,22 +212,6 @@ const taskWorkflowLayer = (
 
 const runWorkflowLayer = RunWorkflow.toLayer(({ fingerprint }) => Effect.succeed(fingerprint))
 
-const quiet = <A, E, R>(layer: Layer.Layer<A, E, R>) =>
-  // the cluster's own warnings (e.g. about a runner a SIGKILL left registered) are not the user's business
-  Layer.locally(FiberRef.currentMinimumLogLevel, LogLevel.Error)(layer)
-
-export const redactUrl = (url: string): string => {
-  try {
-    const u = new URL(url)
-    if (u.password !== "") u.password = "***"
-    return u.toString()
-  } catch {
-    return url
-  }
-}
-
-const pg = (url: string) => PgClient.layer({ url: Redacted.make(url), connectTimeout: "5 seconds" })
-
 const named = (store: string) => <A, E, R>(layer: Layer.Layer<A, E, R>): Layer.Layer<A, ClusterError, R> =>
   Layer.catchAllCause(layer, (cause) => {
     if (Cause.isInterruptedOnly(cause)) return Layer.failCause(cause as Cause.Cause<never>)
@@ -274,7 +255,7 @@ export const layerRunner = (options: {
       storage: "sql",
       shardingConfig: { ...shardingConfig, runnerAddress: Option.some(options.address) }
     })),
-    Layer.provide(pg(options.store)),
+    Layer.provide(pgClient(options.store)),
     quiet,
     named(options.store)
   )
@@ -287,7 +268,7 @@ export const layerClient = (store: string): Layer.Layer<WorkflowEngine.WorkflowE
       Layer.provide(NodeClusterSocket.layer({ clientOnly: true, storage: "sql", shardingConfig }))
     ),
     SqlRunnerStorage.layer.pipe(Layer.provide(ShardingConfig.layer(shardingConfig)))
-  ).pipe(Layer.provide(pg(store)), quiet, named(store))
+  ).pipe(Layer.provide(pgClient(store)), quiet, named(store))
 
 /**
  * Waits (at most `wait`) until a runner is registered and healthy in the
