@@ -680,8 +680,7 @@ export const runMain = <E, R, P, ROut = never, LE = never>(
 
 /**
  * Why a remote run cannot start: the store is not PostgreSQL or cannot be
- * opened, nobody runs tasks, or the graph has resource groups (which do not
- * cross processes yet). Nothing ran.
+ * opened, or nobody runs tasks. Nothing ran.
  *
  * @example
  * ```ts
@@ -758,7 +757,7 @@ export interface RemoteOptions extends DurableOptions {
 
 /**
  * Prepares a remote run without running it: checks the graph (validity,
- * schemas on data edges, no resource groups), waits for a runner, refuses a
+ * schemas on data edges), waits for a runner, refuses a
  * run id first started with a graph of another shape, and returns the graph
  * to run with any runner (`TaskGraph.run`, `Main.run`) in this process:
  * each task's body runs on the runner that owns its shard, and its output
@@ -794,12 +793,6 @@ export const prepareRemote = <E, R, P>(
     const plan = yield* TaskGraph.validate(graph)
     const groups = groupsOf(graph, plan)
     yield* check(graph, plan, groups)
-    if (groups.size > 0) {
-      return yield* new RemoteError({
-        message: `graph "${graph.name}" has resource tasks (${[...groups.keys()].join(", ")}): a remote run does not ` +
-          `run resource groups yet; run it durably in one process (without --remote)`
-      })
-    }
     const client = yield* Client
     const shape = fingerprint(graph)
     const stored = yield* Effect.provide(
@@ -812,7 +805,7 @@ export const prepareRemote = <E, R, P>(
     if (stored !== shape) {
       return yield* new GraphChangedError({ runId: options.runId, graph: graph.name, store: client.location })
     }
-    return remoteGraph(graph, { runId: options.runId, fingerprint: shape, location: client.location, engine: client.context })
+    return remoteGraph(graph, { runId: options.runId, fingerprint: shape, location: client.location, engine: client.context, groups })
   })
 
 /**

@@ -209,3 +209,42 @@ describe("remote runs on runner processes (PostgreSQL)", () => {
     }, 300_000)
   })
 })
+
+describe("remote runs of a graph with a resource group", () => {
+  const groupFixture = "test/fixtures/durable/cluster-group.ts"
+  it("the group (a scoped server and its clients) runs as one unit on one runner, in release order; again: restored", async () => {
+    const dir = workspace("group")
+    const started = await Promise.all([1, 2].map(async () => {
+      const address = `127.0.0.1:${await freePort()}`
+      const r = start(["runner", groupFixture, "--store", pg!.url, "--listen", address], { OUT: dir })
+      await new Promise<void>((resolve, reject) => {
+        r.child.stdout!.on("data", () => r.stdout().includes(" ready on ") && resolve())
+        void r.done.then((res) => reject(new Error(`runner ${address} exited: ${res.stdout}${res.stderr}`)))
+      })
+      return r.child
+    }))
+    try {
+      const args = ["run", groupFixture, "--run-id", "g1", "--store", pg!.url, "--remote"]
+      const r = await cli(args, { OUT: dir })
+      expect(r.code, r.stdout + r.stderr).toBe(0)
+      expect(r.stdout).toContain("[server] ran its resource group (server, client 1, client 2) as one unit on runner ")
+      expect(r.stdout).toContain("[client 1] client 1 talked to http://127.0.0.1:8080")
+      expect(r.stdout).toContain(`[client 2] ran in the resource group of "server"`)
+      const lines = ranLines(dir)
+      const steps = lines.map((l) => l.slice(0, l.lastIndexOf(" ")))
+      expect(new Set(steps)).toEqual(new Set(["config", "server up", "client 1", "client 2", "server down", "report"]))
+      // one runner ran the whole group, the server released after both clients
+      const group = lines.filter((l) => /^(server|client)/.test(l))
+      expect(new Set(group.map((l) => l.split(" ").pop())).size).toBe(1)
+      expect(steps.indexOf("server up")).toBeLessThan(steps.indexOf("client 1"))
+      expect(steps.indexOf("server down")).toBeGreaterThan(Math.max(steps.indexOf("client 1"), steps.indexOf("client 2")))
+
+      const again = await cli(args, { OUT: dir })
+      expect(again.code, again.stdout + again.stderr).toBe(0)
+      expect(again.stdout).toContain(`[server] restored from ${pg!.url} (run g1, attempt 1, ran on runner `)
+      expect(ranLines(dir)).toEqual(lines)
+    } finally {
+      for (const child of started) child.kill("SIGKILL")
+    }
+  }, 300_000)
+})

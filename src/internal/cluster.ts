@@ -24,11 +24,12 @@ import * as Activity from "@effect/workflow/Activity"
 import * as Workflow from "@effect/workflow/Workflow"
 import type * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
 import type { Scope } from "effect"
-import { Cause, Context, Data, Duration, Effect, Exit, Layer, Option, Schedule, Schema } from "effect"
+import { Cause, Chunk, Context, Data, Duration, Effect, Exit, Layer, Option, Schedule, Schema, Stream } from "effect"
 import type * as Task from "../Task.js"
 import { OutputStream } from "../TaskEvent.js"
-import type * as TaskGraph from "../TaskGraph.js"
+import * as TaskGraph from "../TaskGraph.js"
 import { messageOf, pgClient, quiet, redactUrl } from "./durableStore.js"
+import { copyGraph } from "./graphRuns.js"
 import { type TaskHooks, currentTaskHooks } from "./taskHooks.js"
 
 /**
@@ -61,7 +62,12 @@ export class ClusterError extends Data.TaggedError("ClusterError")<{ readonly me
 
 const Input = Schema.Struct({ tag: Schema.String, json: Schema.String })
 
-const Line = Schema.Struct({ stream: OutputStream, line: Schema.String })
+const Line = Schema.Struct({
+  stream: OutputStream,
+  line: Schema.String,
+  /** in a resource group: the member that wrote it */
+  task: Schema.optional(Schema.String)
+})
 
 /** What running a task's body gave, as the runner that ran it stores it. */
 const Ran = Schema.Struct({
@@ -93,7 +99,9 @@ export const TaskWorkflow = Workflow.make({
     task: Schema.String,
     attempt: Schema.Number,
     fingerprint: Schema.String,
-    inputs: Schema.Array(Input)
+    inputs: Schema.Array(Input),
+    /** a resource group: its members (`task` is its first), run as one sub-graph */
+    group: Schema.optional(Schema.Array(Schema.String))
   },
   success: Outcome,
   idempotencyKey: ({ attempt, graph, runId, task }) => JSON.stringify([graph, runId, task, attempt])
@@ -154,6 +162,7 @@ const runBody = (
       // the decoded value of a tag of the runner's own copy of the graph: what the task's body asks for
       context = Context.add(context, tag, yield* decodeJson(schemaOf(provider), input.json)) as Context.Context<never>
     }
+    if (payload.group !== undefined) return yield* runGroup(loaded.graph, me, context, payload.group)
     const output: Array<typeof Line.Type> = []
     let watcher: Cause.Cause<unknown> | undefined
     const hooks: TaskHooks = {
@@ -179,6 +188,35 @@ const runBody = (
     const message = Option.isSome(failure) ? messageOf(failure.value) : Cause.pretty(final.cause)
     return { ranOn: me, output, result: { _tag: "Failure", error, message } } as const
   })
+
+/**
+ * A resource group on a runner: its members as one sub-graph, run by
+ * today's engine (release order included), with the group's inputs from
+ * outside in `context`. No value leaves a group (every task that uses a
+ * member's value is a member); its members' output lines come back.
+ */
+const runGroup = (
+  graph: TaskGraph.TaskGraph.Any,
+  me: string,
+  context: Context.Context<never>,
+  members: ReadonlyArray<string>
+): Effect.Effect<Ran> =>
+  Effect.scoped(Effect.gen(function*() {
+    const sub = copyGraph(graph, () => ({}), { name: `${graph.name} / ${members[0]}`, only: new Set(members) })
+    const handle = yield* TaskGraph.start(sub as TaskGraph.TaskGraph<unknown, never, unknown>)
+    const exit = yield* Effect.exit(handle.await)
+    const events = yield* Stream.runCollect(handle.events)
+    const output = Chunk.toReadonlyArray(events).flatMap((e) =>
+      e._tag === "TaskOutput" ? [{ stream: e.stream, line: e.line, task: e.task }] : []
+    )
+    if (Exit.isSuccess(exit)) return { ranOn: me, output, result: { _tag: "Success" } } as const
+    const failure = Cause.failureOption(exit.cause)
+    const message = Option.isSome(failure) ? messageOf(failure.value) : Cause.pretty(exit.cause)
+    return { ranOn: me, output, result: { _tag: "Failure", message } } as const
+  })).pipe(
+    Effect.provide(context),
+    Effect.catchAll((error) => Effect.succeed({ ranOn: me, output: [], result: { _tag: "Failure", message: messageOf(error) } } as const))
+  )
 
 /**
  * The task workflow as a runner runs it: a first activity per runner that
