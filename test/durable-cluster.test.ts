@@ -159,6 +159,13 @@ describe("remote runs on runner processes (PostgreSQL)", () => {
     beforeAll(async () => {
       fs.mkdirSync(dir)
       runners = await Promise.all([1, 2, 3].map(() => startRunner({ OUT: dir })))
+      // the shards settled: every runner holds its share (a shard moving mid-task would run that task twice)
+      const held = () =>
+        pg!.query("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted GROUP BY pid")
+          .split("\n").filter((l) => l !== "").map(Number)
+      while (!(held().length === 3 && held().reduce((a, b) => a + b, 0) === 300)) {
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
     }, 120_000)
     afterAll(() => killAll())
 

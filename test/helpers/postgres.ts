@@ -17,6 +17,8 @@ export interface Postgres {
   readonly url: string
   readonly port: number
   readonly stop: () => Promise<void>
+  /** Runs one SQL statement with psql; its rows, one a line, fields separated by `|`. */
+  readonly query: (sql: string) => string
 }
 
 /** A TCP port nothing listens on at the moment, on 127.0.0.1. */
@@ -79,5 +81,7 @@ export const startPostgres = async (): Promise<Postgres> => {
     await stop()
     throw error
   }
-  return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, port, stop }
+  const url = `postgres://postgres@127.0.0.1:${port}/postgres`
+  const query = (sql: string) => cp.execFileSync(path.join(bin, "psql"), [url, "-Atc", sql], { encoding: "utf8" })
+  return { url, port, stop, query }
 }
