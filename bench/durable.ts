@@ -107,7 +107,17 @@ const withCluster = <A>(
     Effect.promise(() => startPostgres()),
     (pg) =>
       Effect.acquireUseRelease(
-        Effect.promise(() => startRunners(count, pg.url, env)),
+        Effect.promise(async () => {
+          const runners = await startRunners(count, pg.url, env)
+          // measured once the shards settled: every runner holds its share of the 300 shard locks
+          const held = () =>
+            pg.query("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted GROUP BY pid")
+              .split("\n").filter((l) => l !== "").map(Number)
+          while (!(held().length === count && held().reduce((a, b) => a + b, 0) === 300)) {
+            await new Promise((resolve) => setTimeout(resolve, 100))
+          }
+          return runners
+        }),
         (runners) => Effect.provide(use(runners), Durable.layerClient(pg.url)),
         (runners) => Effect.sync(() => runners.forEach((r) => r.kill("SIGKILL")))
       ),
