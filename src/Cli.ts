@@ -308,6 +308,7 @@ const runnerOptions = {
     Args.withDescription("a .ts or .js module whose default export is a graph: the graph whose tasks this runner runs")
   ),
   store: Options.text("store").pipe(
+    Options.withPseudoName("postgres://…"),
     Options.withDescription("the cluster's store: a postgres:// URL (the same for every runner and submitter)")
   ),
   listen: Options.text("listen").pipe(
