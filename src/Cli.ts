@@ -10,6 +10,8 @@
  * effect-taskgraph run build.ts --dry-run --html graph.html   # the planned graph as HTML
  * effect-taskgraph run build.ts --reporter json     # one JSON event per line
  * effect-taskgraph run build.ts --run-id nightly-7  # durable: the same id again resumes (see docs/durable.md)
+ * effect-taskgraph runner build.ts --store postgres://… --listen 10.0.0.5:7001   # a runner of a cluster
+ * effect-taskgraph run build.ts --run-id n7 --store postgres://… --remote     # its tasks run on the runners
  * ```
  *
  * Exit codes: 0 success, 1 failure (or an invalid graph), 2 bad usage (an
@@ -196,6 +198,14 @@ const options = {
   store: Options.text("store").pipe(
     Options.withDescription("where durable runs are kept (with --run-id): a sqlite file (default .taskgraph/runs.db) or a postgres:// URL"),
     Options.optional
+  ),
+  remote: Options.boolean("remote").pipe(
+    Options.withDescription("with --run-id and --store postgres://…: run the tasks on the cluster's runners (`effect-taskgraph runner`), follow the run here")
+  ),
+  waitForRunners: Options.integer("wait-for-runners").pipe(
+    positive("wait-for-runners"),
+    Options.withDescription("with --remote: give up after this many seconds without a runner (default 15)"),
+    Options.optional
   )
 }
 
@@ -213,7 +223,25 @@ export interface RunRequest {
   readonly graph: TaskGraph.TaskGraph.Any
   readonly options: Main.RunOptions
   /** with `--run-id`: run it durably (`effect-taskgraph/durable`) */
-  readonly durable?: { readonly runId: string; readonly store: string | undefined } | undefined
+  readonly durable?: {
+    readonly runId: string
+    readonly store: string | undefined
+    /** with `--remote`: the tasks run on the cluster's runners, within this many seconds of waiting for one */
+    readonly remote?: { readonly waitSeconds: number } | undefined
+  } | undefined
+}
+
+/**
+ * A runner the command line asks for (`effect-taskgraph runner FILE --store
+ * URL --listen HOST:PORT`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RunnerRequest {
+  readonly graph: TaskGraph.TaskGraph.Any
+  readonly store: string
+  readonly listen: string
 }
 
 const runCommand = (onRun: (request: RunRequest) => void) =>
@@ -246,11 +274,21 @@ const runCommand = (onRun: (request: RunRequest) => void) =>
       if (Option.isNone(args.runId) && Option.isSome(args.store)) {
         return yield* new CliError({ message: "--store is only for durable runs: give --run-id too", exitCode: Main.ExitCode.Usage })
       }
+      if (args.remote && (Option.isNone(args.runId) || Option.isNone(args.store))) {
+        return yield* new CliError({
+          message: "--remote needs --run-id ID and --store postgres://… (the store the runners use)",
+          exitCode: Main.ExitCode.Usage
+        })
+      }
       onRun({
         graph,
         durable: Option.match(args.runId, {
           onNone: () => undefined,
-          onSome: (runId) => ({ runId, store: Option.getOrUndefined(args.store) })
+          onSome: (runId) => ({
+            runId,
+            store: Option.getOrUndefined(args.store),
+            remote: args.remote ? { waitSeconds: Option.getOrElse(args.waitForRunners, () => 15) } : undefined
+          })
         }),
         options: {
           concurrency: Option.getOrUndefined(args.concurrency),
@@ -265,9 +303,30 @@ const runCommand = (onRun: (request: RunRequest) => void) =>
       })
     })).pipe(Command.withDescription("run the graph FILE exports (or, with --dry-run, only show its plan)"))
 
+const runnerOptions = {
+  file: Args.file({ name: "FILE" }).pipe(
+    Args.withDescription("a .ts or .js module whose default export is a graph: the graph whose tasks this runner runs")
+  ),
+  store: Options.text("store").pipe(
+    Options.withPseudoName("postgres://…"),
+    Options.withDescription("the cluster's store: a postgres:// URL (the same for every runner and submitter)")
+  ),
+  listen: Options.text("listen").pipe(
+    Options.withPseudoName("HOST:PORT"),
+    Options.withDescription("where this runner listens, and where the other members of the cluster reach it")
+  )
+}
+
+const runnerCommand = (onRunner: (request: RunnerRequest) => void) =>
+  Command.make("runner", runnerOptions, (args) =>
+    Effect.map(loadGraph(args.file), (graph) => onRunner({ graph, store: args.store, listen: args.listen }))).pipe(
+      Command.withDescription("run the tasks of remote runs of the graph FILE exports (see docs/durable.md), until SIGINT or SIGTERM")
+    )
+
 /**
- * The `effect-taskgraph` command, with its `run` subcommand. `onRun`
- * receives the graph and options of a real run (not of `--dry-run`).
+ * The `effect-taskgraph` command, with its `run` and `runner` subcommands.
+ * `onRun` receives the graph and options of a real run (not of
+ * `--dry-run`); `onRunner` what a `runner` was asked to serve.
  *
  * @example
  * ```ts
@@ -283,10 +342,13 @@ const runCommand = (onRun: (request: RunRequest) => void) =>
  * @since 0.1.0
  * @category constructors
  */
-export const command = (onRun: (request: RunRequest) => void) =>
+export const command = (
+  onRun: (request: RunRequest) => void,
+  onRunner: (request: RunnerRequest) => void = () => {}
+) =>
   Command.make("effect-taskgraph").pipe(
     Command.withDescription("run a graph of tasks with structured concurrency"),
-    Command.withSubcommands([runCommand(onRun)])
+    Command.withSubcommands([runCommand(onRun), runnerCommand(onRunner)])
   )
 
 const version = (): string => {
@@ -297,6 +359,13 @@ const version = (): string => {
     return "0.0.0"
   }
 }
+
+/** Loaded only for durable runs and runners: the cluster and sql libraries stay out of a plain run. */
+const loadDurable = () =>
+  import("./Durable.js").catch((error): never => {
+    process.stderr.write(`error: durable runs need @effect/workflow, @effect/cluster and @effect/sql-sqlite-node: ${String(error)}\n`)
+    return process.exit(Main.ExitCode.Failed)
+  })
 
 /**
  * Runs the command line: parses `argv` (as `process.argv`: node, script,
@@ -314,7 +383,8 @@ const version = (): string => {
  */
 export const main = (argv: ReadonlyArray<string> = process.argv): void => {
   let request: RunRequest | undefined
-  const cli = Command.run(command((r) => (request = r)), {
+  let runner: RunnerRequest | undefined
+  const cli = Command.run(command((r) => (request = r), (r) => (runner = r)), {
     name: "effect-taskgraph",
     version: version(),
     executable: "effect-taskgraph"
@@ -322,19 +392,25 @@ export const main = (argv: ReadonlyArray<string> = process.argv): void => {
   const program = cli(argv).pipe(Effect.provide(NodeContext.layer))
   Effect.runPromiseExit(program).then((exit) => {
     if (exit._tag === "Success") {
+      if (runner !== undefined) {
+        const { graph, listen, store } = runner
+        return loadDurable().then((Durable) => Durable.runnerMain([graph], { store, listen }))
+      }
       if (request === undefined) return process.exit(Main.ExitCode.Succeeded)
       // the graph came from a user's file: its requirements are checked when it starts
       const graph = request.graph as TaskGraph.TaskGraph<unknown, never, unknown>
       const durable = request.durable
       if (durable === undefined) return Main.runMain(graph, request.options)
       // loaded only for durable runs: the cluster and sqlite libraries stay out of a plain run
-      return import("./Durable.js").then(
-        (Durable) => Durable.runMain(graph, { ...request!.options, runId: durable.runId, store: durable.store }),
-        (error) => {
-          process.stderr.write(`error: durable runs need @effect/workflow, @effect/cluster and @effect/sql-sqlite-node: ${String(error)}\n`)
-          process.exit(Main.ExitCode.Failed)
-        }
-      )
+      return loadDurable().then((Durable) => {
+        const options = { ...request!.options, runId: durable.runId }
+        if (durable.remote === undefined) return Durable.runMain(graph, { ...options, store: durable.store })
+        return Durable.runRemoteMain(graph, {
+          ...options,
+          store: durable.store!,
+          waitForRunners: `${durable.remote.waitSeconds} seconds`
+        })
+      })
     }
     const failure = Cause.failureOption(exit.cause)
     if (Option.isSome(failure)) {

@@ -29,18 +29,26 @@
  * @since 0.1.0
  */
 import { createHash } from "node:crypto"
-import { Cause, Data, Effect, Exit, Layer, Option, Schema, Scope } from "effect"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import type * as RunnerStorage from "@effect/cluster/RunnerStorage"
+import type * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
+import { Cause, Console, Context, Data, type Duration, Effect, Exit, Layer, Option, Schema, Scope } from "effect"
 import { dual } from "effect/Function"
 import type * as GraphError from "./GraphError.js"
 import type { Lookup, RunStore } from "./internal/durableStore.js"
 import {
   DurableStore,
+  isPostgres,
   layerFor as layerForInternal,
   layerPostgres as layerPostgresInternal,
   layerSqlite as layerSqliteInternal,
   openRun,
+  redactUrl as redact,
   StoreError
 } from "./internal/durableStore.js"
+import { awaitRunners, layerClient as layerClusterClient, layerRunner, parseAddress, startRun } from "./internal/cluster.js"
+import { withRuns } from "./internal/graphRuns.js"
+import { remoteGraph } from "./internal/remote.js"
 import * as Main from "./Main.js"
 import type * as RunReport from "./RunReport.js"
 import * as Task from "./Task.js"
@@ -340,7 +348,7 @@ const successOf = (task: Task.Task.Any): Schema.Schema<unknown, unknown> =>
 const errorOf = (task: Task.Task.Any): Schema.Schema<unknown, unknown> =>
   (task.errorSchema ?? Schema.Never) as Schema.Schema<unknown, unknown>
 
-interface Context {
+interface RunContext {
   readonly run: RunStore
   readonly total: number
   readonly finished: Map<string, StoredRun["tasks"][number]>
@@ -355,7 +363,7 @@ const stepName = (task: string) => `task/${task}`
 const didNotRun: Exit.Exit<never, never> = Exit.die(new Error("did not run"))
 
 /** A task succeeded: when it is the last one, the run's summary is stored. */
-const finished = (ctx: Context, entry: StoredRun["tasks"][number]) =>
+const finished = (ctx: RunContext, entry: StoredRun["tasks"][number]) =>
   Effect.suspend(() => {
     ctx.finished.set(entry.name, entry)
     if (ctx.finished.size !== ctx.total) return Effect.void
@@ -371,7 +379,7 @@ const finished = (ctx: Context, entry: StoredRun["tasks"][number]) =>
   })
 
 /** Runs the task, storing its outcome in the open attempt (if any). */
-const runAndStore = (ctx: Context, task: Task.Task.Any, open: Lookup<unknown, unknown> | undefined) =>
+const runAndStore = (ctx: RunContext, task: Task.Task.Any, open: Lookup<unknown, unknown> | undefined) =>
   Effect.gen(function*() {
     const started = yield* Effect.clockWith((c) => c.currentTimeMillis)
     const attempt = open === undefined ? 0 : open.attempt
@@ -390,13 +398,13 @@ const runAndStore = (ctx: Context, task: Task.Task.Any, open: Lookup<unknown, un
     return value
   })
 
-const restored = (ctx: Context, task: Task.Task.Any, attempt: number) =>
+const restored = (ctx: RunContext, task: Task.Task.Any, attempt: number) =>
   Effect.zipRight(
     Task.output(`restored from ${ctx.run.location} (run ${ctx.run.runId}, attempt ${attempt}): not run again`, "log"),
     finished(ctx, { name: task.name, attempt, restored: true, durationMs: 0 })
   )
 
-const plainRun = (ctx: Context, task: Task.Task.Any) =>
+const plainRun = (ctx: RunContext, task: Task.Task.Any) =>
   Effect.gen(function*() {
     const found = yield* ctx.run.lookup(stepName(task.name), successOf(task), errorOf(task))
     if (found._tag === "Stored") {
@@ -411,7 +419,7 @@ type GroupDecision =
   | { readonly _tag: "Rerun"; readonly found: ReadonlyMap<string, Lookup<unknown, unknown>> }
 
 const groupRun = (
-  ctx: Context,
+  ctx: RunContext,
   task: Task.Task.Any,
   decide: Effect.Effect<GroupDecision>
 ) =>
@@ -432,7 +440,7 @@ const groupRun = (
 
 const durableGraph = <E, R, P>(
   graph: TaskGraph.TaskGraph<E, R, P>,
-  ctx: Context,
+  ctx: RunContext,
   groups: Map<string, ReadonlyArray<string>>
 ): Effect.Effect<TaskGraph.TaskGraph<E, R, P>> =>
   Effect.gen(function*() {
@@ -452,19 +460,10 @@ const durableGraph = <E, R, P>(
       })
       decisions.set(members, yield* Effect.cached(decide))
     }
-    const copies = new Map<Task.Task.Any, Task.Task.Any>()
-    for (const task of graph.tasks) {
+    return withRuns(graph, (task) => {
       const members = groups.get(task.name)
-      const run = members === undefined ? plainRun(ctx, task) : groupRun(ctx, task, decisions.get(members)!)
-      copies.set(task, Object.assign(Object.create(Object.getPrototypeOf(task)), task, { run }))
-    }
-    for (const copy of copies.values()) {
-      Object.assign(copy, { after: copy.after.map((a) => copies.get(a) ?? a) })
-    }
-    let durable: TaskGraph.TaskGraph.Any = TaskGraph.make(graph.name, [...copies.values()])
-    for (const [a, b] of graph.precedences) durable = TaskGraph.precedence(durable, copies.get(a) ?? a, copies.get(b) ?? b)
-    // the same tasks with the same types, only their runs wrapped: the compiler cannot see through the copy
-    return durable as TaskGraph.TaskGraph<E, R, P>
+      return members === undefined ? plainRun(ctx, task) : groupRun(ctx, task, decisions.get(members)!)
+    })
   })
 
 /**
@@ -510,11 +509,11 @@ export const prepare = <E, R, P>(
     if (stored._tag === "Open") yield* stored.complete(Exit.succeed(shape))
     const report = yield* run.lookup("run/report", StoredRun, Schema.Never)
     if (report._tag === "Stored") return { _tag: "Finished", stored: report.value } as const
-    const ctx: Context = {
+    const ctx: RunContext = {
       run,
       total: graph.tasks.length,
       finished: new Map(),
-      report: report as Context["report"],
+      report: report as RunContext["report"],
       open: new Map([[report, report.complete(didNotRun)]]),
       graph: graph.name
     }
@@ -674,5 +673,278 @@ export const runMain = <E, R, P, ROut = never, LE = never>(
     const failure = Cause.failureOption(exit.cause)
     process.stderr.write(`error: ${Option.isSome(failure) ? failure.value.message : Cause.pretty(exit.cause)}\n`)
     process.exit(Main.ExitCode.Failed)
+  })
+}
+
+// ---- across processes ---------------------------------------------------------------------
+
+/**
+ * Why a remote run cannot start: the store is not PostgreSQL or cannot be
+ * opened, or nobody runs tasks. Nothing ran.
+ *
+ * @example
+ * ```ts
+ * import { Durable } from "effect-taskgraph/durable"
+ * new Durable.RemoteError({ message: "no runner is up in postgres://…" }).message
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class RemoteError extends Data.TaggedError("RemoteError")<{ readonly message: string }> {}
+
+/**
+ * This process as a client-only member of a cluster (it submits runs and
+ * reads their results, runs no task), provided by `layerClient`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Durable } from "effect-taskgraph/durable"
+ * const where = Effect.map(Durable.Client, (client) => client.location)
+ * ```
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export class Client extends Context.Tag("effect-taskgraph/durable/Client")<Client, {
+  /** the store, as messages name it (password hidden) */
+  readonly location: string
+  readonly store: string
+  readonly context: Context.Context<WorkflowEngine.WorkflowEngine | RunnerStorage.RunnerStorage>
+}>() {}
+
+/**
+ * Joins the cluster on a PostgreSQL store (`postgres://…`) as a client
+ * only, with the sharding settings of every runner. Fails with
+ * `RemoteError`, naming the store, when it is not PostgreSQL or cannot be
+ * opened.
+ *
+ * @example
+ * ```ts
+ * import { Durable } from "effect-taskgraph/durable"
+ * const client = Durable.layerClient("postgres://ci@127.0.0.1:5432/taskgraph")
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerClient = (store: string): Layer.Layer<Client, RemoteError> =>
+  isPostgres(store)
+    ? Layer.effect(
+      Client,
+      Effect.map(Effect.context<WorkflowEngine.WorkflowEngine | RunnerStorage.RunnerStorage>(), (context) => ({
+        location: redact(store),
+        store,
+        context
+      }))
+    ).pipe(
+      Layer.provide(layerClusterClient(store)),
+      Layer.mapError((e) => new RemoteError({ message: e.message }))
+    )
+    : Layer.fail(new RemoteError({ message: `a remote run needs a PostgreSQL store (--store postgres://…), not ${store}` }))
+
+/**
+ * Options of a remote run: a run id, and how long to wait for a runner.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RemoteOptions extends DurableOptions {
+  /** how long to wait for a runner to be up before giving up (default 15 seconds) */
+  readonly waitForRunners?: Duration.DurationInput | undefined
+}
+
+/**
+ * Prepares a remote run without running it: checks the graph (validity,
+ * schemas on data edges), waits for a runner, refuses a
+ * run id first started with a graph of another shape, and returns the graph
+ * to run with any runner (`TaskGraph.run`, `Main.run`) in this process:
+ * each task's body runs on the runner that owns its shard, and its output
+ * says which runner ran it (and whether it ran again because the runner
+ * that had started it died). A task that had succeeded under this run id
+ * is restored, not run again.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Task, TaskGraph } from "effect-taskgraph"
+ * import { Durable } from "effect-taskgraph/durable"
+ *
+ * const graph = TaskGraph.make("g", [Task.make("a", { run: Effect.log("on a runner") })])
+ * const program = Durable.prepareRemote(graph, { runId: "r1" }).pipe(
+ *   Effect.flatMap((remote) => TaskGraph.run(remote)),
+ *   Effect.provide(Durable.layerClient("postgres://ci@127.0.0.1:5432/taskgraph"))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const prepareRemote = <E, R, P>(
+  graph: TaskGraph.TaskGraph<E, R, P>,
+  options: RemoteOptions
+): Effect.Effect<
+  TaskGraph.TaskGraph<E, R, P>,
+  GraphError.GraphError | NotDurableError | GraphChangedError | RemoteError,
+  Client
+> =>
+  Effect.gen(function*() {
+    const plan = yield* TaskGraph.validate(graph)
+    const groups = groupsOf(graph, plan)
+    yield* check(graph, plan, groups)
+    const client = yield* Client
+    const shape = fingerprint(graph)
+    const stored = yield* Effect.provide(
+      Effect.zipRight(
+        awaitRunners(client.store, options.waitForRunners ?? "15 seconds"),
+        startRun(client.store, { graph: graph.name, runId: options.runId, fingerprint: shape }, "60 seconds")
+      ),
+      client.context
+    ).pipe(Effect.mapError((e) => new RemoteError({ message: e.message })))
+    if (stored !== shape) {
+      return yield* new GraphChangedError({ runId: options.runId, graph: graph.name, store: client.location })
+    }
+    return remoteGraph(graph, { runId: options.runId, fingerprint: shape, location: client.location, engine: client.context, groups })
+  })
+
+/**
+ * Runs a graph on the runners of a cluster (`prepareRemote`, then
+ * `TaskGraph.run` in this process).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Task, TaskGraph } from "effect-taskgraph"
+ * import { Durable } from "effect-taskgraph/durable"
+ *
+ * const graph = TaskGraph.make("g", [Task.make("a", { run: Effect.log("on a runner") })])
+ * const program = Durable.runRemote(graph, { runId: "r1", concurrency: 8 }).pipe(
+ *   Effect.provide(Durable.layerClient("postgres://ci@127.0.0.1:5432/taskgraph"))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const runRemote = <E, R, P>(
+  graph: TaskGraph.TaskGraph<E, R, P>,
+  options: RemoteOptions & TaskGraph.RunOptions
+): Effect.Effect<
+  RunReport.RunReport,
+  TaskGraph.TaskGraphError<E> | NotDurableError | GraphChangedError | RemoteError,
+  R | Client
+> => Effect.flatMap(prepareRemote(graph, options), (remote) => TaskGraph.run(remote, options))
+
+/**
+ * Options of `runRemoteMain`: those of `Main.runMain`, a run id, the
+ * store (a `postgres://` URL) and how long to wait for a runner.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RemoteMainOptions<ROut = never, LE = never> extends Main.MainOptions<ROut, LE>, RemoteOptions {
+  readonly store: string
+}
+
+const fail = (message: string, code: number = Main.ExitCode.Failed): never => {
+  process.stderr.write(`error: ${message}\n`)
+  return process.exit(code)
+}
+
+/**
+ * Submits a durable run to the runners of a cluster on a PostgreSQL store
+ * and follows it like `Main.runMain` (the same reporters and exit codes):
+ * this process runs the scheduler and joins the cluster as a client only;
+ * each task's body runs on the runner that owns its shard (`runnerMain`).
+ * The same run id again resumes the run: a task that had succeeded is not
+ * run again. The runner's output lines of a task come back with its result
+ * (they are not live).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Task, TaskGraph } from "effect-taskgraph"
+ * import { Durable } from "effect-taskgraph/durable"
+ *
+ * const graph = TaskGraph.make("g", [Task.make("a", { run: Effect.log("on a runner") })])
+ * Durable.runRemoteMain(graph, { runId: "r1", store: "postgres://ci@127.0.0.1:5432/taskgraph" })
+ * ```
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const runRemoteMain = <E, R, P, ROut = never, LE = never>(
+  graph: TaskGraph.TaskGraph<E, R, P> & Main.CheckProvided<R, ROut>,
+  options: RemoteMainOptions<ROut, LE>
+): void => {
+  if (!isPostgres(options.store)) {
+    return fail(`a remote run needs a PostgreSQL store (--store postgres://…), not ${options.store}`, Main.ExitCode.Usage)
+  }
+  // the client lives as long as the process: `Main.runMain` exits it when the run is over
+  const scope = Effect.runSync(Scope.make())
+  const program = Effect.flatMap(
+    Layer.buildWithScope(layerClient(options.store), scope),
+    (context) => Effect.provide(prepareRemote(graph as TaskGraph.TaskGraph<E, R, P>, options), context)
+  )
+  Effect.runPromiseExit(program).then((exit) => {
+    if (Exit.isSuccess(exit)) {
+      return Main.runMain(exit.value as TaskGraph.TaskGraph<E, R, P> & Main.CheckProvided<R, ROut>, options)
+    }
+    const failure = Cause.failureOption(exit.cause)
+    return fail(Option.isSome(failure) ? failure.value.message : Cause.pretty(exit.cause))
+  })
+}
+
+/**
+ * Options of `runnerMain`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RunnerOptions {
+  /** the cluster's store: a `postgres://` URL */
+  readonly store: string
+  /** `HOST:PORT` this runner listens on, and where the others reach it */
+  readonly listen: string
+}
+
+/**
+ * The entry point of a runner process: joins the cluster on a PostgreSQL
+ * store, listens on `HOST:PORT`, and runs the tasks of remote runs of these
+ * graphs (submitted with `runRemoteMain` or `effect-taskgraph run FILE
+ * --remote`) until SIGINT or SIGTERM. Every runner and submitter must have
+ * the same graphs: a task of a run started with a graph of another shape is
+ * refused. Prints one `runner … ready` line once it has joined.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Task, TaskGraph } from "effect-taskgraph"
+ * import { Durable } from "effect-taskgraph/durable"
+ *
+ * const graph = TaskGraph.make("g", [Task.make("a", { run: Effect.log("on a runner") })])
+ * Durable.runnerMain([graph], { store: "postgres://ci@127.0.0.1:5432/taskgraph", listen: "127.0.0.1:7001" })
+ * ```
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const runnerMain = (graphs: ReadonlyArray<TaskGraph.TaskGraph.Any>, options: RunnerOptions): void => {
+  if (!isPostgres(options.store)) {
+    return fail(`a runner needs a PostgreSQL store (--store postgres://…), not ${options.store}`, Main.ExitCode.Usage)
+  }
+  const address = parseAddress(options.listen)
+  if (Option.isNone(address)) return fail(`--listen must be HOST:PORT, not ${options.listen}`, Main.ExitCode.Usage)
+  const identity = `${options.listen}/pid ${process.pid}`
+  const program = Effect.scoped(Effect.gen(function*() {
+    yield* Layer.build(layerRunner({ graphs, fingerprint, store: options.store, address: address.value, identity }))
+    yield* Console.log(
+      `runner ${identity} ready on ${redact(options.store)}: ${graphs.map((g) => `"${g.name}"`).join(", ")}`
+    )
+    return yield* Effect.never
+  }))
+  NodeRuntime.runMain(Effect.catchTag(program, "ClusterError", (e) => Effect.sync(() => fail(e.message))), {
+    disableErrorReporting: true
   })
 }

@@ -44,6 +44,10 @@ const expected: Readonly<Record<string, Expected>> = {
   "html-report.ts": { code: 0, lines: ["build and test: succeeded", "report: ", ".taskgraph/html-report.html"] },
   // a fresh run or, when .taskgraph/runs.db already has it, the stored report: both name the graph
   "durable.ts": { code: 0, lines: ["durable build"] },
+  "cluster.ts": {
+    code: 0,
+    lines: ["cluster of 3 runners on postgres://", "half-way: SIGKILLed runner", "which runner ran what:", " ran again: runner ", "== cluster demo: succeeded"]
+  },
   "large-graph.ts": { code: 0, lines: ["built 100000 tasks", "ran 100000 tasks", ": succeeded", "10000 finalizers ran"] }
 }
 
@@ -64,7 +68,8 @@ const notThroughMain: Readonly<Record<string, string>> = {
   "layer.ts": "shows `TaskGraph.toLayer`: the graph is a Layer provided to an ordinary program",
   "layers.ts": "shows `TaskGraph.run` with pools inside your own program, printing the report",
   "large-graph.ts": "a scale demo that runs two graphs (one interrupted on purpose) and prints timings",
-  "images.worker.ts": "the worker thread of images.ts, not a program"
+  "images.worker.ts": "the worker thread of images.ts, not a program",
+  "cluster.ts": "an orchestrator of processes (PostgreSQL, 3 runners, a submitter): its runners and its submitter exit through Durable.runnerMain and Durable.runRemoteMain (built on Main.runMain)"
 }
 
 const files = readdirSync("examples").filter((name) => name.endsWith(".ts")).sort()

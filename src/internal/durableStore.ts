@@ -57,7 +57,8 @@ export class DurableStore extends Context.Tag("effect-taskgraph/DurableStore")<D
  */
 const shardingConfig = { entityTerminationTimeout: "1 second" } as const
 
-const quiet = <A, E, R>(layer: Layer.Layer<A, E, R>) =>
+/** @internal */
+export const quiet = <A, E, R>(layer: Layer.Layer<A, E, R>) =>
   // the runner's own warnings (e.g. about the runner a SIGKILL left registered) are not the user's business
   Layer.locally(FiberRef.currentMinimumLogLevel, LogLevel.Error)(layer)
 
@@ -101,7 +102,7 @@ export const layerSqlite = (filename: string): Layer.Layer<DurableStore, StoreEr
 }
 
 /** `postgres://user:password@host:port/db` without its password, to name it in messages. */
-const redactUrl = (url: string): string => {
+export const redactUrl = (url: string): string => {
   try {
     const u = new URL(url)
     if (u.password !== "") u.password = "***"
@@ -111,13 +112,18 @@ const redactUrl = (url: string): string => {
   }
 }
 
+/** The sql client of a PostgreSQL store: a server that does not answer fails after 5 s. */
+export const pgClient = (url: string) => PgClient.layer({ url: Redacted.make(url), connectTimeout: "5 seconds" })
+
 /** A PostgreSQL store (its tables are created on first use). */
-export const layerPostgres = (url: string): Layer.Layer<DurableStore, StoreError> =>
-  layerOn(redactUrl(url), PgClient.layer({ url: Redacted.make(url), connectTimeout: "5 seconds" }))
+export const layerPostgres = (url: string): Layer.Layer<DurableStore, StoreError> => layerOn(redactUrl(url), pgClient(url))
 
 /** A store named by a path (sqlite) or a `postgres://` URL. */
 export const layerFor = (store: string): Layer.Layer<DurableStore, StoreError> =>
-  /^postgres(ql)?:\/\//.test(store) ? layerPostgres(store) : layerSqlite(store)
+  isPostgres(store) ? layerPostgres(store) : layerSqlite(store)
+
+/** Whether a store names a PostgreSQL server. */
+export const isPostgres = (store: string): boolean => /^postgres(ql)?:\/\//.test(store)
 
 /** What a lookup found. */
 export type Lookup<A, E> =
@@ -131,7 +137,7 @@ export type Lookup<A, E> =
     readonly complete: (exit: Exit.Exit<A, unknown>) => Effect.Effect<void>
   }
 
-const messageOf = (u: unknown): string =>
+export const messageOf = (u: unknown): string =>
   u instanceof Error ? u.message : typeof u === "string" ? u : JSON.stringify(u) ?? String(u)
 
 /** The exit as the store keeps it: interruptions and unknown errors become defects with their message. */

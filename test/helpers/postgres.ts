@@ -17,9 +17,12 @@ export interface Postgres {
   readonly url: string
   readonly port: number
   readonly stop: () => Promise<void>
+  /** Runs one SQL statement with psql; its rows, one a line, fields separated by `|`. */
+  readonly query: (sql: string) => string
 }
 
-const freePort = () =>
+/** A TCP port nothing listens on at the moment, on 127.0.0.1. */
+export const freePort = () =>
   new Promise<number>((resolve, reject) => {
     const server = net.createServer()
     server.once("error", reject)
@@ -78,5 +81,7 @@ export const startPostgres = async (): Promise<Postgres> => {
     await stop()
     throw error
   }
-  return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, port, stop }
+  const url = `postgres://postgres@127.0.0.1:${port}/postgres`
+  const query = (sql: string) => cp.execFileSync(path.join(bin, "psql"), [url, "-Atc", sql], { encoding: "utf8" })
+  return { url, port, stop, query }
 }
