@@ -5,25 +5,16 @@
  * export a graph. Checks `--dry-run`, exit code 2 for bad usage, 1 for an
  * invalid graph or a failed run, and real runs with every output option.
  */
-import { execFile } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "vitest"
 import * as TaskEvent from "../src/TaskEvent.js"
+import { cli as runCli } from "./helpers/cli.js"
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
-const bin = ["--import", "tsx", path.join(root, "src/bin.ts")]
 const fixture = (name: string) => path.join("test/fixtures/main", name)
 
-const cli = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
-  new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, [...bin, ...args], { cwd: root, env: { ...process.env, CI: "true", ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === "number" ? error.code : -1
-      resolve({ code, stdout, stderr })
-    })
-  })
+const cli = (args: ReadonlyArray<string>, env: Record<string, string> = {}) => runCli(args, env, 60_000)
 
 describe("effect-taskgraph run", () => {
   it("--dry-run validates, prints the plan and the Mermaid graph, runs nothing", async () => {

@@ -7,16 +7,14 @@
  * writes `running-bN.PID` when it starts (test/fixtures/durable/cluster.ts).
  * Every process started here is killed at the end, also on failure.
  */
-import { type ChildProcess, spawn } from "node:child_process"
+import type { ChildProcess } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { ranCounts, ranLines, start as startCli } from "./helpers/cli.js"
 import { freePort, type Postgres, startPostgres } from "./helpers/postgres.js"
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
-const bin = ["--import", "tsx", path.join(root, "src/bin.ts")]
 const fixture = "test/fixtures/durable/cluster.ts"
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "taskgraph-cluster-"))
 
@@ -35,23 +33,10 @@ afterAll(async () => {
   fs.rmSync(tmp, { recursive: true, force: true })
 }, 60_000)
 
-interface Result {
-  readonly code: number | null
-  readonly signal: NodeJS.Signals | null
-  readonly stdout: string
-  readonly stderr: string
-}
-
 const start = (args: ReadonlyArray<string>, env: Record<string, string>) => {
-  const child = spawn(process.execPath, [...bin, ...args], { cwd: root, env: { ...process.env, CI: "true", ...env } })
-  children.add(child)
-  let stdout = "", stderr = ""
-  child.stdout.on("data", (c) => (stdout += String(c)))
-  child.stderr.on("data", (c) => (stderr += String(c)))
-  const done = new Promise<Result>((resolve) =>
-    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }))
-  )
-  return { child, done, stdout: () => stdout }
+  const started = startCli(args, env, 600_000)
+  children.add(started.child)
+  return started
 }
 
 const cli = (args: ReadonlyArray<string>, env: Record<string, string>) => start(args, env).done
@@ -88,18 +73,6 @@ const startRunner = async (env: Record<string, string>): Promise<Runner> => {
   return { pid: r.child.pid!, address, child: r.child }
 }
 
-const ranLines = (dir: string): Array<string> => {
-  const file = path.join(dir, "ran.log")
-  return fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").filter((l) => l !== "") : []
-}
-const ranCounts = (dir: string): Record<string, number> => {
-  const counts: Record<string, number> = {}
-  for (const line of ranLines(dir)) {
-    const name = line.split(" ")[0]!
-    counts[name] = (counts[name] ?? 0) + 1
-  }
-  return counts
-}
 /** The pids that started each `bN` (one per start). */
 const starts = (dir: string): Record<string, Array<number>> => {
   const found: Record<string, Array<number>> = {}

@@ -3,16 +3,13 @@
  * `nobody` on 127.0.0.1 and always stopped and removed): the CLI with
  * `--store postgres://…`, SIGKILLed mid-run, then the same command again.
  */
-import { execFile } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { cli, ranCounts } from "./helpers/cli.js"
 import { type Postgres, startPostgres } from "./helpers/postgres.js"
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
-const bin = ["--import", "tsx", path.join(root, "src/bin.ts")]
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "taskgraph-durable-pg-"))
 
 let pg: Postgres | undefined
@@ -23,23 +20,6 @@ afterAll(async () => {
   await pg?.stop()
   fs.rmSync(tmp, { recursive: true, force: true })
 }, 60_000)
-
-const cli = (args: ReadonlyArray<string>, env: Record<string, string>) =>
-  new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) => {
-    const child = execFile(process.execPath, [...bin, ...args], { cwd: root, env: { ...process.env, CI: "true", ...env }, timeout: 120_000 })
-    let stdout = "", stderr = ""
-    child.stdout?.on("data", (c) => (stdout += String(c)))
-    child.stderr?.on("data", (c) => (stderr += String(c)))
-    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }))
-  })
-
-const ranCounts = (dir: string): Record<string, number> => {
-  const file = path.join(dir, "ran.log")
-  const counts: Record<string, number> = {}
-  if (!fs.existsSync(file)) return counts
-  for (const line of fs.readFileSync(file, "utf8").split("\n")) if (line !== "") counts[line] = (counts[line] ?? 0) + 1
-  return counts
-}
 
 describe("durable runs on PostgreSQL (CLI)", () => {
   it("resumes after a SIGKILL: what had succeeded is not run again", async () => {

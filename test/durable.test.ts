@@ -5,43 +5,20 @@
  * counted by side effects on disk (each task appends its name to ran.log
  * when it really runs).
  */
-import { execFile } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import { Cause, Context, Effect, Exit, Schema } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
+import { cli, ranCounts, root } from "./helpers/cli.js"
 import { Durable } from "../src/durable/index.js"
 import { DurableStore, openRun } from "../src/internal/durableStore.js"
 import * as Task from "../src/Task.js"
 import * as TaskGraph from "../src/TaskGraph.js"
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
-const bin = ["--import", "tsx", path.join(root, "src/bin.ts")]
 const fixture = (name: string) => path.join("test/fixtures/durable", name)
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "taskgraph-durable-"))
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }))
-
-interface Result {
-  readonly code: number | null
-  readonly signal: NodeJS.Signals | null
-  readonly stdout: string
-  readonly stderr: string
-}
-
-const cli = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
-  new Promise<Result>((resolve) => {
-    const child = execFile(process.execPath, [...bin, ...args], {
-      cwd: root,
-      env: { ...process.env, CI: "true", ...env },
-      timeout: 120_000
-    })
-    let stdout = "", stderr = ""
-    child.stdout?.on("data", (c) => (stdout += String(c)))
-    child.stderr?.on("data", (c) => (stderr += String(c)))
-    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }))
-  })
 
 /** A fresh directory for one test: its store and its ran.log. */
 const workspace = (name: string) => {
@@ -49,14 +26,6 @@ const workspace = (name: string) => {
   fs.mkdirSync(dir, { recursive: true })
   return { dir, store: path.join(dir, "runs.db"), env: { OUT: dir } }
 }
-const ranCounts = (dir: string): Record<string, number> => {
-  const file = path.join(dir, "ran.log")
-  const counts: Record<string, number> = {}
-  if (!fs.existsSync(file)) return counts
-  for (const line of fs.readFileSync(file, "utf8").split("\n")) if (line !== "") counts[line] = (counts[line] ?? 0) + 1
-  return counts
-}
-
 describe("durable runs (CLI, sqlite)", () => {
   it("resumes after a SIGKILL: what had succeeded is not run again; a finished run only prints its report", async () => {
     const w = workspace("sigkill")
