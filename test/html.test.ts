@@ -55,6 +55,8 @@ describe("Reporter.html", () => {
       // lint is never on it (it waits for checkout only and finishes first): a plain dashed precedence into package
       expect(html).toMatch(/<path class="edge precedence" data-from="2" data-to="4"[^>]*marker-end="url\(#arrow\)"/)
       // resources held past ready (compile's acquireRelease, checkout's value): a lighter bar after the run bar
+      const held = data.tasks[1]!
+      expect(held.release! - held.ready!).toBeGreaterThanOrEqual(5) // its release takes 5 ms (test/html/graphs.ts)
       expect(html).toMatch(new RegExp(`<g class="trow" data-i="1"[^>]*>.*?<rect class="held st-released${critical.includes(1) ? " crit" : ""}"`))
       const compile = data.tasks.find((t) => t.name === "compile")!
       expect(compile.lines.map((l) => l[2])).toEqual([

@@ -28,7 +28,9 @@ const compile = Task.make("compile", {
     yield* Task.output("\x1b[31mred warning\x1b[0m and a bell\x07")
     yield* Process.run("sh", ["-c", "printf 'bad byte: \\377 end\\n'"])
     return { path: "build/app" }
-  }).pipe(Effect.acquireRelease(() => Effect.void))
+    // its release takes a little while (a real cleanup would): the page draws the resources held from
+    // ready to released, which on a fast machine could otherwise be the same millisecond
+  }).pipe(Effect.acquireRelease(() => Effect.sleep("5 millis")))
 })
 
 const lint = Task.make("lint", { requires: [Source], run: Task.output("lint: 0 problems") })

@@ -9,6 +9,9 @@ export interface PageTask {
   readonly name: string
   readonly status: string
   readonly attempts: number
+  /** milliseconds since the run started; null when it did not happen */
+  readonly ready: number | null
+  readonly release: number | null
   readonly error: string | null
   readonly cause: string | null
   readonly blockedBy: string | null
