@@ -32,10 +32,7 @@ import * as os from "node:os"
 import * as nodePath from "node:path"
 import type { Scope } from "effect"
 import { Clock, Data, Duration, Effect, Schedule } from "effect"
-import * as HtmlData from "./internal/html/data.js"
-import * as HtmlFile from "./internal/html/file.js"
-import * as HtmlLines from "./internal/html/lines.js"
-import * as HtmlRender from "./internal/html/render.js"
+import * as Html from "./internal/html/load.js"
 import * as FilesImpl from "./internal/reporter/files.js"
 import * as JunitImpl from "./internal/reporter/junit.js"
 import * as Model from "./internal/reporter/model.js"
@@ -644,6 +641,9 @@ export const html = (path: string, options: HtmlOptions = {}): Reporter =>
   make("html", (plan) =>
     Effect.gen(function*() {
       const target = nodePath.resolve(path)
+      const { Data: HtmlData, File: HtmlFile, Lines: HtmlLines, Render: HtmlRender } = yield* Html.load.pipe(
+        Effect.mapError((e) => new ReporterError({ reporter: "html", path: target, reason: e.message }))
+      )
       yield* Effect.try({
         try: () => HtmlFile.prepare(target),
         catch: (error) => new ReporterError({ reporter: "html", path: target, reason: HtmlFile.reason(error) })

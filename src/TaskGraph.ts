@@ -26,8 +26,7 @@ import { dual } from "effect/Function"
 import { pipeArguments } from "effect/Pipeable"
 import * as GraphError from "./GraphError.js"
 import * as ContextMap from "./internal/contextMap.js"
-import * as HtmlData from "./internal/html/data.js"
-import * as HtmlRender from "./internal/html/render.js"
+import * as Html from "./internal/html/load.js"
 import { label, nodeId } from "./internal/mermaid.js"
 import type { CompiledPlan, GraphSource } from "./internal/plan.js"
 import { compile } from "./internal/plan.js"
@@ -462,8 +461,8 @@ export const toHtml = <E, R, P>(
 ): Effect.Effect<string, GraphError.GraphError> =>
   Effect.flatMap(validate(graph), (plan) =>
     Effect.flatMap(Clock.currentTimeMillis, (now) =>
-      HtmlRender.render(
-        HtmlData.fromPlan(plan, { maxDrawn: options.maxDrawn ?? HtmlRender.DEFAULT_MAX_DRAWN, now })
+      Effect.flatMap(Html.load, ({ Data, Render }) =>
+        Render.render(Data.fromPlan(plan, { maxDrawn: options.maxDrawn ?? Render.DEFAULT_MAX_DRAWN, now }))
       ).pipe(Effect.orDie)))
 
 // ---- running -------------------------------------------------------------------
