@@ -19,7 +19,7 @@
  *
  * @since 0.1.0
  */
-import type { Exit, Scope } from "effect"
+import type { Exit, Fiber, FiberStatus, Scope } from "effect"
 import { Cause, Chunk, Clock, Context, Deferred, Effect, Either, Layer, Option, Runtime, RuntimeFlags, Stream } from "effect"
 import type { Pipeable } from "effect/Pipeable"
 import { dual } from "effect/Function"
@@ -34,7 +34,7 @@ import * as Scheduler from "./internal/scheduler.js"
 import type { NestPoint } from "./internal/nesting.js"
 import * as Nesting from "./internal/nesting.js"
 import * as Report from "./internal/report.js"
-import { currentHooks } from "./internal/taskHooks.js"
+import { hooksFrom } from "./internal/taskHooks.js"
 import type * as RunReport from "./RunReport.js"
 import type { TaskState } from "./RunReport.js"
 import type { Task } from "./Task.js"
@@ -531,10 +531,12 @@ interface Prepared {
 }
 
 /** The task this run is started in, if any, and what it offers (graphs inside tasks). */
-const enclosing = (options: RunOptions | undefined, extra: { readonly hold: boolean }) =>
-  options?.isolated === true || extra.hold
-    ? Effect.succeed(undefined)
-    : Effect.map(currentHooks, (hooks) => hooks?.nest?.())
+const enclosing = (
+  fiber: Fiber.RuntimeFiber<unknown, unknown>,
+  options: RunOptions | undefined,
+  extra: { readonly hold: boolean }
+): NestPoint | undefined =>
+  options?.isolated === true || extra.hold ? undefined : hooksFrom(fiber.currentContext, fiber.getFiberRefs())?.nest?.()
 
 /** A child graph's validation error names the child graph. */
 const inChild = (name: string) => (error: GraphError.GraphError): GraphError.GraphError => {
@@ -542,136 +544,168 @@ const inChild = (name: string) => (error: GraphError.GraphError): GraphError.Gra
   return new Ctor({ ...error, graph: name })
 }
 
+/**
+ * Validates the graph and the options in the fiber that runs it (its context, the enclosing task).
+ * Plain synchronous code, not Effect.gen or Effect.all: a CLI's run is the first in its process, and
+ * every combinator on this path is V8 code compiled on its first call (bench/README.md).
+ */
+const prepareIn = (
+  fiber: Fiber.RuntimeFiber<unknown, unknown>,
+  graph: TaskGraph.Any,
+  options: RunOptions | undefined,
+  extra: { readonly hold: boolean; readonly events: boolean }
+): Prepared | GraphError.GraphError => {
+  const nest = enclosing(fiber, options, extra)
+  const prepared = prepareWith(fiber, graph, options, extra, nest)
+  return nest !== undefined && !isPrepared(prepared) ? inChild(graph.name)(prepared) : prepared
+}
+
+const isPrepared = (u: Prepared | GraphError.GraphError): u is Prepared => "compiled" in u
+
+const prepareWith = (
+  fiber: Fiber.RuntimeFiber<unknown, unknown>,
+  graph: TaskGraph.Any,
+  options: RunOptions | undefined,
+  extra: { readonly hold: boolean; readonly events: boolean },
+  nest: NestPoint | undefined
+): Prepared | GraphError.GraphError => {
+  const compiledOrError = compileCached(graph)
+  if (Either.isLeft(compiledOrError)) return compiledOrError.left
+  const compiled = compiledOrError.right
+  const concurrency = options?.concurrency ?? "unbounded"
+  if (concurrency !== "unbounded" && (!Number.isInteger(concurrency) || concurrency <= 0)) {
+    return new GraphError.InvalidOptionError({
+      option: "concurrency",
+      reason: `must be a positive integer or "unbounded", got ${concurrency}`
+    })
+  }
+  const pools = options?.pools ?? {}
+  for (const pool in pools) {
+    const size = pools[pool]!
+    if (!Number.isInteger(size) || size <= 0) {
+      return new GraphError.InvalidOptionError({
+        option: `pool "${pool}"`,
+        reason: `size must be a positive integer, got ${size}`
+      })
+    }
+  }
+  for (const [pool, { max, task }] of compiled.poolWeights) {
+    if (nest !== undefined && pools[pool] === undefined) {
+      // a child run takes this pool from the enclosing run
+      const shared = nest.capacity.poolSizes[pool]
+      if (shared === undefined) {
+        return new GraphError.InvalidOptionError({
+          option: `pool "${pool}"`,
+          reason: `task "${task}" uses it, but the run "${graph.name}" is inside task "${nest.path}", whose run ` +
+            `defines no such pool: give the outermost run { pools: { ${pool}: N } }, or this run its own pools`
+        })
+      }
+      const held = nest.held[pool] ?? 0
+      if (max + held > shared) {
+        return new GraphError.InvalidOptionError({
+          option: `pool "${pool}"`,
+          reason: `task "${task}" needs ${max} of it, but the enclosing task(s) of "${nest.path}" hold ${held} ` +
+            `of its size ${shared} while they wait for this run: it could never start`
+        })
+      }
+      continue
+    }
+    const size = pools[pool]
+    if (size === undefined) {
+      return new GraphError.InvalidOptionError({
+        option: `pool "${pool}"`,
+        reason: `task "${task}" uses it but the run gives it no size: pass { pools: { ${pool}: N } }`
+      })
+    }
+    if (max > size) {
+      return new GraphError.InvalidOptionError({
+        option: `pool "${pool}"`,
+        reason: `task "${task}" needs ${max} of it but its size is ${size}; it could never start`
+      })
+    }
+  }
+  if (compiled.external.length > 0) {
+    const context = fiber.currentContext
+    for (const ext of compiled.external) {
+      if (Option.isNone(Context.getOption(context, ext.tagObject))) {
+        return new GraphError.MissingProviderError({ tag: ext.tag, requiredBy: ext.requiredBy })
+      }
+    }
+  }
+  let child: Extract<Nesting.Named, { _tag: "Named" }> | undefined
+  if (nest !== undefined) {
+    // a child run's tasks are named `<task> / <graph> / <name>` in the enclosing run (`<graph> #2`, … for a
+    // later run of that name in the same task)
+    const named = Nesting.name(nest.capacity, nest.path, graph.name, compiled.names)
+    if (named._tag === "Taken") {
+      return new GraphError.DuplicateTaskError({
+        name: named.name,
+        tasks: [
+          `task "${named.local}" of graph "${graph.name}" run inside "${nest.path}"` +
+          (named.run === 1 ? "" : ` as "${graph.name} #${named.run}"`),
+          `an earlier task of the run named "${named.name}"`
+        ]
+      })
+    }
+    child = named
+  }
+  return {
+    compiled,
+    options: {
+      concurrency: concurrency === "unbounded" ? Number.POSITIVE_INFINITY : concurrency,
+      mode: options?.mode ?? nest?.mode ?? "fail-fast",
+      pools,
+      hold: extra.hold,
+      events: extra.events,
+      spans: options?.spans ?? "auto",
+      nest,
+      group: child?.group,
+      names: child?.names
+    }
+  }
+}
+
+/** `prepareIn` as an effect (start, toLayer). */
 const prepare = (
   graph: TaskGraph.Any,
   options: RunOptions | undefined,
   extra: { readonly hold: boolean; readonly events: boolean }
 ): Effect.Effect<Prepared, GraphError.GraphError> =>
-  Effect.flatMap(enclosing(options, extra), (nest) =>
-    nest === undefined
-      ? prepareWith(graph, options, extra, undefined)
-      : Effect.mapError(prepareWith(graph, options, extra, nest), inChild(graph.name)))
-
-const prepareWith = (
-  graph: TaskGraph.Any,
-  options: RunOptions | undefined,
-  extra: { readonly hold: boolean; readonly events: boolean },
-  nest: NestPoint | undefined
-): Effect.Effect<Prepared, GraphError.GraphError> =>
-  Effect.gen(function*() {
-    const compiled = yield* compileCached(graph)
-    const concurrency = options?.concurrency ?? "unbounded"
-    if (concurrency !== "unbounded" && (!Number.isInteger(concurrency) || concurrency <= 0)) {
-      return yield* new GraphError.InvalidOptionError({
-        option: "concurrency",
-        reason: `must be a positive integer or "unbounded", got ${concurrency}`
-      })
-    }
-    const pools = options?.pools ?? {}
-    for (const pool in pools) {
-      const size = pools[pool]!
-      if (!Number.isInteger(size) || size <= 0) {
-        return yield* new GraphError.InvalidOptionError({
-          option: `pool "${pool}"`,
-          reason: `size must be a positive integer, got ${size}`
-        })
-      }
-    }
-    for (const [pool, { max, task }] of compiled.poolWeights) {
-      if (nest !== undefined && pools[pool] === undefined) {
-        // a child run takes this pool from the enclosing run
-        const shared = nest.capacity.poolSizes[pool]
-        if (shared === undefined) {
-          return yield* new GraphError.InvalidOptionError({
-            option: `pool "${pool}"`,
-            reason: `task "${task}" uses it, but the run "${graph.name}" is inside task "${nest.path}", whose run ` +
-              `defines no such pool: give the outermost run { pools: { ${pool}: N } }, or this run its own pools`
-          })
-        }
-        const held = nest.held[pool] ?? 0
-        if (max + held > shared) {
-          return yield* new GraphError.InvalidOptionError({
-            option: `pool "${pool}"`,
-            reason: `task "${task}" needs ${max} of it, but the enclosing task(s) of "${nest.path}" hold ${held} ` +
-              `of its size ${shared} while they wait for this run: it could never start`
-          })
-        }
-        continue
-      }
-      const size = pools[pool]
-      if (size === undefined) {
-        return yield* new GraphError.InvalidOptionError({
-          option: `pool "${pool}"`,
-          reason: `task "${task}" uses it but the run gives it no size: pass { pools: { ${pool}: N } }`
-        })
-      }
-      if (max > size) {
-        return yield* new GraphError.InvalidOptionError({
-          option: `pool "${pool}"`,
-          reason: `task "${task}" needs ${max} of it but its size is ${size}; it could never start`
-        })
-      }
-    }
-    if (compiled.external.length > 0) {
-      const context = yield* Effect.context<never>()
-      for (const ext of compiled.external) {
-        if (Option.isNone(Context.getOption(context, ext.tagObject))) {
-          return yield* new GraphError.MissingProviderError({ tag: ext.tag, requiredBy: ext.requiredBy })
-        }
-      }
-    }
-    let child: Extract<Nesting.Named, { _tag: "Named" }> | undefined
-    if (nest !== undefined) {
-      // a child run's tasks are named `<task> / <graph> / <name>` in the enclosing run (`<graph> #2`, … for a
-      // later run of that name in the same task)
-      const named = Nesting.name(nest.capacity, nest.path, graph.name, compiled.names)
-      if (named._tag === "Taken") {
-        return yield* new GraphError.DuplicateTaskError({
-          name: named.name,
-          tasks: [
-            `task "${named.local}" of graph "${graph.name}" run inside "${nest.path}"` +
-            (named.run === 1 ? "" : ` as "${graph.name} #${named.run}"`),
-            `an earlier task of the run named "${named.name}"`
-          ]
-        })
-      }
-      child = named
-    }
-    return {
-      compiled,
-      options: {
-        concurrency: concurrency === "unbounded" ? Number.POSITIVE_INFINITY : concurrency,
-        mode: options?.mode ?? nest?.mode ?? "fail-fast",
-        pools,
-        hold: extra.hold,
-        events: extra.events,
-        spans: options?.spans ?? "auto",
-        nest,
-        group: child?.group,
-        names: child?.names
-      }
-    }
+  Effect.withFiberRuntime((fiber) => {
+    const prepared = prepareIn(fiber, graph, options, extra)
+    return isPrepared(prepared) ? Effect.succeed(prepared) : Effect.fail(prepared)
   })
+
+/** The scheduler of a prepared run, on the runtime, clock and tracer of the fiber that runs it. */
+const schedulerIn = (
+  fiber: Fiber.RuntimeFiber<unknown, unknown>,
+  status: FiberStatus.Running,
+  prepared: Prepared
+): Scheduler.Scheduler => {
+  const tracer = fiber.currentTracer
+  return Scheduler.make(
+    prepared.compiled,
+    // tasks are interruptible even when the graph is started from an uninterruptible region (acquireRelease)
+    Runtime.make({
+      context: fiber.currentContext,
+      fiberRefs: fiber.getFiberRefs(),
+      runtimeFlags: RuntimeFlags.enable(status.runtimeFlags, RuntimeFlags.Interruption)
+    }),
+    Context.get(fiber.currentDefaultServices, Clock.Clock),
+    {
+      ...prepared.options,
+      spans: prepared.options.spans === "auto" ? tracer !== nativeTracer : prepared.options.spans,
+      tracer
+    }
+  )
+}
+
+/** `schedulerIn` as an effect (start, toLayer). */
+const makeScheduler = (prepared: Prepared): Effect.Effect<Scheduler.Scheduler> =>
+  Effect.withFiberRuntime((fiber, status) => Effect.succeed(schedulerIn(fiber, status, prepared)))
 
 /** The tracer every Effect program has unless one is installed: its spans go nowhere. */
 const nativeTracer = Effect.runSync(Effect.tracer)
-
-const makeScheduler = (prepared: Prepared) =>
-  Effect.map(
-    Effect.all([Effect.runtime<never>(), Effect.clock, Effect.tracer]),
-    ([runtime, clock, tracer]) =>
-      Scheduler.make(
-        prepared.compiled,
-        // tasks are interruptible even when the graph is started from an uninterruptible region (acquireRelease)
-        Runtime.enableRuntimeFlag(runtime, RuntimeFlags.Interruption),
-        clock,
-        {
-          ...prepared.options,
-          spans: prepared.options.spans === "auto" ? tracer !== nativeTracer : prepared.options.spans,
-          tracer
-        }
-      )
-  )
 
 const failuresOf = <E>(snap: Scheduler.Snapshot): Array<TaskFailure<E>> =>
   snap.failures.map((i) => ({
@@ -701,17 +735,17 @@ const runImpl = <E, R, P>(
   graph: TaskGraph<E, R, P>,
   options: RunOptions | undefined
 ): Effect.Effect<RunReport.RunReport, TaskGraphError<E>, R> =>
-  // plain combinators, not Effect.gen: a CLI's run is the first in its process (bench/README.md)
-  Effect.flatMap(
-    prepare(graph, options, { hold: false, events: false }),
-    (prepared) =>
-      Effect.flatMap(makeScheduler(prepared), (scheduler) => {
-        scheduler.start()
-        // a graph whose tasks all finished synchronously is over already: no need to wait
-        const snap = scheduler.finalSnapshot()
-        return snap !== undefined ? endOfRun<E>(snap) : Effect.flatMap(awaitStopping(scheduler), endOfRun<E>)
-      })
-  )
+  // validated, scheduled and started synchronously in the caller's fiber: no combinator between the
+  // call and the first task (a CLI's run is the first in its process, see prepareIn)
+  Effect.withFiberRuntime((fiber, status) => {
+    const prepared = prepareIn(fiber, graph, options, { hold: false, events: false })
+    if (!isPrepared(prepared)) return Effect.fail(prepared)
+    const scheduler = schedulerIn(fiber, status, prepared)
+    scheduler.start()
+    // a graph whose tasks all finished synchronously is over already: no need to wait
+    const snap = scheduler.finalSnapshot()
+    return snap !== undefined ? endOfRun<E>(snap) : Effect.flatMap(awaitStopping(scheduler), endOfRun<E>)
+  })
 
 const endOfRun = <E>(snap: Scheduler.Snapshot): Effect.Effect<RunReport.RunReport, RunFailedError<E>> =>
   snap.outcome === "interrupted" ? Effect.interrupt : reportOrFail<E>(snap)
