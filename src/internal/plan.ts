@@ -7,6 +7,7 @@
 import { Either } from "effect"
 import * as GraphError from "../GraphError.js"
 import type { AnyTag, Task } from "../Task.js"
+import * as InternalTask from "./task.js"
 import { noPools } from "./taskHooks.js"
 
 /** @internal */
@@ -160,8 +161,11 @@ export const compile = (source: GraphSource): Either.Either<CompiledPlan, GraphE
   let anyContext = false
   for (let i = 0; i < n; i++) {
     const task = tasks[i]!
-    if (indexByName.has(task.name)) return Either.left(new GraphError.DuplicateTaskError({ name: task.name }))
+    // one hash lookup, not has + set: a name already there leaves the size as it was
+    const size = indexByName.size
     indexByName.set(task.name, i)
+    if (indexByName.size === size) return Either.left(new GraphError.DuplicateTaskError({ name: task.name }))
+    InternalTask.notePosition(task, i)
     if (task.after.length > 0) anyAfter = true
     const provides = task.provides
     if (task.publishes === "context") anyContext = true
@@ -181,9 +185,10 @@ export const compile = (source: GraphSource): Either.Either<CompiledPlan, GraphE
       providerByKey.set(tag.key, i)
     }
   }
-  // task -> index, through its (unique) name: a Map keyed by the task objects cost a second 100k-entry
-  // table and, per `after` edge, a lookup that missed the cache twice (~1 µs an edge at 100k, profiled)
+  // task -> index: the position noted on the task (internal/task.ts), else through its (unique) name
   const indexOf = (task: Task.Any): number | undefined => {
+    const noted = InternalTask.positionIn(task, tasks)
+    if (noted !== undefined) return noted
     const i = indexByName.get(task.name)
     return i !== undefined && tasks[i] === task ? i : undefined
   }

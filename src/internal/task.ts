@@ -37,12 +37,22 @@ export interface Options {
 }
 
 /**
+ * Plan compilation notes each task's index on the task itself, then finds the task an `after` edge
+ * names by that index instead of through a 100k-entry Map (a scattered lookup per edge, ~0.2 µs on a
+ * large graph, measured). A note left by another graph is harmless: `positionIn` only trusts it when
+ * the graph holds that very task at that index.
+ */
+const Position: unique symbol = Symbol.for("effect-taskgraph/Task/position")
+
+/**
  * A task object. A class whose constructor sets every field, not `Object.create(proto)` and twelve
  * assignments: V8 then keeps the fields inside the object (one allocation, no growing property
  * store), which halves the cost of making a task (100k tasks: ~60 -> ~32 ms in a fresh process).
  * `declare`d fields: a field declaration would cost a defineProperty per task.
  */
 class TaskImpl {
+  /** the task's index in the graph compiled last (`notePosition`, `positionIn`) */
+  declare [Position]: number
   declare readonly name: string
   declare readonly provides: ReadonlyArray<AnyTag>
   declare readonly publishes: "service" | "context"
@@ -56,6 +66,7 @@ class TaskImpl {
   declare readonly errorSchema: Schema.Schema.AnyNoContext | undefined
   declare readonly resource: boolean
   constructor(name: string, options: Options) {
+    this[Position] = -1
     this.name = name
     const provides = options.provides
     this.provides = provides === undefined
@@ -100,6 +111,18 @@ Object.defineProperty(TaskImpl.prototype, TypeId, {
     _Requires: (_: never) => _
   }
 })
+
+
+/** @internal */
+export const notePosition = (task: Task.Any, i: number): void => {
+  if (task instanceof TaskImpl) task[Position] = i
+}
+
+/** The index of `task` in `tasks` if `notePosition` recorded it there, else `undefined`. @internal */
+export const positionIn = (task: Task.Any, tasks: ReadonlyArray<Task.Any>): number | undefined => {
+  const i = task instanceof TaskImpl ? task[Position] : -1
+  return i >= 0 && tasks[i] === task ? i : undefined
+}
 
 /** Makes a task of the type its caller declares (and checked its options against). @internal */
 export const make = <A, E, R, I, Q>(name: string, options: Options): Task<A, E, R, I, Q> =>

@@ -84,6 +84,28 @@ describe("validation: bad input gets a clear error before anything runs", () => 
       )
     }))
 
+  it.effect("a task of another graph is unknown, whatever index it had there; one shared by two graphs is found in each", () =>
+    Effect.gen(function*() {
+      // validation notes each task's index on the task: a note from another graph must not be trusted
+      const lint = noop("lint")
+      const build = noop("build")
+      expect((yield* TaskGraph.validate(TaskGraph.make("first", [lint, build]))).tasks).toEqual(["lint", "build"])
+      const test = noop("test", { after: [lint] })
+      // `test` sits at index 0, where `lint` sat in "first"; a different task named "lint" is at index 1
+      const impostor = noop("lint")
+      expect(yield* rejects(TaskGraph.make("second", [test, impostor]))).toEqual(
+        new GraphError.UnknownTaskError({ task: "lint", referencedBy: "test", via: "after" })
+      )
+      const shared = noop("shared")
+      const a = TaskGraph.make("a", [shared, noop("x", { after: [shared] })])
+      const b = TaskGraph.make("b", [noop("y"), noop("z"), shared, noop("w", { after: [shared] })])
+      expect((yield* TaskGraph.validate(a)).layers).toEqual([["shared"], ["x"]])
+      expect((yield* TaskGraph.validate(b)).layers).toEqual([["y", "z", "shared"], ["w"]])
+      // and again after b noted other indices on `shared`
+      expect((yield* TaskGraph.validate(TaskGraph.make("a again", [shared, noop("x", { after: [shared] })]))).layers)
+        .toEqual([["shared"], ["x"]])
+    }))
+
   it.effect("a non-positive concurrency or pool size, an unsized pool, a weight larger than its pool", () =>
     Effect.gen(function*() {
       const graph = TaskGraph.make("g", [Task.make("vm", { pools: { vm: 2 }, run: Effect.void })])
