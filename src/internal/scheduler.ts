@@ -336,7 +336,7 @@ export const make = (
     // has nothing left to evaluate: a fiber would only hand back that same exit. Skip the fiber (and
     // its ~2 KB of allocations), as `Effect.runSync` does. With a span, a timeout or a retry the
     // task goes through a fiber as usual.
-    if (tracer === undefined && TaskRun.isPlain(task) && Exit.isExit(task.run)) {
+    if (tracer === undefined && TaskRun.isPlain(task) && TaskRun.isExit(task.run)) {
       attempts[i] = 1
       return onRunExit(i, task.run)
     }

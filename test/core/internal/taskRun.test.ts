@@ -24,6 +24,14 @@ const recorder = () => {
 }
 
 describe("TaskRun", () => {
+  it("isExit tells an Exit from any other effect, by its class (the fast check is in use)", () => {
+    expect(TaskRun.fastExitCheck).toBe(true)
+    const exits = [Exit.succeed(1), Exit.void, Exit.fail("e"), Exit.die("d"), Exit.interrupt(FiberId.none), Effect.succeed(2), Effect.fail(3)]
+    for (const exit of exits) expect(TaskRun.isExit(exit)).toBe(true)
+    const effects = [Effect.sync(() => 1), Effect.never, Effect.map(Effect.void, () => 1), Option.some(1), Effect.promise(() => Promise.resolve(1))]
+    for (const effect of effects) expect(TaskRun.isExit(effect)).toBe(false)
+  })
+
   it.effect("a plain task runs its own effect as attempt 1", () =>
     Effect.gen(function*() {
       const task = Task.make("plain", { run: Effect.succeed(1) })
