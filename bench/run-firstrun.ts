@@ -37,7 +37,14 @@ const workloadFile = (shape: Shape, n: number) => {
   return path
 }
 
-const measureOne = (runner: Runner, body: string, shape: Shape | "one", n: number, mode = "time"): Sample => {
+const measureOne = (
+  runner: Runner,
+  body: string,
+  shape: Shape | "one",
+  n: number,
+  mode = "time",
+  nodeFlags: ReadonlyArray<string> = []
+): Sample => {
   if (runner === "asyncio") {
     if (!hasAsyncio || shape === "one") return { usPerTask: NaN, ms: NaN, ratio: NaN }
     const out = execFileSync("python3", ["bench/asyncio_runner.py", body === "sleep" ? "first-sleep" : "first", workloadFile(shape, n)], {
@@ -50,7 +57,7 @@ const measureOne = (runner: Runner, body: string, shape: Shape | "one", n: numbe
     }
     return sample
   }
-  const out = execFileSync(process.execPath, ["--expose-gc", "bench/.build/firstrun.mjs", mode, runner, body, shape, String(n)], {
+  const out = execFileSync(process.execPath, ["--expose-gc", ...nodeFlags, "bench/.build/firstrun.mjs", mode, runner, body, shape, String(n)], {
     encoding: "utf8",
     maxBuffer: 1 << 24
   })
@@ -159,6 +166,18 @@ log("|---|---|---|---|---|---|---|")
 for (const [what, row] of [["wall", oneRow], ["CPU", oneCpu]] as const) {
   log(`| ${what} | ${fmt(row["taskgraph-after"]!, 3)} | ${fmt(row["effect-floor"]!, 3)} | ${fmt(row["p-graph"]!, 3)} | ${fmt(row.promise!, 3)} | ${ratio(row["taskgraph-after"]!, row["effect-floor"]!)} | ${ratio(row["taskgraph-after"]!, row["p-graph"]!)} |`)
 }
+// what of it is V8 compiling code on its first call: the same run with every function compiled when
+// its module loads (`node --no-lazy`, which makes loading slower: a diagnostic, not a way to run)
+const eager = pick(
+  Array.from({ length: 2 * reps + 1 }, () => measureOne("taskgraph-after", "sync", "one", 1, "time", ["--no-lazy"])),
+  "ms"
+)
+results.oneTask = { wall: oneRow, cpu: oneCpu, eagerWall: eager }
+log()
+log(`The same taskgraph run with its code compiled before it starts (\`node --no-lazy\`, a diagnostic): ${fmt(eager, 3)} ms.`)
+log(`The rest, ${(oneRow["taskgraph-after"]!.median - eager.median).toFixed(2)} ms, is V8 compiling the validation, scheduler and report`)
+log("functions on their first call. Bare fibers need nothing compiled here: Effect's fiber code already ran")
+log("while the modules loaded.")
 
 save()
 log()
@@ -189,15 +208,31 @@ const sleepRunners = [...jsRunners, ...(hasAsyncio ? (["asyncio"] as const) : []
 log(`| workload | critical path ms | ${sleepRunners.map((r) => label[r]).join(" | ")} | taskgraph \`after\` ÷ p-graph | tag per task ÷ p-graph |`)
 log(`|---|---|${sleepRunners.map(() => "---|").join("")}---|---|`)
 const sleepRows: Record<string, unknown> = {}
+const sleepCpu: Record<string, Record<string, Stats>> = {}
 for (const shape of ["lattice", "random"] as const) {
   const runs = measureAll(sleepRunners, "sleep", shape, 1000)
   const row: Record<string, Stats> = {}
-  for (const r of sleepRunners) row[r] = pick(runs[r], "ratio")
+  const cpuRow: Record<string, Stats> = {}
+  for (const r of sleepRunners) {
+    row[r] = pick(runs[r], "ratio")
+    cpuRow[r] = pick(runs[r], "cpuMs")
+  }
   const critical = criticalPath(workload(shape, 1000), sleeps(1000))
-  sleepRows[`${shape}-1000`] = { criticalMs: critical, ...row }
+  sleepRows[`${shape}-1000`] = { criticalMs: critical, ...row, cpuMs: cpuRow }
+  sleepCpu[`${shape}-1000`] = cpuRow
   log(`| ${shape}-1000 | ${critical} | ${sleepRunners.map((r) => fmt(row[r]!)).join(" | ")} | ${ratio(row["taskgraph-after"]!, row["p-graph"]!)} | ${ratio(row["taskgraph-tags"]!, row["p-graph"]!)} |`)
 }
 results.sleep = sleepRows
+log()
+log("CPU time of the same processes over the run (ms; all threads). Where it approaches the critical path,")
+log("the run is bound by CPU, not by the sleeps: an Effect fiber that sleeps costs tens of µs of CPU on a")
+log("first run (interpreted code), a Promise about one.")
+log()
+log(`| workload | ${sleepRunners.map((r) => label[r]).join(" | ")} |`)
+log(`|---|${sleepRunners.map(() => "---|").join("")}`)
+for (const [key, row] of Object.entries(sleepCpu)) {
+  log(`| ${key} | ${sleepRunners.map((r) => fmt(row[r]!, 1)).join(" | ")} |`)
+}
 
 save()
 log()
