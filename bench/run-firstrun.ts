@@ -104,7 +104,9 @@ const perTask = (body: "sync" | "promise", chosen: ReadonlyArray<Shape>, runners
   const all = [...runners, ...(hasAsyncio && runners.includes("p-graph") ? (["asyncio"] as const) : [])]
   for (const n of sizes) {
     for (const shape of chosen) {
-      const runs = measureAll(all, body, shape, n)
+      // 1k runs take ~15 ms, and about half of the processes have a ~4 ms V8 pause in them (see
+      // bench/README.md): three times the processes there
+      const runs = measureAll(all, body, shape, n, n <= 1_000 ? 3 * reps : reps)
       const w: Record<string, Stats> = {}
       const c: Record<string, Stats> = {}
       for (const r of all) {
@@ -144,11 +146,11 @@ const ratioTable = (rows: Rows, all: ReadonlyArray<Runner>, pgraph: Rows) => {
 
 log("## First run, fresh process, real bodies")
 log()
-log(`Median (min–max) of ${reps} fresh processes, each timing its FIRST run (JIT cold): building the graph,`)
+log(`Median (min–max) of ${reps} fresh processes (${3 * reps} at 1,000 tasks), each timing its FIRST run (JIT cold): building the graph,`)
 log("validating and running it, to the last task done (module loading not timed). Every task calls a")
 log("function `work(i)`. `tags (Effect)`: the workload's own `Context.GenericTag` per task,")
-log("made before the graph and timed apart (not in the taskgraph figures). The machine is a shared 2-core VM")
-log("with other engineers' builds running: look at the ranges.")
+log("made before the graph and timed apart (not in the taskgraph figures). A shared 2-core VM: look at the")
+log("ranges, and compare runners within one run.")
 save()
 log()
 log("### Fixed cost: a one-task graph, first run in a fresh process (ms)")
@@ -210,7 +212,7 @@ log(`|---|---|${sleepRunners.map(() => "---|").join("")}---|---|`)
 const sleepRows: Record<string, unknown> = {}
 const sleepCpu: Record<string, Record<string, Stats>> = {}
 for (const shape of ["lattice", "random"] as const) {
-  const runs = measureAll(sleepRunners, "sleep", shape, 1000)
+  const runs = measureAll(sleepRunners, "sleep", shape, 1000, 3 * reps)
   const row: Record<string, Stats> = {}
   const cpuRow: Record<string, Stats> = {}
   for (const r of sleepRunners) {
