@@ -365,9 +365,6 @@ export const make = (
     const taskContext = ContextMap.build(baseContext, context)
     contexts[i] = taskContext
     const fiber = forkTask(taskContext, TaskRun.effectOf(task, i, taskAttempts))
-    // a run that finished while its fiber started needs no observer (nor the closure for one)
-    const exit = fiber.unsafePoll()
-    if (exit !== null) return onRunExit(i, exit)
     fibers[i] = fiber
     fiber.addObserver((exit) => onRunExit(i, exit))
   }
