@@ -47,7 +47,8 @@ const Position: unique symbol = Symbol.for("effect-taskgraph/Task/position")
 /**
  * A task object. A class whose constructor sets every field, not `Object.create(proto)` and twelve
  * assignments: V8 then keeps the fields inside the object (one allocation, no growing property
- * store), which halves the cost of making a task (100k tasks: ~60 -> ~32 ms in a fresh process).
+ * store). Alone, making 100k such objects takes ~32 ms instead of ~60; inside a whole first run the
+ * gain is within noise, and 100k tasks hold 0.49 KB each instead of 0.51 (measured).
  * `declare`d fields: a field declaration would cost a defineProperty per task.
  */
 class TaskImpl {
@@ -111,7 +112,6 @@ Object.defineProperty(TaskImpl.prototype, TypeId, {
     _Requires: (_: never) => _
   }
 })
-
 
 /** @internal */
 export const notePosition = (task: Task.Any, i: number): void => {
