@@ -55,6 +55,7 @@ import * as Qmp from "./Qmp.js"
 import * as Serial from "./Serial.js"
 import * as Ssh from "./Ssh.js"
 import * as OwnedDirs from "./internal/ownedDirs.js"
+import { retryWhileRefused } from "./internal/retryWhileRefused.js"
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -472,13 +473,20 @@ const launch = (
 
     const started = Effect.gen(function*() {
       yield* socketReady(serialSock)
-      const serial = yield* Serial.connect(serialSock, {
-        output: name,
-        historySize: options.serialHistory,
-        openTimeout: "5 seconds"
-      }).pipe(Effect.mapError((e) => startError("Io", e.message, { cause: e })))
+      // The file exists from QEMU's bind(); a connect before its listen() is refused: try again.
+      const serial = yield* retryWhileRefused(
+        Serial.connect(serialSock, {
+          output: name,
+          historySize: options.serialHistory,
+          openTimeout: "5 seconds"
+        }),
+        handle.isRunning
+      ).pipe(Effect.mapError((e) => startError("Io", e.message, { cause: e })))
       yield* socketReady(qmpSock)
-      const qmp = yield* Qmp.connect(qmpSock, { openTimeout: options.startTimeout }).pipe(
+      const qmp = yield* retryWhileRefused(
+        Qmp.connect(qmpSock, { openTimeout: options.startTimeout }),
+        handle.isRunning
+      ).pipe(
         // QEMU closing the QMP connection usually means it is exiting (e.g. a host port is
         // taken): give its exit a moment to be seen, then report that instead.
         Effect.catchAll((e) =>
