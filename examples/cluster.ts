@@ -97,15 +97,18 @@ const node = (role: ReadonlyArray<string>, store: string) =>
     env: { ...process.env, CI: "true" }
   })
 
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = net.createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
+/** `count` distinct free ports: all held open until each is chosen, so none is handed out twice. */
+const freePorts = async (count: number) => {
+  const servers = await Promise.all(Array.from({ length: count }, () =>
+    new Promise<net.Server>((resolve, reject) => {
+      const server = net.createServer()
+      server.once("error", reject)
+      server.listen(0, "127.0.0.1", () => resolve(server))
+    })))
+  const ports = servers.map((server) => (server.address() as net.AddressInfo).port)
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))))
+  return ports
+}
 
 /** Resolves with the child's output so far once `test` holds for it. */
 const waitFor = (child: ChildProcess, test: (output: string) => boolean) =>
@@ -128,13 +131,20 @@ const orchestrate = async () => {
   const pg = args.store === undefined ? await (await import("../test/helpers/postgres.js")).startPostgres() : undefined
   const store = args.store ?? pg!.url
   try {
-    const runners = await Promise.all([1, 2, 3].map(async () => {
-      const listen = `127.0.0.1:${await freePort()}`
+    const startRunner = async (port: number): Promise<{ listen: string; child: ChildProcess }> => {
+      const listen = `127.0.0.1:${port}`
       const child = node(["--runner", listen], store)
       children.push(child)
-      await waitFor(child, (o) => o.includes(" ready on "))
+      try {
+        await waitFor(child, (o) => o.includes(" ready on "))
+      } catch (error) {
+        // another process took the port between our choosing it and the runner binding it
+        if (String(error).includes("start the runner with another --listen")) return startRunner((await freePorts(1))[0]!)
+        throw error
+      }
       return { listen, child }
-    }))
+    }
+    const runners = await Promise.all((await freePorts(3)).map(startRunner))
     console.log(`cluster of 3 runners on ${store}: ${runners.map((r) => `${r.listen} (pid ${r.child.pid})`).join(", ")}`)
 
     const submitter = node(["--submit", `demo-${Date.now()}`], store)

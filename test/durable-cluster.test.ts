@@ -9,6 +9,7 @@
  */
 import type { ChildProcess } from "node:child_process"
 import * as fs from "node:fs"
+import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -104,7 +105,7 @@ describe("remote runs on runner processes (PostgreSQL)", () => {
     expect(ranLines(dir)).toEqual([])
   }, 120_000)
 
-  it("bad input: --remote without a PostgreSQL store, a runner on sqlite or a bad --listen (exit 2), a runner whose server is down (exit 1)", async () => {
+  it("bad input: --remote without a PostgreSQL store, a runner on sqlite or a bad --listen (exit 2), a runner whose server is down or whose --listen port is taken (exit 1)", async () => {
     const dir = workspace("bad-input")
     const noStore = await cli(["run", fixture, "--run-id", "x", "--remote"], { OUT: dir })
     expect(noStore.code).toBe(2)
@@ -123,6 +124,20 @@ describe("remote runs on runner processes (PostgreSQL)", () => {
     expect(dead.code, dead.stdout + dead.stderr).toBe(1)
     expect(dead.stderr).toContain(`error: the durable store postgres://postgres:***@127.0.0.1:${pg!.port + 1}/postgres cannot be opened`)
     expect(dead.stderr).not.toContain("secret")
+    // --listen on a port another process holds: the runner says so (not that the store failed)
+    const holder = net.createServer()
+    const held = await new Promise<number>((resolve) =>
+      holder.listen(0, "127.0.0.1", () => resolve((holder.address() as net.AddressInfo).port))
+    )
+    try {
+      const taken = await cli(["runner", fixture, "--store", pg!.url, "--listen", `127.0.0.1:${held}`], { OUT: dir })
+      expect(taken.code, taken.stdout + taken.stderr).toBe(1)
+      expect(taken.stderr).toContain(`error: the runner cannot listen on 127.0.0.1:${held} (--listen): listen EADDRINUSE`)
+      expect(taken.stderr).toContain("start the runner with another --listen HOST:PORT")
+      expect(taken.stderr).not.toContain("cannot be opened")
+    } finally {
+      holder.close()
+    }
     expect(ranLines(dir)).toEqual([])
   }, 120_000)
 

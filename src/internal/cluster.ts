@@ -20,6 +20,7 @@ import * as ShardingConfig from "@effect/cluster/ShardingConfig"
 import * as SqlRunnerStorage from "@effect/cluster/SqlRunnerStorage"
 import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
 import * as NodeContext from "@effect/platform-node/NodeContext"
+import type * as SocketServer from "@effect/platform/SocketServer"
 import * as Activity from "@effect/workflow/Activity"
 import * as Workflow from "@effect/workflow/Workflow"
 import type * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
@@ -28,7 +29,7 @@ import { Cause, Chunk, Context, Data, Duration, Effect, Exit, Layer, Option, Sch
 import type * as Task from "../Task.js"
 import { OutputStream } from "../TaskEvent.js"
 import * as TaskGraph from "../TaskGraph.js"
-import { messageOf, pgClient, quiet, redactUrl } from "./durableStore.js"
+import { layerSchema, messageOf, pgClient, quiet, redactUrl } from "./durableStore.js"
 import { copyGraph } from "./graphRuns.js"
 import { type TaskHooks, currentTaskHooks } from "./taskHooks.js"
 
@@ -254,11 +255,23 @@ const named = (store: string) => <A, E, R>(layer: Layer.Layer<A, E, R>): Layer.L
   Layer.catchAllCause(layer, (cause) => {
     if (Cause.isInterruptedOnly(cause)) return Layer.failCause(cause as Cause.Cause<never>)
     const error = Cause.squash(cause)
+    if (error instanceof ClusterError) return Layer.fail(error)
     const detail = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : ""
     return Layer.fail(
       new ClusterError({ message: `the durable store ${redactUrl(store)} cannot be opened: ${messageOf(error)}${detail}` })
     )
   })
+
+/** The runner's own server (`--listen`) could not be opened: say so, not that the store failed. */
+const listenFailed = (address: RunnerAddress.RunnerAddress, error: SocketServer.SocketServerError): ClusterError => {
+  const reason = error.cause instanceof Error ? error.cause.message : String(error.cause)
+  const inUse = typeof error.cause === "object" && error.cause !== null && "code" in error.cause && error.cause.code === "EADDRINUSE"
+  return new ClusterError({
+    message: `the runner cannot listen on ${address.host}:${address.port} (--listen): ${reason}. ${
+      inUse ? "Another process has that port: start the runner with another --listen HOST:PORT" : "Is HOST an address of this machine?"
+    }`
+  })
+}
 
 /** Parses `HOST:PORT`. */
 export const parseAddress = (listen: string): Option.Option<RunnerAddress.RunnerAddress> => {
@@ -289,10 +302,15 @@ export const layerRunner = (options: {
   return workflows.pipe(
     Layer.provide(NodeContext.layer),
     Layer.provide(ClusterWorkflowEngine.layer),
-    Layer.provide(NodeClusterSocket.layer({
-      storage: "sql",
-      shardingConfig: { ...shardingConfig, runnerAddress: Option.some(options.address) }
-    })),
+    Layer.provide(
+      NodeClusterSocket.layer({
+        storage: "sql",
+        shardingConfig: { ...shardingConfig, runnerAddress: Option.some(options.address) }
+      }).pipe(
+        Layer.catchAll((error) => Layer.fail(error._tag === "SocketServerError" ? listenFailed(options.address, error) : error)),
+        Layer.provide(layerSchema)
+      )
+    ),
     Layer.provide(pgClient(options.store)),
     quiet,
     named(options.store)
@@ -306,7 +324,7 @@ export const layerClient = (store: string): Layer.Layer<WorkflowEngine.WorkflowE
       Layer.provide(NodeClusterSocket.layer({ clientOnly: true, storage: "sql", shardingConfig }))
     ),
     SqlRunnerStorage.layer.pipe(Layer.provide(ShardingConfig.layer(shardingConfig)))
-  ).pipe(Layer.provide(pgClient(store)), quiet, named(store))
+  ).pipe(Layer.provide(layerSchema), Layer.provide(pgClient(store)), quiet, named(store))
 
 /**
  * Waits (at most `wait`) until a runner is registered and healthy in the

@@ -13,9 +13,12 @@
  * @internal
  */
 import * as ClusterWorkflowEngine from "@effect/cluster/ClusterWorkflowEngine"
+import * as ShardingConfig from "@effect/cluster/ShardingConfig"
 import * as SingleRunner from "@effect/cluster/SingleRunner"
+import * as SqlMessageStorage from "@effect/cluster/SqlMessageStorage"
+import * as SqlRunnerStorage from "@effect/cluster/SqlRunnerStorage"
 import * as PgClient from "@effect/sql-pg/PgClient"
-import type * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlClient from "@effect/sql/SqlClient"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import * as Activity from "@effect/workflow/Activity"
 import * as Workflow from "@effect/workflow/Workflow"
@@ -62,6 +65,37 @@ export const quiet = <A, E, R>(layer: Layer.Layer<A, E, R>) =>
   // the runner's own warnings (e.g. about the runner a SIGKILL left registered) are not the user's business
   Layer.locally(FiberRef.currentMinimumLogLevel, LogLevel.Error)(layer)
 
+/** The PostgreSQL advisory lock (one number for the whole server) that `layerSchema` holds. @internal */
+export const schemaLock = 0x74736b67 // "tskg": under 2^31, so pg_locks shows it as objid
+
+/**
+ * Creates the cluster's tables (`SqlMessageStorage`, `SqlRunnerStorage`) one
+ * process at a time. On PostgreSQL, `CREATE TABLE IF NOT EXISTS` is not safe
+ * when two sessions run it at once: the loser fails with `duplicate key value
+ * violates unique constraint "pg_type_typname_nsp_index"` (seen with three
+ * runners starting together on a fresh database). Under an advisory lock the
+ * first process creates the tables; the others find them. Built before the
+ * cluster's own layers, whose set-up then creates nothing. Nothing to do on
+ * sqlite, where a statement holds the database lock.
+ *
+ * @internal
+ */
+export const layerSchema: Layer.Layer<never, unknown, SqlClient.SqlClient> = Layer.effectDiscard(
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    if (!sql.onDialectOrElse({ pg: () => true, orElse: () => false })) return
+    const connection = yield* sql.reserve
+    yield* connection.executeRaw(`SELECT pg_advisory_lock(${schemaLock})`, [])
+    const tables = Layer.mergeAll(SqlMessageStorage.layer, SqlRunnerStorage.layer).pipe(
+      Layer.provide(ShardingConfig.layer())
+    )
+    yield* Effect.scoped(Layer.build(tables)).pipe(
+      // the connection goes back to the pool: it must not keep the lock
+      Effect.ensuring(Effect.ignore(connection.executeRaw(`SELECT pg_advisory_unlock(${schemaLock})`, [])))
+    )
+  }).pipe(Effect.scoped)
+)
+
 /** The engine over one sql client, with every failure to open it as a `StoreError` naming the store. */
 const layerOn = (
   location: string,
@@ -72,6 +106,7 @@ const layerOn = (
   const engine = RunWorkflow.toLayer(() => Effect.dieMessage("a durable run's workflow body never runs")).pipe(
     Layer.provideMerge(ClusterWorkflowEngine.layer),
     Layer.provideMerge(SingleRunner.layer({ runnerStorage: "sql", shardingConfig })),
+    Layer.provide(layerSchema),
     Layer.provide(client)
   )
   const store = Layer.effect(DurableStore, Effect.map(WorkflowEngine.WorkflowEngine, (engine) => ({ location, engine })))

@@ -19,6 +19,8 @@ export interface Postgres {
   readonly stop: () => Promise<void>
   /** Runs one SQL statement with psql; its rows, one a line, fields separated by `|`. */
   readonly query: (sql: string) => string
+  /** The psql binary, for a session a test keeps open. */
+  readonly psql: string
 }
 
 /** A TCP port nothing listens on at the moment, on 127.0.0.1. */
@@ -83,5 +85,5 @@ export const startPostgres = async (): Promise<Postgres> => {
   }
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`
   const query = (sql: string) => cp.execFileSync(path.join(bin, "psql"), [url, "-Atc", sql], { encoding: "utf8" })
-  return { url, port, stop, query }
+  return { url, port, stop, query, psql: path.join(bin, "psql") }
 }
