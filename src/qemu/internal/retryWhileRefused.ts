@@ -11,7 +11,7 @@
  * @internal
  */
 import type { Duration } from "effect"
-import { Effect } from "effect"
+import { Effect, Schedule } from "effect"
 
 /** @internal */
 export interface ConnectFailure {
@@ -46,15 +46,8 @@ export const retryWhileRefused = <A, E extends ConnectFailure, R>(
   connect: Effect.Effect<A, E, R>,
   stillListening: Effect.Effect<boolean, never, R>,
   interval: Duration.DurationInput = "20 millis"
-): Effect.Effect<A, E, R> => {
-  const attempt: Effect.Effect<A, E, R> = Effect.catchIf(
-    connect,
-    isRefused,
-    (error) =>
-      Effect.flatMap(
-        stillListening,
-        (alive) => alive ? Effect.zipRight(Effect.sleep(interval), Effect.suspend(() => attempt)) : Effect.fail(error)
-      )
-  )
-  return attempt
-}
+): Effect.Effect<A, E, R> =>
+  Effect.retry(connect, {
+    schedule: Schedule.spaced(interval),
+    while: (error) => isRefused(error) ? stillListening : false
+  })
