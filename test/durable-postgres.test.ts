@@ -3,7 +3,7 @@
  * `nobody` on 127.0.0.1 and always stopped and removed): the CLI with
  * `--store postgres://…`, SIGKILLed mid-run, then the same command again.
  */
-import { execFileSync, spawn } from "node:child_process"
+import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -93,8 +93,7 @@ describe("durable runs on PostgreSQL (CLI)", () => {
     // first did not wait for it)
     while (waiting() < 4 && settled === 0) await new Promise((resolve) => setImmediate(resolve))
     expect(settled, "a run ended before all four were waiting for the schema lock").toBe(0)
-    const tables = () =>
-      execFileSync(pg!.psql, [url, "-Atc", "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"], { encoding: "utf8" }).trim()
+    const tables = () => pg!.query("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", url).trim()
     expect(tables()).toBe("0")
     holder.stdin.end(`SELECT pg_advisory_unlock(${schemaLock});\n`)
     const results = await Promise.all(runs)

@@ -17,8 +17,8 @@ export interface Postgres {
   readonly url: string
   readonly port: number
   readonly stop: () => Promise<void>
-  /** Runs one SQL statement with psql; its rows, one a line, fields separated by `|`. */
-  readonly query: (sql: string) => string
+  /** Runs one SQL statement with psql (on `database`, a URL, else `url`); its rows, one a line, fields separated by `|`. */
+  readonly query: (sql: string, database?: string) => string
   /** The psql binary, for a session a test keeps open. */
   readonly psql: string
 }
@@ -84,6 +84,7 @@ export const startPostgres = async (): Promise<Postgres> => {
     throw error
   }
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`
-  const query = (sql: string) => cp.execFileSync(path.join(bin, "psql"), [url, "-Atc", sql], { encoding: "utf8" })
-  return { url, port, stop, query, psql: path.join(bin, "psql") }
+  const psql = path.join(bin, "psql")
+  const query = (sql: string, database = url) => cp.execFileSync(psql, [database, "-Atc", sql], { encoding: "utf8" })
+  return { url, port, stop, query, psql }
 }
