@@ -139,11 +139,12 @@ const failover = (dir: string) =>
         fs.readdirSync(dir).map((f) => /^running-(.+)\.(\d+)$/.exec(f)).filter((x) => x !== null).map((x) => ({ task: x[1]!, pid: Number(x[2]) }))
       const remote = yield* Durable.prepareRemote(failoverGraph, { runId: "failover" })
       const fiber = yield* Effect.fork(TaskGraph.run(remote))
-      const onFirst = yield* poll(() => started().find((s) => s.pid === pids[0]))
+      // the first runner seen starting a task is killed (with 6 tasks, one runner may get none of them)
+      const onFirst = yield* poll(() => started().find((s) => pids.includes(s.pid)))
       // a start seen before the kill (shards still moving to a runner that joined late) does not count
       const before = new Set(started().map((s) => `${s.task}.${s.pid}`))
       const killedAt = performance.now()
-      runners[0]!.kill("SIGKILL")
+      runners[pids.indexOf(onFirst.pid)]!.kill("SIGKILL")
       yield* poll(() => started().find((s) => s.task === onFirst.task && !before.has(`${s.task}.${s.pid}`)))
       const takeover = performance.now() - killedAt
       yield* Fiber.join(fiber)
