@@ -13,8 +13,12 @@
  * @internal
  */
 import * as ClusterWorkflowEngine from "@effect/cluster/ClusterWorkflowEngine"
+import * as MachineId from "@effect/cluster/MachineId"
+import * as RunnerHealth from "@effect/cluster/RunnerHealth"
+import * as Runners from "@effect/cluster/Runners"
+import * as RunnerStorage from "@effect/cluster/RunnerStorage"
+import * as Sharding from "@effect/cluster/Sharding"
 import * as ShardingConfig from "@effect/cluster/ShardingConfig"
-import * as SingleRunner from "@effect/cluster/SingleRunner"
 import * as SqlMessageStorage from "@effect/cluster/SqlMessageStorage"
 import * as SqlRunnerStorage from "@effect/cluster/SqlRunnerStorage"
 import * as PgClient from "@effect/sql-pg/PgClient"
@@ -25,6 +29,7 @@ import * as Workflow from "@effect/workflow/Workflow"
 import * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
 import { Cause, Context, Data, Deferred, Effect, Exit, Fiber, FiberRef, Layer, LogLevel, Redacted, Schedule, Schema } from "effect"
 import * as fs from "node:fs"
+import * as os from "node:os"
 import * as path from "node:path"
 
 /** The store could not be opened or used. */
@@ -96,6 +101,41 @@ export const layerSchema: Layer.Layer<never, unknown, SqlClient.SqlClient> = Lay
   }).pipe(Effect.scoped)
 )
 
+/**
+ * The machine id of this process's message ids (Snowflakes: time, machine id, sequence).
+ *
+ * Every single-process store registers the same runner address (the default one: it runs no server),
+ * and the runner table gives one machine id per address, so two durable runs at once on one
+ * PostgreSQL database made the same ids in the same millisecond and one failed with `duplicate key
+ * value violates unique constraint "cluster_messages_pkey"` (seen with four CLI runs started
+ * together). The pid tells processes of one host apart; the host name's hash spreads hosts.
+ */
+const processMachineId = (): MachineId.MachineId => {
+  let hash = 0
+  for (const c of os.hostname()) hash = (Math.imul(hash, 31) + c.charCodeAt(0)) | 0
+  return MachineId.make(((hash >>> 0) + process.pid) % 1024)
+}
+
+/**
+ * `SingleRunner.layer({ runnerStorage: "sql" })`, built from its parts so that the runner storage
+ * hands out this process's machine id (`processMachineId`); the rest is the same.
+ */
+const singleRunner = Sharding.layer.pipe(
+  Layer.provideMerge(Runners.layerNoop),
+  Layer.provideMerge(SqlMessageStorage.layer),
+  Layer.provide([
+    Layer.effect(
+      RunnerStorage.RunnerStorage,
+      Effect.map(RunnerStorage.RunnerStorage, (storage) => {
+        const machineId = processMachineId()
+        return { ...storage, register: (runner, healthy) => Effect.as(storage.register(runner, healthy), machineId) }
+      })
+    ).pipe(Layer.provide(Layer.orDie(SqlRunnerStorage.layer))),
+    RunnerHealth.layerNoop
+  ]),
+  Layer.provide(ShardingConfig.layerFromEnv(shardingConfig))
+)
+
 /** The engine over one sql client, with every failure to open it as a `StoreError` naming the store. */
 const layerOn = (
   location: string,
@@ -105,7 +145,7 @@ const layerOn = (
   const fail = (reason: string) => new StoreError({ store: location, reason })
   const engine = RunWorkflow.toLayer(() => Effect.dieMessage("a durable run's workflow body never runs")).pipe(
     Layer.provideMerge(ClusterWorkflowEngine.layer),
-    Layer.provideMerge(SingleRunner.layer({ runnerStorage: "sql", shardingConfig })),
+    Layer.provideMerge(singleRunner),
     Layer.provide(layerSchema),
     Layer.provide(client)
   )
