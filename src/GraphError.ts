@@ -145,13 +145,14 @@ export class DuplicateProviderError extends Data.TaggedError("DuplicateProviderE
  * @example
  * ```ts
  * import { GraphError } from "effect-taskgraph"
- * new GraphError.DuplicateTaskError({ name: "build" }).message
+ * new GraphError.DuplicateTaskError({ task: "build" }).message
  * ```
  * @since 0.1.0
  * @category errors
  */
 export class DuplicateTaskError extends Data.TaggedError("DuplicateTaskError")<{
-  readonly name: string
+  /** the name two tasks share */
+  readonly task: string
   /** set when the graph is a child run inside a task (graphs inside tasks): its name */
   readonly graph?: string | undefined
   /** for a child run: the two tasks whose full names collide, each described */
@@ -163,11 +164,11 @@ export class DuplicateTaskError extends Data.TaggedError("DuplicateTaskError")<{
   declare readonly [TypeId]: TypeId
   override get message() {
     if (this.tasks !== undefined) {
-      return inGraph(this.graph) + `two tasks of the run are named "${this.name}": ${this.tasks[0]} and ${this.tasks[1]}; ` +
+      return inGraph(this.graph) + `two tasks of the run are named "${this.task}": ${this.tasks[0]} and ${this.tasks[1]}; ` +
         `task names must be unique across the run and its child runs: rename one, or give the child graph another name.`
     }
     return inGraph(this.graph) +
-      `two tasks are named "${this.name}"; task names must be unique in a graph (they name events, logs and reports).`
+      `two tasks are named "${this.task}"; task names must be unique in a graph (they name events, logs and reports).`
   }
 }
 
@@ -262,7 +263,7 @@ for (
  * ```ts
  * import { GraphError } from "effect-taskgraph"
  *
- * GraphError.isGraphError(new GraphError.DuplicateTaskError({ name: "a" })) // true
+ * GraphError.isGraphError(new GraphError.DuplicateTaskError({ task: "a" })) // true
  * GraphError.isGraphError(new Error("boom")) // false
  * ```
  *

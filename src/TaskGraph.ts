@@ -639,7 +639,7 @@ const prepareWith = (
     const named = Nesting.name(nest.capacity, nest.path, graph.name, compiled.names)
     if (named._tag === "Taken") {
       return new GraphError.DuplicateTaskError({
-        name: named.name,
+        task: named.name,
         tasks: [
           `task "${named.local}" of graph "${graph.name}" run inside "${nest.path}"` +
           (named.run === 1 ? "" : ` as "${graph.name} #${named.run}"`),

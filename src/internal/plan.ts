@@ -164,7 +164,7 @@ export const compile = (source: GraphSource): Either.Either<CompiledPlan, GraphE
     // one hash lookup, not has + set: a name already there leaves the size as it was
     const size = indexByName.size
     indexByName.set(task.name, i)
-    if (indexByName.size === size) return Either.left(new GraphError.DuplicateTaskError({ name: task.name }))
+    if (indexByName.size === size) return Either.left(new GraphError.DuplicateTaskError({ task: task.name }))
     InternalTask.notePosition(task, i)
     if (task.after.length > 0) anyAfter = true
     const provides = task.provides

@@ -210,7 +210,8 @@ export class QemuOptionsError extends Data.TaggedError("QemuOptionsError")<{
  * ```
  */
 export class QemuStartError extends Data.TaggedError("QemuStartError")<{
-  readonly name: string
+  /** the VM's name */
+  readonly vm: string
   readonly reason: "MissingFile" | "NotInstalled" | "Exited" | "PortInUse" | "Timeout" | "Io"
   readonly detail: string
   readonly stderr: ReadonlyArray<string>
@@ -218,7 +219,7 @@ export class QemuStartError extends Data.TaggedError("QemuStartError")<{
   readonly cause?: unknown
 }> {
   override get message(): string {
-    const parts = [`VM ${this.name} did not start: ${this.detail}`]
+    const parts = [`VM ${this.vm} did not start: ${this.detail}`]
     if (this.stderr.length > 0) parts.push(`--- QEMU stderr ---\n${this.stderr.join("\n")}`)
     if (this.serial.length > 0) parts.push(`--- last serial lines ---\n${this.serial.join("\n")}`)
     return parts.join("\n")
@@ -241,7 +242,8 @@ export class QemuStartError extends Data.TaggedError("QemuStartError")<{
  * ```
  */
 export class QemuExitedError extends Data.TaggedError("QemuExitedError")<{
-  readonly name: string
+  /** the VM's name */
+  readonly vm: string
   readonly status: Process.ExitStatus
   readonly stderr: ReadonlyArray<string>
   readonly serial: ReadonlyArray<string>
@@ -250,7 +252,7 @@ export class QemuExitedError extends Data.TaggedError("QemuExitedError")<{
     const how = this.status._tag === "Exited"
       ? `exited with code ${this.status.code}`
       : `was killed by ${this.status.signal}`
-    const parts = [`QEMU of VM ${this.name} ${how} while the VM was in use`]
+    const parts = [`QEMU of VM ${this.vm} ${how} while the VM was in use`]
     if (this.stderr.length > 0) parts.push(`--- QEMU stderr ---\n${this.stderr.join("\n")}`)
     if (this.serial.length > 0) parts.push(`--- last serial lines ---\n${this.serial.join("\n")}`)
     return parts.join("\n")
@@ -403,7 +405,7 @@ const launch = (
       reason: QemuStartError["reason"],
       detail: string,
       extra: { stderr?: ReadonlyArray<string>; serial?: ReadonlyArray<string>; cause?: unknown } = {}
-    ) => new QemuStartError({ name, reason, detail, stderr: extra.stderr ?? [], serial: extra.serial ?? [], cause: extra.cause })
+    ) => new QemuStartError({ vm: name, reason, detail, stderr: extra.stderr ?? [], serial: extra.serial ?? [], cause: extra.cause })
 
     // A short run directory: unix socket paths must stay under 108 bytes. It records its owner,
     // so a later start can remove it if this runner is SIGKILLed before its release.
@@ -540,7 +542,7 @@ const launch = (
         const e = yield* exitInfo
         if (yield* Ref.get(stopping)) return
         return yield* new QemuExitedError({
-          name,
+          vm: name,
           status: e.status,
           stderr: e.stderrTail,
           serial: yield* Serial.tail(serial, 20)
@@ -643,7 +645,7 @@ export const start = (
     const fs = yield* FileSystem.FileSystem
     const name = resolved.name
     const startError = (reason: QemuStartError["reason"], detail: string, cause?: unknown) =>
-      new QemuStartError({ name, reason, detail, stderr: [], serial: [], cause })
+      new QemuStartError({ vm: name, reason, detail, stderr: [], serial: [], cause })
 
     // Files first: a missing kernel or disk is a clear error, not a QEMU exit.
     const files = [
@@ -700,14 +702,15 @@ export const start = (
  * ```
  */
 export class SshNotReadyError extends Data.TaggedError("SshNotReadyError")<{
-  readonly name: string
+  /** the VM's name */
+  readonly vm: string
   readonly detail: string
   readonly serial: ReadonlyArray<string>
   readonly cause?: unknown
 }> {
   override get message(): string {
     const tail = this.serial.length === 0 ? " (the serial console printed nothing)" : `\n--- last serial lines ---\n${this.serial.join("\n")}`
-    return `SSH to VM ${this.name} is not ready: ${this.detail}${tail}`
+    return `SSH to VM ${this.vm} is not ready: ${this.detail}${tail}`
   }
 }
 
@@ -728,8 +731,8 @@ export class SshNotReadyError extends Data.TaggedError("SshNotReadyError")<{
  * ```
  */
 export class PortForwardMissingError extends Data.TaggedError("PortForwardMissingError")<{
-  /** the VM */
-  readonly name: string
+  /** the VM's name */
+  readonly vm: string
   /** the forward asked for */
   readonly forward: string
   /** the forwards the VM has */
@@ -737,7 +740,7 @@ export class PortForwardMissingError extends Data.TaggedError("PortForwardMissin
 }> {
   override get message(): string {
     const has = this.forwards.length === 0 ? "none" : this.forwards.join(", ")
-    return `VM ${this.name} has no port forward named ${JSON.stringify(this.forward)} (it has: ${has}): ` +
+    return `VM ${this.vm} has no port forward named ${JSON.stringify(this.forward)} (it has: ${has}): ` +
       `add it to the VM's ports (ports: { ${JSON.stringify(this.forward)}: GUEST_PORT }) or use one of its names`
   }
 }
@@ -781,7 +784,7 @@ export const waitForSsh = (
     const port = vm.ports[forward]
     if (port === undefined) {
       return yield* new SshNotReadyError({
-        name: vm.name,
+        vm: vm.name,
         detail: `the VM has no port forward named ${JSON.stringify(forward)} (it has: ${Object.keys(vm.ports).join(", ") || "none"})`,
         serial: []
       })
@@ -798,7 +801,7 @@ export const waitForSsh = (
         Effect.flatMap(Serial.tail(vm.serial, 20), (serial) =>
           Effect.fail(
             new SshNotReadyError({
-              name: vm.name,
+              vm: vm.name,
               detail: `QEMU ${status._tag === "Exited" ? `exited with code ${status.code}` : `was killed by ${status.signal}`} before SSH was ready`,
               serial
             })
@@ -812,7 +815,7 @@ export const waitForSsh = (
     }).pipe(
       Effect.catchTag("ProbeTimeoutError", (e) =>
         Effect.flatMap(Serial.tail(vm.serial, 20), (serial) =>
-          Effect.fail(new SshNotReadyError({ name: vm.name, detail: e.message, serial, cause: e })))),
+          Effect.fail(new SshNotReadyError({ vm: vm.name, detail: e.message, serial, cause: e })))),
       Effect.raceFirst(exited),
       Effect.tap(() => Effect.sync(() => sshReadyVms.add(vm)))
     )

@@ -562,7 +562,7 @@ export const portReady = <IV, IP>(
       const forward = options.forward ?? "ssh"
       const port = vm.ports[forward]
       if (port === undefined) {
-        return yield* new Qemu.PortForwardMissingError({ name: vm.name, forward, forwards: Object.keys(vm.ports) })
+        return yield* new Qemu.PortForwardMissingError({ vm: vm.name, forward, forwards: Object.keys(vm.ports) })
       }
       yield* Net.waitForPort({ port, timeout: options.waitTimeout ?? "30 seconds", interval: "20 millis" })
       yield* Task.output(`127.0.0.1:${port} (${forward}) accepts connections`, "log")

@@ -67,7 +67,7 @@ describe("validation: bad input gets a clear error before anything runs", () => 
   it.effect("two tasks with one name", () =>
     Effect.gen(function*() {
       const error = yield* rejects(TaskGraph.make("g", [noop("build"), noop("build")]))
-      expect(error).toEqual(new GraphError.DuplicateTaskError({ name: "build" }))
+      expect(error).toEqual(new GraphError.DuplicateTaskError({ task: "build" }))
     }))
 
   it.effect("a precedence or `after` naming a task not in the graph", () =>
@@ -141,7 +141,7 @@ describe("validation: bad input gets a clear error before anything runs", () => 
       new GraphError.SelfDependencyError({ task: "a", via: "after" }),
       new GraphError.MissingProviderError({ tag: "A", requiredBy: ["b"] }),
       new GraphError.DuplicateProviderError({ tag: "A", providers: ["a", "b"] }),
-      new GraphError.DuplicateTaskError({ name: "a" }),
+      new GraphError.DuplicateTaskError({ task: "a" }),
       new GraphError.UnknownTaskError({ task: "x", referencedBy: "a", via: "after" }),
       new GraphError.InvalidOptionError({ option: "concurrency", reason: "must be positive" })
     ]
