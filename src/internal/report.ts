@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import { Option } from "effect"
+import { Inspectable, Option } from "effect"
 import { nodeId, label } from "./mermaid.js"
 import type { DataEdge, PrecedenceEdge } from "./plan.js"
 import { rowOf } from "./plan.js"
@@ -20,7 +20,7 @@ export const fromSnapshot = (snap: Snapshot): RunReport => {
   // built on first access: a 100k-task run need not allocate a million report fields nobody reads
   let flat: Flat | undefined
   const flatten = () => flat ??= flattenRuns(snap)
-  return {
+  const report: RunReport = {
     graph: plan.source.name,
     status: snap.outcome,
     startedAt: snap.startedAt,
@@ -41,7 +41,29 @@ export const fromSnapshot = (snap: Snapshot): RunReport => {
       return snap.children.length === 0 ? [] : flatten().groups
     }
   }
+  return printable(report)
 }
+
+/**
+ * How a report prints, like Effect's own data types: `console.log` shows its tasks and edges (its
+ * lazy getters would print as `[Getter]`), `String(report)` is its JSON. Not enumerable: the fields
+ * of a report are what `JSON.stringify`, spreading and `toEqual` see.
+ */
+const printing: PropertyDescriptorMap = {
+  [Inspectable.NodeInspectSymbol]: {
+    value(this: RunReport) {
+      return { ...this }
+    }
+  },
+  toString: {
+    value(this: RunReport) {
+      return Inspectable.format({ ...this })
+    }
+  }
+}
+
+/** A report (built here or elsewhere, e.g. a durable run's stored one) that prints as above. @internal */
+export const printable = (report: RunReport): RunReport => Object.defineProperties(report, printing)
 
 const finishOf = (snap: Snapshot) => (i: number): number => {
   const ready = snap.readyTimes[i]!
