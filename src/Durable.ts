@@ -49,7 +49,7 @@ import {
 import { awaitRunners, layerClient as layerClusterClient, layerRunner, parseAddress, startRun } from "./internal/cluster.js"
 import { withRuns } from "./internal/graphRuns.js"
 import { remoteGraph } from "./internal/remote.js"
-import { printable } from "./internal/report.js"
+import { printsAsFields } from "./internal/printing.js"
 import * as Main from "./Main.js"
 import type * as RunReport from "./RunReport.js"
 import * as Task from "./Task.js"
@@ -528,7 +528,7 @@ export const prepare = <E, R, P>(
     return { _tag: "Ready", graph: durable, close } as const
   })
 
-const reportOf = (stored: StoredRun): RunReport.RunReport => printable({
+const reportOf = (stored: StoredRun): RunReport.RunReport => printsAsFields({
   graph: stored.graph,
   status: "succeeded",
   startedAt: stored.finishedAt,

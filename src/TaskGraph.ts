@@ -20,7 +20,7 @@
  * @since 0.1.0
  */
 import type { Exit, Fiber, FiberStatus, Scope } from "effect"
-import { Cause, Chunk, Clock, Context, Deferred, Effect, Either, Layer, Option, Runtime, RuntimeFlags, Stream } from "effect"
+import { Cause, Chunk, Clock, Context, Deferred, Effect, Either, Inspectable, Layer, Option, Runtime, RuntimeFlags, Stream } from "effect"
 import type { Pipeable } from "effect/Pipeable"
 import { dual } from "effect/Function"
 import { pipeArguments } from "effect/Pipeable"
@@ -33,6 +33,7 @@ import { compile } from "./internal/plan.js"
 import * as Scheduler from "./internal/scheduler.js"
 import type { NestPoint } from "./internal/nesting.js"
 import * as Nesting from "./internal/nesting.js"
+import { printsAsFields } from "./internal/printing.js"
 import * as Report from "./internal/report.js"
 import { hooksFrom } from "./internal/taskHooks.js"
 import type * as RunReport from "./RunReport.js"
@@ -196,6 +197,17 @@ const GraphProto = {
   },
   toString(this: TaskGraph.Any) {
     return `TaskGraph(${this.name}, ${this.tasks.length} tasks)`
+  },
+  toJSON(this: TaskGraph.Any) {
+    return {
+      _id: "TaskGraph",
+      name: this.name,
+      tasks: this.tasks.map(Inspectable.toJSON),
+      precedences: this.precedences.map(([before, after]) => ({ before: before.name, after: after.name }))
+    }
+  },
+  [Inspectable.NodeInspectSymbol](this: TaskGraph.Any) {
+    return Inspectable.toJSON(this)
   }
 }
 
@@ -319,7 +331,7 @@ const compileCached = (graph: TaskGraph.Any): Either.Either<CompiledPlan, GraphE
 /** The plan's larger parts are computed on first access: validating 100k tasks need not name 300k edges. */
 const toPlan = (compiled: CompiledPlan): Plan => {
   let layers: ReadonlyArray<ReadonlyArray<string>> | undefined
-  return {
+  return printsAsFields({
     graph: compiled.source.name,
     tasks: compiled.names,
     get layers() {
@@ -332,7 +344,7 @@ const toPlan = (compiled: CompiledPlan): Plan => {
       return compiled.precedenceEdges
     },
     external: compiled.external.map(({ requiredBy, tag }) => ({ tag, requiredBy }))
-  }
+  })
 }
 
 /**

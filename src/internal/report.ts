@@ -4,8 +4,9 @@
  *
  * @internal
  */
-import { Inspectable, Option } from "effect"
+import { Option } from "effect"
 import { nodeId, label } from "./mermaid.js"
+import { printsAsFields } from "./printing.js"
 import type { DataEdge, PrecedenceEdge } from "./plan.js"
 import { rowOf } from "./plan.js"
 import type { Snapshot } from "./scheduler.js"
@@ -41,29 +42,9 @@ export const fromSnapshot = (snap: Snapshot): RunReport => {
       return snap.children.length === 0 ? [] : flatten().groups
     }
   }
-  return printable(report)
+  return printsAsFields(report)
 }
 
-/**
- * How a report prints, like Effect's own data types: `console.log` shows its tasks and edges (its
- * lazy getters would print as `[Getter]`), `String(report)` is its JSON. Not enumerable: the fields
- * of a report are what `JSON.stringify`, spreading and `toEqual` see.
- */
-const printing: PropertyDescriptorMap = {
-  [Inspectable.NodeInspectSymbol]: {
-    value(this: RunReport) {
-      return { ...this }
-    }
-  },
-  toString: {
-    value(this: RunReport) {
-      return Inspectable.format({ ...this })
-    }
-  }
-}
-
-/** A report (built here or elsewhere, e.g. a durable run's stored one) that prints as above. @internal */
-export const printable = (report: RunReport): RunReport => Object.defineProperties(report, printing)
 
 const finishOf = (snap: Snapshot) => (i: number): number => {
   const ready = snap.readyTimes[i]!

@@ -9,6 +9,7 @@
  * @internal
  */
 import type { Duration, Effect, Schedule, Schema } from "effect"
+import { NodeInspectSymbol } from "effect/Inspectable"
 import { pipeArguments } from "effect/Pipeable"
 import type { AnyTag, Task } from "../Task.js"
 import { noPools } from "./taskHooks.js"
@@ -92,6 +93,9 @@ class TaskImpl {
   }
   toString() {
     return `Task(${this.name})`
+  }
+  [NodeInspectSymbol]() {
+    return this.toJSON()
   }
   toJSON() {
     return {

@@ -1,5 +1,4 @@
 import { describe, expect, it } from "@effect/vitest"
-import * as util from "node:util"
 import { Context, Effect, Fiber, Option, Schema, TestClock } from "effect"
 import { RunReport, Task, TaskEvent, TaskGraph } from "../../src/index.js"
 
@@ -83,21 +82,6 @@ describe("Mermaid, Gantt and the report", () => {
       expect(mermaid).toContain(`t1["start vm<br/>failed · 0ms"]:::failed`)
       expect(mermaid).toContain(`t2["run tests<br/>skipped<br/>blocked by start vm"]:::skipped`)
       expect(mermaid).toContain(`t3["lint #quot;src#quot;<br/>interrupted · 1.0s<br/>blocked by start vm"]:::interrupted`)
-    }))
-
-  it.effect("a report prints its tasks: console.log (util.inspect) and String show them, its fields stay what JSON sees", () =>
-    Effect.gen(function*() {
-      const small = TaskGraph.make("small", [Task.make("only", { run: Effect.succeed(1) })])
-      const report = yield* TaskGraph.run(small)
-      const inspected = util.inspect(report, { depth: 4 })
-      expect(inspected).not.toContain("[Getter]")
-      expect(inspected).toContain("name: 'only'")
-      expect(JSON.parse(String(report))).toEqual(JSON.parse(JSON.stringify(report)))
-      expect(JSON.parse(String(report)).tasks[0].name).toBe("only")
-      expect(Object.keys(report)).toEqual([
-        "graph", "status", "startedAt", "finishedAt", "durationMs", "tasks", "criticalPath", "failed",
-        "dependencies", "precedences", "groups"
-      ])
     }))
 })
 
