@@ -169,7 +169,7 @@ const orchestrate = async () => {
       ranOn.set(runner!, [...(ranOn.get(runner!) ?? []), task!])
     }
     console.log("\nwhich runner ran what:")
-    for (const [runner, tasks] of ranOn) console.log(`  ${runner}: ${tasks.length} task(s): ${tasks.join(", ")}`)
+    for (const [runner, tasks] of ranOn) console.log(`  ${runner}: ${tasks.length} ${tasks.length === 1 ? "task" : "tasks"}: ${tasks.join(", ")}`)
     for (const [, task, why] of log.matchAll(/^\[([^\]]+)\] ran again: (.*)$/gm)) console.log(`  ${task} ran again: ${why}`)
     console.log(log.match(/^== cluster demo: (succeeded|failed).*$/m)?.[0] ?? log)
     return code ?? 1

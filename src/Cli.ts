@@ -40,6 +40,7 @@ import { ensureTypeScript, isTypeScriptFile } from "./internal/typescript.js"
 import * as Main from "./Main.js"
 import type * as Reporter from "./Reporter.js"
 import * as TaskGraph from "./TaskGraph.js"
+import * as Text from "./internal/reporter/text.js"
 
 /**
  * The file given to `run` could not be used: it does not exist, could not be
@@ -130,7 +131,7 @@ export const loadGraph = (file: string): Effect.Effect<TaskGraph.TaskGraph.Any, 
  * @category rendering
  */
 export const describePlan = (plan: TaskGraph.Plan, mermaid: string): string => {
-  const lines = [`graph "${plan.graph}": ${plan.tasks.length} task(s), valid`, "", "plan (a step only waits for earlier steps):"]
+  const lines = [`graph "${plan.graph}": ${Text.count(plan.tasks.length, "task")}, valid`, "", "plan (a step only waits for earlier steps):"]
   plan.layers.forEach((layer, i) => lines.push(`  ${String(i + 1).padStart(2)}. ${layer.join(", ")}`))
   if (plan.dependencies.length > 0) {
     lines.push("", "data:")

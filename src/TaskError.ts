@@ -17,6 +17,7 @@
  */
 import { Cause, Data } from "effect"
 import type * as RunReport from "./RunReport.js"
+import * as Text from "./internal/reporter/text.js"
 
 /**
  * A task did not become ready within its `timeout` (retries included).
@@ -100,8 +101,8 @@ export class RunFailedError<E = unknown> extends Data.TaggedError("RunFailedErro
     const head = first === undefined
       ? `graph "${this.report.graph}" failed`
       : `graph "${this.report.graph}" failed: task "${first.task}" ${describe(first.cause)}`
-    const more = this.failures.length > 1 ? `; ${this.failures.length - 1} more task(s) failed` : ""
-    return head + more + (skipped > 0 ? `; ${skipped} task(s) skipped` : "")
+    const more = this.failures.length > 1 ? `; ${Text.count(this.failures.length - 1, "more task")} failed` : ""
+    return head + more + (skipped > 0 ? `; ${Text.count(skipped, "task")} skipped` : "")
   }
 }
 

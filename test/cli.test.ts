@@ -21,7 +21,7 @@ describe("effect-taskgraph run", () => {
     const { code, stdout, stderr } = await cli(["run", fixture("cli-graph.ts"), "--dry-run"])
     expect({ code, stderr }).toEqual({ code: 0, stderr: "" })
     expect(stdout).toBe([
-      `graph "cli demo": 3 task(s), valid`,
+      `graph "cli demo": 3 tasks, valid`,
       ``,
       `plan (a step only waits for earlier steps):`,
       `   1. fetch`,
@@ -86,7 +86,7 @@ describe("effect-taskgraph run", () => {
     ])
     expect({ code, stderr }).toEqual({ code: 0, stderr: "" })
     const lines = stdout.split("\n")
-    expect(lines[0]).toBe("== cli demo: 3 task(s)")
+    expect(lines[0]).toBe("== cli demo: 3 tasks")
     for (const line of ["[fetch] fetched 3 files", "[build] compiling 3 files", "[build] warning: unused x", "[test] running 2 tests", "[test] 2 passed"]) {
       expect(lines).toContain(line)
     }

@@ -263,7 +263,7 @@ describe("Reporter.html: graphs run inside tasks, tags from the context", () => 
       const html = read(file)
       expect(dataOf(html).condensed).toBe(true)
       // checkout, tests | unit/e2e build | run (e2e run: its own graph's drive one layer further) — package is layer 3 of the plan
-      expect(html).toContain("8 tasks in 5 layers (5 in 3 graph(s) run inside tasks, in the layers after their task)")
+      expect(html).toContain("8 tasks in 5 layers (5 in 3 graphs run inside tasks, in the layers after their task)")
       const data = dataOf(html) as unknown as { tasks: ReadonlyArray<{ name: string; layer: number }> }
       expect(data.tasks.map((t) => [t.name, t.layer])).toEqual([
         ["checkout", 0],

@@ -76,7 +76,7 @@ describe("runMain and signals", () => {
       const { code: exitCode, signal: killedBy } = await runner.exited
       const out = runner.stdout()
       expect({ exitCode, killedBy }, out + runner.stderr()).toEqual({ exitCode: code, killedBy: null })
-      expect(out).toMatch(new RegExp(`^== ${signal}: stopping 1 task\\(s\\): sleeper \\(interrupting\\); 1 process\\(es\\): sh -c echo "sleeping \\$\\$"; exec sleep 300 \\(pid ${sleeping}\\)\\. (Press Ctrl\\+C|Send ${signal}) again`, "m"))
+      expect(out).toMatch(new RegExp(`^== ${signal}: stopping 1 task: sleeper \\(interrupting\\); 1 process: sh -c echo "sleeping \\$\\$"; exec sleep 300 \\(pid ${sleeping}\\)\\. (Press Ctrl\\+C|Send ${signal}) again`, "m"))
       expect(out).toContain("[sleeper] -- interrupted")
       expect(out).toMatch(new RegExp(`^== sleepy: interrupted \\(${signal}\\) in \\d+`, "m"))
       expect(out).toMatch(/^ {2}prepare +released +\d+ms$/m)
@@ -106,7 +106,7 @@ describe("runMain and signals", () => {
     const { code, signal, at } = await runner.exited
     expect({ code, signal }).toEqual({ code: 130, signal: null })
     expect(at - sentAt).toBeLessThan(2000)
-    expect(runner.stdout()).toMatch(/^== forced exit \(second SIGINT\): killed 1 process group\(s\) without waiting$/m)
+    expect(runner.stdout()).toMatch(/^== forced exit \(second SIGINT\): killed 1 process group without waiting$/m)
     // the whole process group is gone: the program and the child it started
     expect(await eventually(() => isGone(Number(server)) && isGone(Number(serverChild)), 3000)).toBe(true)
     // the logs were written as it went, and say how it ended

@@ -140,7 +140,7 @@ describe("Process.run failures", () => {
       expect(error.exitCode).toBe(3)
       expect(error.stderrTail).toEqual(numbers(30).slice(10).map((i) => `problem ${i}`))
       expect(error.message).toMatch(/^`sh -c .*` exited with code 3\./)
-      expect(error.message).toContain("Last 20 line(s) of stderr:")
+      expect(error.message).toContain("Last 20 lines of stderr:")
       expect(error.message.endsWith("  problem 30")).toBe(true)
       expect(error.message).not.toContain("problem 10\n")
     }))

@@ -146,7 +146,7 @@ describe.skipIf(!hasTmux)("pretty reporter in a real terminal (tmux, 80×24)", (
     term.keys("C-c")
     // the client stops at once; the server's program does not
     const stopping = await term.waitFor(
-      (s) => s.includes("Press Ctrl+C again to force") && /^ ■ SIGINT: stopping 1 task\(s\) and 1 process\(es\)… [\d.]+m?s$/m.test(s),
+      (s) => s.includes("Press Ctrl+C again to force") && /^ ■ SIGINT: stopping 1 task and 1 process… [\d.]+m?s$/m.test(s),
       "the stopping view to show only the server left"
     )
     expect(stopping).toMatch(/^ ■ client +[\d.]+m?s {2}interrupted$/m)
@@ -161,7 +161,7 @@ describe.skipIf(!hasTmux)("pretty reporter in a real terminal (tmux, 80×24)", (
     expect(await term.waitForExit()).toBe(130)
     expect(Date.now() - sentAt).toBeLessThan(3000)
     const end = term.screen()
-    expect(end).toMatch(/^ ✗ forced exit \(second SIGINT\): killed 1 process group\(s\) without waiting$/m)
+    expect(end).toMatch(/^ ✗ forced exit \(second SIGINT\): killed 1 process group without waiting$/m)
     expect(isGone(server) && isGone(child)).toBe(true)
   })
 })

@@ -77,7 +77,7 @@ describe("plain", () => {
       const exit = yield* Effect.exit(Main.run(demo(true), { reporter: Reporter.plain({ output: out.output }) }))
       expect(Exit.isFailure(exit)).toBe(true)
       const lines = out.text().split("\n")
-      expect(lines[0]).toBe("== demo: 4 task(s)")
+      expect(lines[0]).toBe("== demo: 4 tasks")
       // every line of every program, prefixed with its task
       for (const line of ["[fetch] fetched 3 files", "[build] compiling 3 files", "[build] warning: unused x", "[build] linked", "[unit] test_add ok", "[unit] expected 6, got 7"]) {
         expect(lines).toContain(line)
@@ -314,7 +314,7 @@ describe("pretty", () => {
       " vms  2/2 done  1.5s",
       " | vm      10ms  releasing · powering off (QMP quit)",
       " ! tests  290ms  interrupted",
-      " ! SIGINT: stopping 1 task(s) and 1 process(es)… 1.2s",
+      " ! SIGINT: stopping 1 task and 1 process… 1.2s",
       "   Press Ctrl+C again to force.",
       "   stopping qemu-system-x86_64 -m 512 (pid 42)"
     ])
@@ -378,7 +378,7 @@ describe("stopping", () => {
       yield* Fiber.interrupt(fiber)
       const lines = out.text().split("\n")
       const notice = lines.find((l) => l.startsWith("== interrupted: stopping"))
-      expect(notice).toMatch(/^== interrupted: stopping 1 task\(s\): sleeper \(interrupting\); 1 process\(es\): sh -c echo 'sleeping'; exec sleep 300 \(pid \d+\)$/)
+      expect(notice).toMatch(/^== interrupted: stopping 1 task: sleeper \(interrupting\); 1 process: sh -c echo 'sleeping'; exec sleep 300 \(pid \d+\)$/)
       expect(lines).toContain("[sleeper] -- interrupted")
       expect(lines.some((l) => /^== nap: interrupted in \d+/.test(l))).toBe(true)
       expect(lines.indexOf("[sleeper] -- interrupted")).toBeGreaterThan(lines.indexOf(notice!))
@@ -404,7 +404,7 @@ describe("stopping", () => {
       yield* Effect.exit(Main.run(TaskGraph.make("flaky", [server, user]), { reporter: Reporter.plain({ output: out.output }) }))
       const lines = out.text().split("\n")
       const notice = lines.findIndex((l) => l.startsWith("== user failed: stopping"))
-      expect(lines[notice]).toMatch(/^== user failed: stopping 1 task\(s\): server \(releasing\); 1 process\(es\): sh -c trap '' TERM; .* \(pid \d+\)$/)
+      expect(lines[notice]).toMatch(/^== user failed: stopping 1 task: server \(releasing\); 1 process: sh -c trap '' TERM; .* \(pid \d+\)$/)
       expect(notice).toBeGreaterThan(lines.findIndex((l) => l.startsWith("[user] -- FAILED")))
       // the cleanup happened (after the notice), then the summary: its shape, not how long a loaded machine took
       const released = lines.indexOf("[server] -- released")

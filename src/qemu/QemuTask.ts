@@ -37,6 +37,7 @@ import * as QemuImg from "./QemuImg.js"
 import * as Rsync from "./Rsync.js"
 import * as Ssh from "./Ssh.js"
 import * as TestGuest from "./TestGuest.js"
+import * as Text from "../internal/reporter/text.js"
 
 // ---------------------------------------------------------------------------------------------
 // Services handed from task to task
@@ -687,7 +688,7 @@ export const rsync = <IS, IY>(
         delete: options.delete ?? true,
         exclude: options.exclude
       })
-      yield* Task.output(`${result.itemized.length} change(s) copied to ${options.destination}`, "log")
+      yield* Task.output(`${Text.count(result.itemized.length, "change")} copied to ${options.destination}`, "log")
       return { source: options.source, destination: options.destination, itemized: result.itemized } satisfies Synced
     })
   })

@@ -41,7 +41,7 @@ describe("failure modes", () => {
       expect(Cause.failureOption(error.failures[0]!.cause)).toEqual(Option.some("a broke"))
       expect(error.report.status).toBe("failed")
       expect(error.message).toContain(`task "a" failed: a broke`)
-      expect(error.message).toContain("2 task(s) skipped")
+      expect(error.message).toContain("2 tasks skipped")
     }))
 
   it.effect("continue: only the dependents of the failed task are skipped; independent branches finish; the run still fails", () =>

@@ -142,11 +142,11 @@ const header = (data: PageData): string => {
       ["total time", data.durationMs === null ? "—" : Text.duration(data.durationMs)],
       ["exit code", data.exitCode === null ? "—" : String(data.exitCode)],
       ["tasks", String(data.tasks.length)],
-      ["critical path", data.criticalPath.length === 0 ? "—" : `${data.criticalPath.length} task(s)`],
+      ["critical path", data.criticalPath.length === 0 ? "—" : Text.count(data.criticalPath.length, "task")],
       ["started", `<span id="started-at">${data.startedAt === null ? "" : new Date(data.startedAt).toISOString()}</span>`]
     ]
   const failed = data.tasks.map((t, i) => ({ t, i })).filter(({ t }) => t.error !== null)
-  const failures = failed.length === 0 ? "" : `<div class="failures"><h2>${failed.length} task(s) failed</h2><ul>${
+  const failures = failed.length === 0 ? "" : `<div class="failures"><h2>${Text.count(failed.length, "task")} failed</h2><ul>${
     failed.slice(0, 20).map(({ i, t }) =>
       `<li><a href="#task-${i}" data-i="${i}">${escape(t.name)}</a>: <span class="failure-message">${escape(t.error ?? "")}</span></li>`
     ).join("")

@@ -175,7 +175,7 @@ export const condensedSvg = (data: PageData): string => {
   const out: Array<string> = [
     `<svg xmlns="http://www.w3.org/2000/svg" class="condensed" id="graph-svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="condensed graph">`,
     `<text class="axis-title" x="0" y="14">${data.tasks.length} tasks in ${data.layers} layers${perBand > 1 ? `, ${perBand} layers per row` : ""}${
-      nested > 0 ? ` (${nested} in ${data.groups.length} graph(s) run inside tasks, in the layers after their task)` : ""
+      nested > 0 ? ` (${nested} in ${Text.count(data.groups.length, "graph")} run inside tasks, in the layers after their task)` : ""
     }</text>`
   ]
   for (let b = 0; b < used; b++) {

@@ -8,6 +8,7 @@
 import { Data } from "effect"
 import type { ExitStatus } from "../../Process.js"
 import { quote } from "../shell.js"
+import * as Text from "../reporter/text.js"
 
 /** `command arg1 'arg two'` for a message: a script by its first line, cut to a readable length. @internal */
 export const displayCommand = (command: string, args: ReadonlyArray<string>, max = 200): string => {
@@ -76,10 +77,10 @@ export class ProcessExitError extends Data.TaggedError("ProcessExitError")<{
       this.context === undefined ? "" : ` ${this.context}`
     }.`
     if (this.stderrTail.length > 0) {
-      return `${head}\nLast ${this.stderrTail.length} line(s) of stderr:\n${indent(this.stderrTail)}`
+      return `${head}\nLast ${Text.count(this.stderrTail.length, "line")} of stderr:\n${indent(this.stderrTail)}`
     }
     if (this.stdoutTail.length > 0) {
-      return `${head} It printed nothing on stderr.\nLast ${this.stdoutTail.length} line(s) of stdout:\n${
+      return `${head} It printed nothing on stderr.\nLast ${Text.count(this.stdoutTail.length, "line")} of stdout:\n${
         indent(this.stdoutTail)
       }`
     }

@@ -193,7 +193,7 @@ export const open = (plan: Model.PlanLike, dir: string): Writer => {
       closeAll()
     },
     force: (forced) => {
-      put(combined, line(Date.now(), plan.graph, "===", `forced exit (second ${forced.reason}): killed ${forced.killed} process group(s)`))
+      put(combined, line(Date.now(), plan.graph, "===", `forced exit (second ${forced.reason}): killed ${Text.count(forced.killed, "process group")}`))
       closeAll()
     },
     close: closeAll

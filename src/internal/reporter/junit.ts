@@ -46,7 +46,7 @@ export const render = (
         const message = lines[0] ?? t.status
         const text = [
           ...lines,
-          ...(tail.length > 0 ? ["", `last ${tail.length} line(s) of output:`, ...tail] : [])
+          ...(tail.length > 0 ? ["", `last ${Text.count(tail.length, "line")} of output:`, ...tail] : [])
         ].join("\n")
         body.push(
           `      <failure message="${escape(message)}" type="${t.status === "failed" ? "TaskFailed" : "TaskTimedOut"}">${escape(text)}</failure>`

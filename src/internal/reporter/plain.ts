@@ -38,8 +38,8 @@ export const stoppingText = (s: Stopping): string => {
   const tasks = s.tasks.map((t) => `${t.name} (${t.phase})`)
   const procs = s.processes.map(processText)
   const busy = [
-    tasks.length > 0 ? `${tasks.length} task(s): ${tasks.join(", ")}` : "",
-    procs.length > 0 ? `${procs.length} process(es): ${procs.join(", ")}` : ""
+    tasks.length > 0 ? `${Text.count(tasks.length, "task")}: ${tasks.join(", ")}` : "",
+    procs.length > 0 ? `${Text.count(procs.length, "process", "processes")}: ${procs.join(", ")}` : ""
   ].filter((x) => x !== "")
   const head = s.first ? `${s.reason}: stopping` : `still stopping after ${Text.duration(s.now - s.since)}`
   return `${head}${busy.length === 0 ? "" : ` ${busy.join("; ")}`}${s.first && s.hint !== undefined ? `. ${s.hint}` : ""}`
@@ -60,7 +60,7 @@ export const make = (plan: Model.PlanLike, config: Config): View => {
     t?.startedAt === undefined ? "" : Text.duration(at - t.startedAt)
 
   return {
-    begin: () => write([`== ${plan.graph}: ${plan.tasks.length} task(s)`]),
+    begin: () => write([`== ${plan.graph}: ${Text.count(plan.tasks.length, "task")}`]),
     events: (events) => {
       const out: Array<string> = []
       // a task with nothing to release goes ready -> released at once: say "done" once
@@ -131,6 +131,6 @@ export const make = (plan: Model.PlanLike, config: Config): View => {
       write(["", ...Summary.lines(end, { palette: Text.palette(false), icons: undefined, prefix: "== " })])
     },
     force: (forced) =>
-      write([`== forced exit (second ${forced.reason}): killed ${forced.killed} process group(s) without waiting`])
+      write([`== forced exit (second ${forced.reason}): killed ${Text.count(forced.killed, "process group")} without waiting`])
   }
 }

@@ -187,8 +187,8 @@ export const make = (plan: Model.PlanLike, config: Config): View => {
     const what: Array<string> = []
     // the tasks from the events (up to date), the programs from the last notice
     const tasks = model.tasks.filter((t) => t.stopping).length
-    if (tasks > 0) what.push(`${tasks} task(s)`)
-    if (s.processes.length > 0) what.push(`${s.processes.length} process(es)`)
+    if (tasks > 0) what.push(Text.count(tasks, "task"))
+    if (s.processes.length > 0) what.push(Text.count(s.processes.length, "process", "processes"))
     const busy = what.length === 0 ? "finishing" : `stopping ${what.join(" and ")}`
     const out = [cut(p.yellow(` ${icons.interrupted} ${s.reason}: ${busy}… ${Text.duration(now - s.since)}`), width - 1)]
     if (s.hint !== undefined) out.push(cut(p.yellow(`   ${s.hint}`), width - 1))
@@ -279,7 +279,7 @@ export const make = (plan: Model.PlanLike, config: Config): View => {
     force: (forced, now) => {
       draw(now)
       if (closed) return
-      write(`${p.red(` ${icons.failed} forced exit`)} (second ${forced.reason}): killed ${forced.killed} process group(s) without waiting\n${SHOW_CURSOR}`)
+      write(`${p.red(` ${icons.failed} forced exit`)} (second ${forced.reason}): killed ${Text.count(forced.killed, "process group")} without waiting\n${SHOW_CURSOR}`)
       closed = true
     },
     close: () => {

@@ -107,6 +107,9 @@ export const padEnd = (text: string, columns: number): string => {
 export const padStart = (text: string, columns: number): string =>
   " ".repeat(Math.max(0, columns - width(text))) + text
 
+/** A count with its noun in the right number: `1 task`, `3 tasks`, `2 processes`. */
+export const count = (n: number, singular: string, plural = `${singular}s`): string => `${n} ${n === 1 ? singular : plural}`
+
 /**
  * A duration as people read it at a glance: `87ms`, `12.4s`, `1m05s`, `1h02m`.
  */
@@ -171,5 +174,5 @@ export const errorLines = (error: string, max = 12): Array<string> => {
   while (lines.length > 0 && lines[0] === "") lines.shift()
   while (lines.length > 0 && lines[lines.length - 1] === "") lines.pop()
   if (lines.length <= max) return lines
-  return [...lines.slice(0, max), `… (${lines.length - max} more line(s))`]
+  return [...lines.slice(0, max), `… (${count(lines.length - max, "more line")})`]
 }
