@@ -92,7 +92,7 @@ svg.condensed .axis-title{font-size:13px;fill:#59636e}
 .tl-legend .run-sw{width:18px;height:10px;background:#57606a;border-radius:2px}
 .tl-legend .held-sw{width:18px;height:8px;border:1px dashed #57606a;background:#eaeef2;border-radius:2px}
 .table-tools{padding:10px 16px;border-bottom:1px solid var(--line);display:flex;gap:10px;align-items:center}
-input.search,input#task-filter{font:inherit;padding:5px 10px;border:1px solid var(--line);border-radius:6px;min-width:220px;background:#fff}
+input.search,input#task-filter{font:inherit;padding:5px 10px;border:1px solid var(--line);border-radius:6px;min-width:220px;background:#fff}input#task-filter{min-width:280px}
 input:focus{outline:2px solid #0969da33;border-color:#0969da}
 .table-wrap{max-height:520px;overflow:auto}
 table{border-collapse:collapse;width:100%}
