@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import { Either } from "effect"
+import { Duration, Effect, Either, Option, Schedule } from "effect"
 import * as GraphError from "../GraphError.js"
 import type { AnyTag, Task } from "../Task.js"
 import * as InternalTask from "./task.js"
@@ -153,6 +153,14 @@ const heights = (order: Int32Array, dependents: Rows, n: number): Int32Array => 
 /** @internal */
 export const compile = (source: GraphSource): Either.Either<CompiledPlan, GraphError.GraphError> => {
   const tasks = source.tasks
+  if (!Array.isArray(tasks)) {
+    return Either.left(
+      new GraphError.InvalidOptionError({
+        option: `tasks of graph "${source.name}"`,
+        reason: `must be an array of tasks made with Task.make, got ${describe(tasks)}`
+      })
+    )
+  }
   const n = tasks.length
   // names and providers in one pass over the tasks (on a large graph each pass is mostly cache misses)
   const indexByName = new Map<string, number>()
@@ -161,6 +169,13 @@ export const compile = (source: GraphSource): Either.Either<CompiledPlan, GraphE
   let anyContext = false
   for (let i = 0; i < n; i++) {
     const task = tasks[i]!
+    // what the types guarantee, checked for JavaScript callers and casts (cheap: three loads a task)
+    if (!InternalTask.isTask(task) || typeof task.name !== "string" || task.name === "" || !Effect.isEffect(task.run)) {
+      return Either.left(malformed(task, i))
+    }
+    if ((task.timeout !== undefined || task.retry !== undefined) && badTiming(task) !== undefined) {
+      return Either.left(badTiming(task)!)
+    }
     // one hash lookup, not has + set: a name already there leaves the size as it was
     const size = indexByName.size
     indexByName.set(task.name, i)
@@ -171,6 +186,7 @@ export const compile = (source: GraphSource): Either.Either<CompiledPlan, GraphE
     if (task.publishes === "context") anyContext = true
     for (let p = 0; p < provides.length; p++) {
       const tag = provides[p]!
+      if (typeof tag?.key !== "string") return Either.left(notATag(task, "provides", tag))
       const other = providerByKey.get(tag.key)
       if (other !== undefined) {
         return Either.left(
@@ -189,6 +205,7 @@ export const compile = (source: GraphSource): Either.Either<CompiledPlan, GraphE
   const indexOf = (task: Task.Any): number | undefined => {
     const noted = InternalTask.positionIn(task, tasks)
     if (noted !== undefined) return noted
+    if (!InternalTask.isTask(task)) return undefined
     const i = indexByName.get(task.name)
     return i !== undefined && tasks[i] === task ? i : undefined
   }
@@ -197,6 +214,14 @@ export const compile = (source: GraphSource): Either.Either<CompiledPlan, GraphE
   const precedencePairs: Array<number> = []
   const extraWaits = new Map<number, Array<number>>()
   for (const [a, b] of source.precedences) {
+    if (!InternalTask.isTask(a) || !InternalTask.isTask(b)) {
+      return Either.left(
+        new GraphError.InvalidOptionError({
+          option: `precedence of graph "${source.name}"`,
+          reason: `both sides must be tasks made with Task.make, got ${describe(a)} before ${describe(b)}`
+        })
+      )
+    }
     const i = indexOf(a)
     const j = indexOf(b)
     const label = `${a.name} before ${b.name}`
@@ -232,6 +257,7 @@ export const compile = (source: GraphSource): Either.Either<CompiledPlan, GraphE
     const requires = task.requires
     for (let r = 0; r < requires.length; r++) {
       const tag = requires[r]!
+      if (typeof tag?.key !== "string") return Either.left(notATag(task, "requires", tag))
       const provider = providerByKey.get(tag.key)
       if (provider === i) return Either.left(new GraphError.SelfDependencyError({ task: task.name, via: tag.key }))
       if (provider === undefined) {
@@ -270,6 +296,14 @@ export const compile = (source: GraphSource): Either.Either<CompiledPlan, GraphE
       for (let a = 0; a < after.length; a++) {
         const before = after[a]!
         const j = indexOf(before)
+        if (j === undefined && !InternalTask.isTask(before)) {
+          return Either.left(
+            new GraphError.InvalidOptionError({
+              option: `after of task "${task.name}"`,
+              reason: `item ${a} is ${describe(before)}, not a task: list tasks made with Task.make`
+            })
+          )
+        }
         if (j === undefined) {
           return Either.left(new GraphError.UnknownTaskError({ task: before.name, referencedBy: task.name, via: "after" }))
         }
@@ -394,3 +428,67 @@ const findCycle = (remaining: Int32Array, waitsFor: Rows, tasks: ReadonlyArray<T
   // walk followed "waits for" edges (b waits for a); reverse to read in execution order
   return loop.reverse().map((i) => tasks[i]!.name)
 }
+
+/** A value as an error message names it. */
+const describe = (u: unknown): string =>
+  u === undefined
+    ? "undefined"
+    : u === null
+    ? "null"
+    : typeof u === "string"
+    ? `the string ${JSON.stringify(u)}`
+    : typeof u === "function"
+    ? "a function"
+    : typeof u === "object"
+    ? "an object"
+    : `${typeof u} ${String(u)}`
+
+/** What is wrong with a task that is not one, has no usable name, or no Effect to run. */
+const malformed = (task: unknown, i: number): GraphError.GraphError => {
+  if (!InternalTask.isTask(task)) {
+    return new GraphError.InvalidOptionError({
+      option: `task #${i} of the graph`,
+      reason: `${describe(task)} is not a task: make tasks with Task.make`
+    })
+  }
+  if (typeof task.name !== "string" || task.name === "") {
+    return new GraphError.InvalidOptionError({
+      option: `name of task #${i}`,
+      reason: `must be a non-empty string (it names the task in events, logs and reports), got ${
+        task.name === "" ? "an empty string" : describe(task.name)
+      }`
+    })
+  }
+  return new GraphError.InvalidOptionError({
+    option: `run of task "${task.name}"`,
+    reason: typeof task.run === "function"
+      ? "must be an Effect, got a function: pass the effect itself (e.g. Effect.sync(f) or Effect.promise(f)), not f"
+      : `must be an Effect, got ${describe(task.run)}`
+  })
+}
+
+/** A `timeout` that is not a duration, or a `retry` that is not a `Schedule`. */
+const badTiming = (task: Task.Any): GraphError.GraphError | undefined => {
+  if (task.timeout !== undefined && Option.isNone(Duration.decodeUnknown(task.timeout))) {
+    return new GraphError.InvalidOptionError({
+      option: `timeout of task "${task.name}"`,
+      reason: `must be a duration ("10 seconds", Duration.minutes(2), a number of milliseconds), got ${
+        describe(task.timeout)
+      }`
+    })
+  }
+  if (task.retry !== undefined && !Schedule.isSchedule(task.retry)) {
+    return new GraphError.InvalidOptionError({
+      option: `retry of task "${task.name}"`,
+      reason: `must be a Schedule (e.g. Schedule.recurs(2)), got ${describe(task.retry)}`
+    })
+  }
+  return undefined
+}
+
+/** An item of `provides` or `requires` that is not a `Context.Tag`. */
+const notATag = (task: Task.Any, option: "provides" | "requires", tag: unknown): GraphError.GraphError =>
+  new GraphError.InvalidOptionError({
+    option: `${option} of task "${task.name}"`,
+    reason: `${describe(tag)} is not a Context.Tag: list tags (class Db extends Context.Tag("Db")<Db, …>() {})`
+  })

@@ -117,6 +117,9 @@ Object.defineProperty(TaskImpl.prototype, TypeId, {
   }
 })
 
+/** Is this a task (of this copy of the library or another)? `Task.isTask`, for internal modules. @internal */
+export const isTask = (u: unknown): u is Task.Any => typeof u === "object" && u !== null && TypeId in u
+
 /** @internal */
 export const notePosition = (task: Task.Any, i: number): void => {
   if (task instanceof TaskImpl) task[Position] = i

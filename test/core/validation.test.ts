@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Effect, Ref } from "effect"
+import { Context, Duration, Effect, Ref, Schedule } from "effect"
 import { GraphError, Task, TaskError, TaskGraph } from "../../src/index.js"
 
 class A extends Context.Tag("A")<A, number>() {}
@@ -152,4 +152,78 @@ describe("validation: bad input gets a clear error before anything runs", () => 
     // the type id lives on the prototype: equality and JSON stay the data's own
     expect(Object.getOwnPropertySymbols(errors[4]!)).not.toContain(GraphError.TypeId)
   })
+})
+
+/**
+ * What the types rule out, arriving anyway: a graph file in JavaScript (the CLI runs `.js`
+ * graphs) or a cast. Each gets an InvalidOptionError that names the task and the field, before
+ * anything runs, instead of a TypeError from inside the scheduler.
+ */
+describe("validation: malformed tasks from JavaScript or a cast", () => {
+  // the casts stand for what a JavaScript caller can pass
+  const loose = (options: Record<string, unknown>) => Task.make("x", options as unknown as { run: Effect.Effect<void> })
+  const graphOf = (...tasks: ReadonlyArray<unknown>) => TaskGraph.make("g", tasks as ReadonlyArray<Task.Task.Any>)
+  const cases: ReadonlyArray<readonly [string, () => TaskGraph.TaskGraph<unknown, never, unknown>, string]> = [
+    ["no run", () => graphOf(loose({})), `invalid run of task "x": must be an Effect, got undefined`],
+    [
+      "a function as run",
+      () => graphOf(loose({ run: () => 1 })),
+      `invalid run of task "x": must be an Effect, got a function: pass the effect itself (e.g. Effect.sync(f) or Effect.promise(f)), not f`
+    ],
+    [
+      "an empty name",
+      () => graphOf(Task.make("", { run: Effect.void })),
+      `invalid name of task #0: must be a non-empty string (it names the task in events, logs and reports), got an empty string`
+    ],
+    ["a number as name", () => graphOf(Task.make(7 as unknown as string, { run: Effect.void })), `invalid name of task #0: must be a non-empty string`],
+    [
+      "undefined in after",
+      () => graphOf(loose({ after: [undefined], run: Effect.void })),
+      `invalid after of task "x": item 0 is undefined, not a task: list tasks made with Task.make`
+    ],
+    [
+      "a string in requires",
+      () => graphOf(loose({ requires: ["Db"], run: Effect.void })),
+      `invalid requires of task "x": the string "Db" is not a Context.Tag`
+    ],
+    ["a string as provides", () => graphOf(loose({ provides: "Db", run: Effect.void })), `invalid provides of task "x": the string "Db" is not a Context.Tag`],
+    ["an object that is not a task", () => graphOf({ name: "x" }), `invalid task #0 of the graph: an object is not a task: make tasks with Task.make`],
+    [
+      "no array of tasks",
+      () => TaskGraph.make("g", undefined as unknown as ReadonlyArray<Task.Task.Any>),
+      `invalid tasks of graph "g": must be an array of tasks made with Task.make, got undefined`
+    ],
+    [
+      "a misspelt timeout",
+      () => graphOf(loose({ timeout: "10 minutez", run: Effect.void })),
+      `invalid timeout of task "x": must be a duration ("10 seconds", Duration.minutes(2), a number of milliseconds), got the string "10 minutez"`
+    ],
+    ["a number as retry", () => graphOf(loose({ retry: 2, run: Effect.void })), `invalid retry of task "x": must be a Schedule (e.g. Schedule.recurs(2)), got number 2`],
+    [
+      "a precedence between non-tasks",
+      () => graphOf(noop("a")).pipe(TaskGraph.precedence(undefined as unknown as Task.Task.Any, undefined as unknown as Task.Task.Any)),
+      `invalid precedence of graph "g": both sides must be tasks made with Task.make, got undefined before undefined`
+    ]
+  ]
+  for (const [name, make, message] of cases) {
+    it.effect(name, () =>
+      Effect.gen(function*() {
+        const error = yield* rejects(make())
+        expect(error._tag).toBe("InvalidOptionError")
+        expect(error.message.startsWith(message)).toBe(true)
+        // and TaskGraph.validate says the same
+        const validated = yield* Effect.flip(TaskGraph.validate(make()))
+        expect(validated.message).toBe(error.message)
+      }))
+  }
+
+  it.effect("a valid timeout in any Duration input and a Schedule as retry pass", () =>
+    Effect.gen(function*() {
+      const plan = yield* TaskGraph.validate(graphOf(
+        Task.make("a", { timeout: "10 seconds", run: Effect.void }),
+        Task.make("b", { timeout: 1500, run: Effect.void }),
+        Task.make("c", { timeout: Duration.minutes(2), retry: Schedule.recurs(2), run: Effect.void })
+      ))
+      expect(plan.tasks).toEqual(["a", "b", "c"])
+    }))
 })
