@@ -169,12 +169,13 @@ export const compile = (source: GraphSource): Either.Either<CompiledPlan, GraphE
   let anyContext = false
   for (let i = 0; i < n; i++) {
     const task = tasks[i]!
-    // what the types guarantee, checked for JavaScript callers and casts (cheap: three loads a task)
+    // what the types guarantee, checked for JavaScript callers and casts (a few loads a task)
     if (!InternalTask.isTask(task) || typeof task.name !== "string" || task.name === "" || !Effect.isEffect(task.run)) {
       return Either.left(malformed(task, i))
     }
-    if ((task.timeout !== undefined || task.retry !== undefined) && badTiming(task) !== undefined) {
-      return Either.left(badTiming(task)!)
+    if (task.timeout !== undefined || task.retry !== undefined) {
+      const bad = badTiming(task)
+      if (bad !== undefined) return Either.left(bad)
     }
     // one hash lookup, not has + set: a name already there leaves the size as it was
     const size = indexByName.size
