@@ -35,6 +35,7 @@ import type { NestPoint } from "./internal/nesting.js"
 import * as Nesting from "./internal/nesting.js"
 import { printsAsFields } from "./internal/printing.js"
 import * as Report from "./internal/report.js"
+import * as Text from "./internal/reporter/text.js"
 import { hooksFrom } from "./internal/taskHooks.js"
 import type * as RunReport from "./RunReport.js"
 import type { TaskState } from "./RunReport.js"
@@ -196,7 +197,7 @@ const GraphProto = {
     return pipeArguments(this, arguments)
   },
   toString(this: TaskGraph.Any) {
-    return `TaskGraph(${this.name}, ${this.tasks.length} tasks)`
+    return `TaskGraph(${this.name}, ${Text.count(this.tasks.length, "task")})`
   },
   toJSON(this: TaskGraph.Any) {
     return {

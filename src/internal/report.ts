@@ -21,7 +21,7 @@ export const fromSnapshot = (snap: Snapshot): RunReport => {
   // built on first access: a 100k-task run need not allocate a million report fields nobody reads
   let flat: Flat | undefined
   const flatten = () => flat ??= flattenRuns(snap)
-  const report: RunReport = {
+  return printsAsFields<RunReport>({
     graph: plan.source.name,
     status: snap.outcome,
     startedAt: snap.startedAt,
@@ -41,8 +41,7 @@ export const fromSnapshot = (snap: Snapshot): RunReport => {
     get groups() {
       return snap.children.length === 0 ? [] : flatten().groups
     }
-  }
-  return printsAsFields(report)
+  })
 }
 
 
