@@ -147,204 +147,294 @@ export const make = (
   runtime: Runtime.Runtime<never>,
   clock: Clock.Clock,
   options: SchedulerOptions
-): Scheduler => {
-  const n = plan.n
-  const tasks = plan.tasks
-  const schedulerId = FiberId.make(-1, 0) as FiberId.Runtime
-  const now = () => clock.unsafeCurrentTimeMillis()
+): Scheduler => new Run(plan, runtime, clock, options)
 
-  // ---- per-task state: plain arrays, private to this closure -------------
-  const phase = new Uint8Array(n)
-  const states: Array<TaskState> = new Array(n).fill("pending")
-  const waitCount = new Int32Array(n)
-  const holders = plan.holders.slice()
-  const attempts = new Int32Array(n)
-  const startTimes = new Float64Array(n).fill(NaN)
-  const readyTimes = new Float64Array(n).fill(NaN)
-  const endTimes = new Float64Array(n).fill(NaN)
-  const releaseTimes = new Float64Array(n).fill(NaN)
-  const values: Array<unknown> = new Array(n)
-  const causes: Array<Cause.Cause<unknown> | undefined> = new Array(n)
-  const blockedBy = new Int32Array(n).fill(NONE)
-  const fibers: Array<Fiber.RuntimeFiber<unknown, unknown> | undefined> = new Array(n)
-  const scopes: Array<TaskScope.TaskScope | undefined> = new Array(n)
+/**
+ * One run of a plan. A class rather than a closure for the first run's sake: V8 compiles a closure's
+ * whole body, inner functions included, the first time it is called (a 16 KB `make` cost ~0.65 ms
+ * of a one-task run, measured by compiling it ahead), while a method is compiled only when called
+ * (bench/README.md, "Fourth round"). The state is mutated only by these methods.
+ */
+class Run implements Scheduler {
+  private readonly n: number
+  private readonly tasks: CompiledPlan["tasks"]
+  private readonly schedulerId = FiberId.make(-1, 0) as FiberId.Runtime
+
+  // ---- per-task state: plain arrays, private to this run --------------------
+  private readonly phase: Uint8Array
+  private readonly states: Array<TaskState>
+  private readonly waitCount: Int32Array
+  private readonly holders: Int32Array
+  private readonly attempts: Int32Array
+  private readonly startTimes: Float64Array
+  private readonly readyTimes: Float64Array
+  private readonly endTimes: Float64Array
+  private readonly releaseTimes: Float64Array
+  private readonly values: Array<unknown>
+  private readonly causes: Array<Cause.Cause<unknown> | undefined>
+  private readonly blockedBy: Int32Array
+  private readonly fibers: Array<Fiber.RuntimeFiber<unknown, unknown> | undefined>
+  private readonly scopes: Array<TaskScope.TaskScope | undefined>
   /** a task's context, kept until its release: its finalizers run with it, as when acquired */
-  const contexts: Array<Context.Context<never> | undefined> = new Array(n)
-  const spans: Array<Tracer.Span | undefined> = options.spans ? new Array(n) : []
-  const watcherCauses: Array<Cause.Cause<unknown> | undefined> = new Array(n)
-  const stoppedByUs = new Uint8Array(n)
-  const failures: Array<number> = []
+  private readonly contexts: Array<Context.Context<never> | undefined>
+  private readonly spans: Array<Tracer.Span | undefined>
+  private readonly watcherCauses: Array<Cause.Cause<unknown> | undefined>
+  private readonly stoppedByUs: Uint8Array
+  private readonly failures: Array<number> = []
 
-  for (let i = 0; i < n; i++) waitCount[i] = plan.waitsFor.start[i + 1]! - plan.waitsFor.start[i]!
   // edges as flat arrays (compressed rows, see plan.ts): row i is items[start[i]] … items[start[i + 1] - 1]
-  const depStart = plan.dataDeps.start
-  const depItems = plan.dataDeps.items
-  const depKeys = plan.dataKeys
-  const depPicks = plan.dataPicks
-  const dependentStart = plan.dependents.start
-  const dependentItems = plan.dependents.items
+  private readonly depStart: Int32Array
+  private readonly depItems: Int32Array
+  private readonly depKeys: ReadonlyArray<string>
+  private readonly depPicks: CompiledPlan["dataPicks"]
+  private readonly dependentStart: Int32Array
+  private readonly dependentItems: Int32Array
 
   // ---- queues drained by `pump` -------------------------------------------
   // Ready tasks: a heap, those with the longest path ahead first (readyQueue.ts). The release and
   // done queues: plain arrays with a head index, the hot path of a 100k-task run.
-  const startQueue = ReadyQueue.make(n, plan.height)
-  const releaseQueue: Array<number> = []
-  let releaseHead = 0
-  const doneQueue: Array<number> = []
-  let doneHead = 0
-  let pumping = false
+  private readonly startQueue: ReadyQueue.ReadyQueue
+  private readonly releaseQueue: Array<number> = []
+  private releaseHead = 0
+  private readonly doneQueue: Array<number> = []
+  private doneHead = 0
+  private pumping = false
 
-  let running = 0
-  let finished = 0
-  let readyCount = 0
-  let paused = false
-  let stopping = false
-  let interrupted = false
-  let hold = options.hold
-  let startedAt = NaN
-  let finishedAt: number | undefined = undefined
-  let outcome: Snapshot["outcome"] = "running"
+  private running = 0
+  private finished = 0
+  private readyCount = 0
+  private paused = false
+  private stopping = false
+  private interrupted = false
+  private hold: boolean
+  private startedAt = NaN
+  private finishedAt: number | undefined = undefined
+  private outcome: Snapshot["outcome"] = "running"
 
   // ---- slots and pools: the tree's capacity (nesting.ts) ------------------
-  const nest = options.nest
-  const capacity = nest?.capacity ?? Nesting.makeCapacity(options.concurrency, options.pools)
-  if (nest === undefined) capacity.seed = () => plan.names
-  // a nested run's own bound (its `concurrency` option); a root run is bounded by the capacity alone
-  const ownLimit = nest === undefined ? Number.POSITIVE_INFINITY : options.concurrency
+  private readonly nest: Nesting.NestPoint | undefined
+  private readonly capacity: Nesting.Capacity
+  /** a nested run's own bound (its `concurrency` option); a root run is bounded by the capacity alone */
+  private readonly ownLimit: number
   /** slots lent by the enclosing task while it waits for this run (taken at start) */
-  let lentFree = 0
-  let lent = 0
-  const onLentSlot = nest === undefined ? undefined : new Uint8Array(n)
+  private lentFree = 0
+  private lent = 0
+  private readonly onLentSlot: Uint8Array | undefined
   /** something was given back during this pump: the other runs of the tree may start something */
-  let gaveBack = false
-  const pools = nest === undefined
-    ? Pools.make({}, (i) => tasks[i]!.pools, capacity.poolFree)
-    : Pools.make(options.pools, (i) => tasks[i]!.pools, capacity.poolFree)
-  const fullNames = options.names
-  const nameOf = (i: number): string => fullNames === undefined ? tasks[i]!.name : fullNames[i]!
-  const children: Array<{ readonly task: number; readonly run: Nesting.ChildRun }> = []
+  private gaveBack = false
+  private readonly pools: Pools.Pools | undefined
+  private readonly fullNames: ReadonlyArray<string> | undefined
+  private readonly children: Array<{ readonly task: number; readonly run: Nesting.ChildRun }> = []
   /** per task: its slot is lent to a child run (allocated on the first child run) */
-  let lending: Uint8Array | undefined
-  const isQueued = (i: number) => phase[i] === QUEUED
+  private lending: Uint8Array | undefined = undefined
+  private readonly isQueued = (i: number) => this.phase[i] === QUEUED
 
   // Both signals are made on first use: a Deferred costs tens of µs to make (measured), more than a
   // one-task run otherwise needs, and a run whose tasks all finish synchronously is over before anyone
   // waits on `done` (see `finalSnapshot`); `allReady` only matters to `toLayer`.
-  let done: Deferred.Deferred<Snapshot> | undefined
-  let doneExit: Exit.Exit<Snapshot> | undefined
-  let allReady: Deferred.Deferred<Snapshot, Snapshot> | undefined
-  let allReadyExit: Exit.Exit<Snapshot, Snapshot> | undefined
-  const settleDone = (exit: Exit.Exit<Snapshot>) => {
-    doneExit ??= exit
-    if (done !== undefined) Deferred.unsafeDone(done, exit)
-  }
-  const settleAllReady = (exit: Exit.Exit<Snapshot, Snapshot>) => {
-    allReadyExit ??= exit
-    if (allReady !== undefined) Deferred.unsafeDone(allReady, exit)
-  }
+  private doneSignal: Deferred.Deferred<Snapshot> | undefined = undefined
+  private doneExit: Exit.Exit<Snapshot> | undefined = undefined
+  private allReadySignal: Deferred.Deferred<Snapshot, Snapshot> | undefined = undefined
+  private allReadyExit: Exit.Exit<Snapshot, Snapshot> | undefined = undefined
 
   // ---- events --------------------------------------------------------------
-  const eventLog = EventLog.make(schedulerId)
-  const up = nest?.emit
-  // a nested run's events also go to the enclosing run (its RunFinished does not: the enclosing run goes on)
-  const emit = up === undefined
-    ? options.events ? eventLog.emit : undefined
-    : options.events
-    ? (event: TaskEvent.TaskEvent) => {
-      eventLog.emit(event)
-      up(event)
-    }
-    : up
+  private readonly eventLog: EventLog.EventLog
+  private readonly emit: ((event: TaskEvent.TaskEvent) => void) | undefined
+  readonly events: ReadonlyArray<TaskEvent.TaskEvent>
+  readonly nextEvent: () => Deferred.Deferred<void>
 
   // ---- the context every task fiber starts with ----------------------------
-  const baseContext = runtime.context
-  // spans are made directly with the tracer (Effect.withSpan costs ~14 µs a task)
-  const tracer = options.spans ? options.tracer : undefined
-  const parentSpan = Context.getOption(baseContext, Tracer.ParentSpan)
-  const forkTask = TaskFiber.make(
-    TaskLogging.fiberRefs(runtime.fiberRefs, schedulerId, emit !== undefined),
-    runtime.runtimeFlags,
-    schedulerId
-  )
-  const makeHooks = TaskLogging.hooksMaker({
-    output: emit === undefined ? undefined : (task, stream, line) =>
-      emit(new TaskEvent.TaskOutput({ task, timestamp: now(), stream, line }, true)),
-    watcherFailed: (i, cause) => onWatcherFailed(i, cause),
-    nest: (i) => nestPoint(i)
-  })
+  private readonly baseContext: Context.Context<never>
+  private readonly tracer: Tracer.Tracer | undefined
+  private readonly parentSpan: Option.Option<Tracer.AnySpan>
+  private readonly forkTask: TaskFiber.ForkTask
+  private readonly makeHooks: ReturnType<typeof TaskLogging.hooksMaker>
+  /** What the scheduler learns from a task's attempts (`taskRun.ts`); one object for the run. */
+  private readonly taskAttempts: TaskRun.Attempts
+  /** `pump` as a value: the tree's capacity wakes the runs that share it (nesting.ts) */
+  private readonly pumpFn = () => this.pump()
+
+  constructor(
+    private readonly plan: CompiledPlan,
+    runtime: Runtime.Runtime<never>,
+    private readonly clock: Clock.Clock,
+    private readonly options: SchedulerOptions
+  ) {
+    const n = plan.n
+    this.n = n
+    this.tasks = plan.tasks
+    this.phase = new Uint8Array(n)
+    this.states = new Array(n).fill("pending")
+    this.waitCount = new Int32Array(n)
+    this.holders = plan.holders.slice()
+    this.attempts = new Int32Array(n)
+    this.startTimes = new Float64Array(n).fill(NaN)
+    this.readyTimes = new Float64Array(n).fill(NaN)
+    this.endTimes = new Float64Array(n).fill(NaN)
+    this.releaseTimes = new Float64Array(n).fill(NaN)
+    this.values = new Array(n)
+    this.causes = new Array(n)
+    this.blockedBy = new Int32Array(n).fill(NONE)
+    this.fibers = new Array(n)
+    this.scopes = new Array(n)
+    this.contexts = new Array(n)
+    this.spans = options.spans ? new Array(n) : []
+    this.watcherCauses = new Array(n)
+    this.stoppedByUs = new Uint8Array(n)
+    const waitStart = plan.waitsFor.start
+    for (let i = 0; i < n; i++) this.waitCount[i] = waitStart[i + 1]! - waitStart[i]!
+    this.depStart = plan.dataDeps.start
+    this.depItems = plan.dataDeps.items
+    this.depKeys = plan.dataKeys
+    this.depPicks = plan.dataPicks
+    this.dependentStart = plan.dependents.start
+    this.dependentItems = plan.dependents.items
+    this.startQueue = ReadyQueue.make(n, plan.height)
+    this.hold = options.hold
+
+    const nest = options.nest
+    this.nest = nest
+    const capacity = nest?.capacity ?? Nesting.makeCapacity(options.concurrency, options.pools)
+    this.capacity = capacity
+    if (nest === undefined) capacity.seed = () => plan.names
+    this.ownLimit = nest === undefined ? Number.POSITIVE_INFINITY : options.concurrency
+    this.onLentSlot = nest === undefined ? undefined : new Uint8Array(n)
+    const tasks = plan.tasks
+    this.pools = nest === undefined
+      ? Pools.make({}, (i) => tasks[i]!.pools, capacity.poolFree)
+      : Pools.make(options.pools, (i) => tasks[i]!.pools, capacity.poolFree)
+    this.fullNames = options.names
+
+    const eventLog = EventLog.make(this.schedulerId)
+    this.eventLog = eventLog
+    this.events = options.events ? eventLog.events : []
+    this.nextEvent = eventLog.next
+    const up = nest?.emit
+    // a nested run's events also go to the enclosing run (its RunFinished does not: the enclosing run goes on)
+    const emit = up === undefined
+      ? options.events ? eventLog.emit : undefined
+      : options.events
+      ? (event: TaskEvent.TaskEvent) => {
+        eventLog.emit(event)
+        up(event)
+      }
+      : up
+    this.emit = emit
+
+    this.baseContext = runtime.context
+    // spans are made directly with the tracer (Effect.withSpan costs ~14 µs a task)
+    this.tracer = options.spans ? options.tracer : undefined
+    this.parentSpan = Context.getOption(this.baseContext, Tracer.ParentSpan)
+    this.forkTask = TaskFiber.make(
+      TaskLogging.fiberRefs(runtime.fiberRefs, this.schedulerId, emit !== undefined),
+      runtime.runtimeFlags,
+      this.schedulerId
+    )
+    this.makeHooks = TaskLogging.hooksMaker({
+      output: emit === undefined ? undefined : (task, stream, line) =>
+        emit(new TaskEvent.TaskOutput({ task, timestamp: this.now(), stream, line }, true)),
+      watcherFailed: (i, cause) => this.onWatcherFailed(i, cause),
+      nest: (i) => this.nestPoint(i)
+    })
+    this.taskAttempts = {
+      begin: (i) => {
+        this.attempts[i]++
+        if (this.attempts[i]! > 1 && this.emit !== undefined) {
+          this.emit(new TaskEvent.TaskStarted({ task: this.nameOf(i), timestamp: this.now(), attempt: this.attempts[i]! }, true))
+        }
+      },
+      keep: (i, scope) => {
+        this.scopes[i] = scope
+      }
+    }
+  }
+
+  private now(): number {
+    return this.clock.unsafeCurrentTimeMillis()
+  }
+
+  private nameOf(i: number): string {
+    return this.fullNames === undefined ? this.tasks[i]!.name : this.fullNames[i]!
+  }
+
+  private settleDone(exit: Exit.Exit<Snapshot>): void {
+    this.doneExit ??= exit
+    if (this.doneSignal !== undefined) Deferred.unsafeDone(this.doneSignal, exit)
+  }
+
+  private settleAllReady(exit: Exit.Exit<Snapshot, Snapshot>): void {
+    this.allReadyExit ??= exit
+    if (this.allReadySignal !== undefined) Deferred.unsafeDone(this.allReadySignal, exit)
+  }
 
   /** What task i offers a graph run started in its fiber. */
-  const nestPoint = (i: number): Nesting.NestPoint => {
-    const want = tasks[i]!.pools
-    const held: Record<string, number> = { ...nest?.held }
+  private nestPoint(i: number): Nesting.NestPoint {
+    const want = this.tasks[i]!.pools
+    const held: Record<string, number> = { ...this.nest?.held }
     for (const pool in want) held[pool] = (held[pool] ?? 0) + want[pool]!
     return {
-      path: nameOf(i),
-      capacity,
-      mode: options.mode,
+      path: this.nameOf(i),
+      capacity: this.capacity,
+      mode: this.options.mode,
       held,
-      emit,
+      emit: this.emit,
       lend: () => {
-        lending ??= new Uint8Array(n)
+        const lending = this.lending ??= new Uint8Array(this.n)
         // only a running task holds a slot (a watcher may start a run after its task is ready)
-        if (phase[i] !== RUNNING || lending[i] === 1) return 0
+        if (this.phase[i] !== RUNNING || lending[i] === 1) return 0
         lending[i] = 1
         return 1
       },
       unlend: () => {
-        if (lending !== undefined) lending[i] = 0
+        if (this.lending !== undefined) this.lending[i] = 0
       },
       attach: (run) => {
-        children.push({ task: i, run })
+        this.children.push({ task: i, run })
       }
-    }
-  }
-  /** What the scheduler learns from a task's attempts (`taskRun.ts`); one object for the run. */
-  const taskAttempts: TaskRun.Attempts = {
-    begin: (i) => {
-      attempts[i]++
-      if (attempts[i] > 1 && emit !== undefined) {
-        emit(new TaskEvent.TaskStarted({ task: nameOf(i), timestamp: now(), attempt: attempts[i] }, true))
-      }
-    },
-    keep: (i, scope) => {
-      scopes[i] = scope
     }
   }
 
   // ---- starting ------------------------------------------------------------
-  const enqueue = (i: number) => {
-    phase[i] = QUEUED
-    startQueue.push(i)
+  private enqueue(i: number): void {
+    this.phase[i] = QUEUED
+    this.startQueue.push(i)
   }
 
-  const startTask = (i: number) => {
-    const task = tasks[i]!
-    phase[i] = RUNNING
-    states[i] = "running"
-    running++
-    if (lentFree > 0) {
-      lentFree--
-      onLentSlot![i] = 1
+  private startTask(i: number): void {
+    const task = this.tasks[i]!
+    this.phase[i] = RUNNING
+    this.states[i] = "running"
+    this.running++
+    if (this.lentFree > 0) {
+      this.lentFree--
+      this.onLentSlot![i] = 1
     } else {
-      capacity.used++
+      this.capacity.used++
     }
-    if (pools !== undefined) pools.take(i)
-    startTimes[i] = now()
-    if (emit !== undefined) emit(new TaskEvent.TaskStarted({ task: nameOf(i), timestamp: startTimes[i]!, attempt: 1 }, true))
+    if (this.pools !== undefined) this.pools.take(i)
+    const startTime = this.now()
+    this.startTimes[i] = startTime
+    const emit = this.emit
+    if (emit !== undefined) emit(new TaskEvent.TaskStarted({ task: this.nameOf(i), timestamp: startTime, attempt: 1 }, true))
     // A task whose effect is already an `Exit` (`Effect.succeed`, `Effect.void`, `Effect.fail`, …)
     // has nothing left to evaluate: a fiber would only hand back that same exit. Skip the fiber (and
     // its ~2 KB of allocations), as `Effect.runSync` does. With a span, a timeout or a retry the
     // task goes through a fiber as usual.
+    const tracer = this.tracer
     if (tracer === undefined && TaskRun.isPlain(task) && TaskRun.isExit(task.run)) {
-      attempts[i] = 1
-      return onRunExit(i, task.run)
+      this.attempts[i] = 1
+      return this.onRunExit(i, task.run)
     }
     const scope = TaskScope.make()
-    scopes[i] = scope
-    const context = ContextMap.extend(baseContext)
+    this.scopes[i] = scope
+    const context = ContextMap.extend(this.baseContext)
     // a dependency's value goes under the key of the tag it provides (the tag this task requires);
     // from a provider that publishes a Context (Task.fromLayer), the service under that key
+    const depStart = this.depStart
+    const depItems = this.depItems
+    const depKeys = this.depKeys
+    const depPicks = this.depPicks
+    const values = this.values
     if (depPicks === undefined) {
       for (let k = depStart[i]!, end = depStart[i + 1]!; k < end; k++) context.set(depKeys[k]!, values[depItems[k]!])
     } else {
@@ -356,148 +446,160 @@ export const make = (
     context.set(Scope.Scope.key, scope)
     if (tracer !== undefined) {
       // the report's own start time: span and report agree exactly
-      const span = tracer.span(task.name, parentSpan, Context.empty(), [], BigInt(Math.round(startTimes[i]! * 1e6)), "internal")
-      span.attribute("taskgraph.graph", plan.source.name)
-      spans[i] = span
+      const span = tracer.span(task.name, this.parentSpan, Context.empty(), [], BigInt(Math.round(startTime * 1e6)), "internal")
+      span.attribute("taskgraph.graph", this.plan.source.name)
+      this.spans[i] = span
       context.set(Tracer.ParentSpan.key, span)
     }
-    context.set(TaskHooksKey, makeHooks(i, nameOf(i)))
-    const taskContext = ContextMap.build(baseContext, context)
-    contexts[i] = taskContext
-    const fiber = forkTask(taskContext, TaskRun.effectOf(task, i, taskAttempts))
-    fibers[i] = fiber
-    fiber.addObserver((exit) => onRunExit(i, exit))
+    context.set(TaskHooksKey, this.makeHooks(i, this.nameOf(i)))
+    const taskContext = ContextMap.build(this.baseContext, context)
+    this.contexts[i] = taskContext
+    const fiber = this.forkTask(taskContext, TaskRun.effectOf(task, i, this.taskAttempts))
+    this.fibers[i] = fiber
+    fiber.addObserver((exit) => this.onRunExit(i, exit))
   }
 
   // ---- run exits -----------------------------------------------------------
-  const onRunExit = (i: number, exit: Exit.Exit<unknown, unknown>) => {
-    fibers[i] = undefined
-    running--
+  private onRunExit(i: number, exit: Exit.Exit<unknown, unknown>): void {
+    this.fibers[i] = undefined
+    this.running--
+    const onLentSlot = this.onLentSlot
     if (onLentSlot !== undefined && onLentSlot[i] === 1) {
       onLentSlot[i] = 0
-      lentFree++
+      this.lentFree++
     } else {
-      capacity.used--
-      gaveBack = true
+      this.capacity.used--
+      this.gaveBack = true
     }
-    const span = spans[i]
-    if (span !== undefined) spans[i] = undefined
-    const task = tasks[i]!
-    if (exit._tag === "Success" && watcherCauses[i] === undefined) {
-      values[i] = exit.value
+    const span = this.spans[i]
+    if (span !== undefined) this.spans[i] = undefined
+    const task = this.tasks[i]!
+    if (exit._tag === "Success" && this.watcherCauses[i] === undefined) {
+      this.values[i] = exit.value
       // an empty scope needs no context to close it: do not keep the task's services alive until then
-      const scope = scopes[i]
-      if (scope === undefined || TaskScope.isEmpty(scope)) contexts[i] = undefined
-      readyTimes[i] = now()
-      phase[i] = HOLDING
-      states[i] = "ready"
-      readyCount++
+      const scope = this.scopes[i]
+      if (scope === undefined || TaskScope.isEmpty(scope)) this.contexts[i] = undefined
+      const readyTime = this.now()
+      this.readyTimes[i] = readyTime
+      this.phase[i] = HOLDING
+      this.states[i] = "ready"
+      this.readyCount++
+      const emit = this.emit
       if (emit !== undefined) {
-        emit(new TaskEvent.TaskReady({ task: nameOf(i), timestamp: readyTimes[i]!, durationMs: readyTimes[i]! - startTimes[i]! }, true))
+        emit(new TaskEvent.TaskReady({ task: this.nameOf(i), timestamp: readyTime, durationMs: readyTime - this.startTimes[i]! }, true))
       }
-      if (!stopping) {
+      if (!this.stopping) {
+        const dependentStart = this.dependentStart
+        const dependentItems = this.dependentItems
+        const waitCount = this.waitCount
+        const phase = this.phase
         for (let k = dependentStart[i]!, end = dependentStart[i + 1]!; k < end; k++) {
           const j = dependentItems[k]!
-          if (--waitCount[j] === 0 && phase[j] === WAITING) enqueue(j)
+          if (--waitCount[j] === 0 && phase[j] === WAITING) this.enqueue(j)
         }
       }
-      if (holders[i] === 0 && !hold) releaseQueue.push(i)
-      if (hold && readyCount === n) settleAllReady(Exit.succeed(snapshot()))
+      if (this.holders[i] === 0 && !this.hold) this.releaseQueue.push(i)
+      if (this.hold && this.readyCount === this.n) this.settleAllReady(Exit.succeed(this.snapshot()))
     } else {
-      const cause = watcherCauses[i] ?? explain(i, TaskRun.causeOf(exit))
-      const byUs = stoppedByUs[i] === 1 && watcherCauses[i] === undefined
-      endTask(i, TaskRun.ending(task, cause), cause)
-      if (!byUs) onFailure(i)
+      const cause = this.watcherCauses[i] ?? this.explain(i, TaskRun.causeOf(exit))
+      const byUs = this.stoppedByUs[i] === 1 && this.watcherCauses[i] === undefined
+      this.endTask(i, TaskRun.ending(task, cause), cause)
+      if (!byUs) this.onFailure(i)
       // what the failed run acquired is released before anything it depends on
-      releaseQueue.push(i)
+      this.releaseQueue.push(i)
     }
-    if (span !== undefined) endSpan(i, span, exit)
-    pump()
+    if (span !== undefined) this.endSpan(i, span, exit)
+    this.pump()
   }
 
   /** Ends a task's span with its outcome: status and attempts as attributes, the explained cause on failure. */
-  const endSpan = (i: number, span: Tracer.Span, exit: Exit.Exit<unknown, unknown>) => {
-    span.attribute("taskgraph.status", states[i]!)
-    span.attribute("taskgraph.attempts", attempts[i]!)
-    const cause = causes[i]
-    const end = states[i] === "ready" ? readyTimes[i]! : endTimes[i]!
-    span.end(BigInt(Math.round(end * 1e6)), states[i] === "ready" || cause === undefined ? exit : Exit.failCause(cause))
+  private endSpan(i: number, span: Tracer.Span, exit: Exit.Exit<unknown, unknown>): void {
+    const state = this.states[i]!
+    span.attribute("taskgraph.status", state)
+    span.attribute("taskgraph.attempts", this.attempts[i]!)
+    const cause = this.causes[i]
+    const end = state === "ready" ? this.readyTimes[i]! : this.endTimes[i]!
+    span.end(BigInt(Math.round(end * 1e6)), state === "ready" || cause === undefined ? exit : Exit.failCause(cause))
   }
 
   /** Turns "Service not found: X" into a clear error when X is provided in the graph. */
-  const explain = (i: number, cause: Cause.Cause<unknown>): Cause.Cause<unknown> => {
+  private explain(i: number, cause: Cause.Cause<unknown>): Cause.Cause<unknown> {
     const defect = Cause.dieOption(cause)
     if (Option.isNone(defect)) return cause
     // "Service not found: A (defined at …)", its shape checked at load time
     const tag = ServiceNotFound.tagOf(defect.value)
     if (tag === undefined) return cause
-    const provider = plan.providerByKey.get(tag)
+    const provider = this.plan.providerByKey.get(tag)
     if (provider === undefined) return cause
-    return Cause.fail(new UndeclaredDependencyError({ task: tasks[i]!.name, tag, provider: tasks[provider]!.name }))
+    return Cause.fail(new UndeclaredDependencyError({ task: this.tasks[i]!.name, tag, provider: this.tasks[provider]!.name }))
   }
 
-  const onWatcherFailed = (i: number, cause: Cause.Cause<unknown>) => {
-    if (phase[i] === RUNNING) {
-      if (watcherCauses[i] !== undefined) return
-      watcherCauses[i] = cause
-      fibers[i]?.unsafeInterruptAsFork(schedulerId)
+  private onWatcherFailed(i: number, cause: Cause.Cause<unknown>): void {
+    if (this.phase[i] === RUNNING) {
+      if (this.watcherCauses[i] !== undefined) return
+      this.watcherCauses[i] = cause
+      this.fibers[i]?.unsafeInterruptAsFork(this.schedulerId)
       return
     }
-    if (phase[i] !== HOLDING || states[i] === "failed") return
-    endTask(i, "failed", cause)
-    onFailure(i)
-    pump()
+    if (this.phase[i] !== HOLDING || this.states[i] === "failed") return
+    this.endTask(i, "failed", cause)
+    this.onFailure(i)
+    this.pump()
   }
 
   /** Task i's run or its resources failed (or were interrupted): record it and tell the listeners. */
-  const endTask = (i: number, state: TaskRun.Ending, cause: Cause.Cause<unknown>) => {
-    const task = tasks[i]!
-    const at = now()
-    endTimes[i] = at
-    causes[i] = cause
-    states[i] = state
+  private endTask(i: number, state: TaskRun.Ending, cause: Cause.Cause<unknown>): void {
+    const task = this.tasks[i]!
+    const at = this.now()
+    this.endTimes[i] = at
+    this.causes[i] = cause
+    this.states[i] = state
+    const emit = this.emit
     if (emit === undefined) return
     switch (state) {
       case "timed out":
-        return emit(new TaskEvent.TaskTimedOut({ task: nameOf(i), timestamp: at, timeoutMs: Duration.toMillis(Duration.decode(task.timeout!)) }, true))
+        return emit(
+          new TaskEvent.TaskTimedOut({ task: this.nameOf(i), timestamp: at, timeoutMs: Duration.toMillis(Duration.decode(task.timeout!)) }, true)
+        )
       case "interrupted":
-        return emit(new TaskEvent.TaskInterrupted({ task: nameOf(i), timestamp: at }, true))
+        return emit(new TaskEvent.TaskInterrupted({ task: this.nameOf(i), timestamp: at }, true))
       case "failed":
-        return emit(new TaskEvent.TaskFailed({ task: nameOf(i), timestamp: at, error: Cause.pretty(cause) }, true))
+        return emit(new TaskEvent.TaskFailed({ task: this.nameOf(i), timestamp: at, error: Cause.pretty(cause) }, true))
     }
   }
 
   /** Interrupts running task i on behalf of `root` (its failure, or NONE: the run stops). */
-  const stopRunning = (i: number, root: number) => {
-    stoppedByUs[i] = 1
-    blockedBy[i] = root
-    fibers[i]?.unsafeInterruptAsFork(schedulerId)
+  private stopRunning(i: number, root: number): void {
+    this.stoppedByUs[i] = 1
+    this.blockedBy[i] = root
+    this.fibers[i]?.unsafeInterruptAsFork(this.schedulerId)
   }
 
   // ---- failure policy --------------------------------------------------------
-  const onFailure = (i: number) => {
-    failures.push(i)
+  private onFailure(i: number): void {
+    this.failures.push(i)
     // a layer (hold mode) can only be built whole: any failure stops it, whatever the mode
-    if (options.mode === "fail-fast" || hold) stopAll(i)
-    else stopDependents(i)
+    if (this.options.mode === "fail-fast" || this.hold) this.stopAll(i)
+    else this.stopDependents(i)
   }
 
   /** continue mode: skip what waits on i, interrupt what runs on its resources. */
-  const stopDependents = (root: number) => {
+  private stopDependents(root: number): void {
+    const phase = this.phase
     const stack = [root]
-    const seen = new Uint8Array(n)
+    const seen = new Uint8Array(this.n)
     seen[root] = 1
     while (stack.length > 0) {
       const i = stack.pop()!
-      for (let k = dependentStart[i]!, end = dependentStart[i + 1]!; k < end; k++) {
-        const j = dependentItems[k]!
+      for (let k = this.dependentStart[i]!, end = this.dependentStart[i + 1]!; k < end; k++) {
+        const j = this.dependentItems[k]!
         if (seen[j] === 1) continue
         seen[j] = 1
         if (phase[j] === WAITING || phase[j] === QUEUED) {
-          skip(j, root)
+          this.skip(j, root)
           stack.push(j)
-        } else if (phase[j] === RUNNING && rowHas(plan.dataDeps, j, i)) {
-          stopRunning(j, root)
+        } else if (phase[j] === RUNNING && rowHas(this.plan.dataDeps, j, i)) {
+          this.stopRunning(j, root)
           stack.push(j)
         } else if (phase[j] === HOLDING) {
           stack.push(j)
@@ -507,221 +609,247 @@ export const make = (
   }
 
   /** fail-fast and outer interruption: stop everything, release everything. */
-  const stopAll = (root: number) => {
-    if (stopping) return
-    stopping = true
-    hold = false
-    for (let i = 0; i < n; i++) {
-      switch (phase[i]) {
+  private stopAll(root: number): void {
+    if (this.stopping) return
+    this.stopping = true
+    this.hold = false
+    for (let i = 0; i < this.n; i++) {
+      switch (this.phase[i]) {
         case WAITING:
         case QUEUED:
-          skip(i, root)
+          this.skip(i, root)
           break
         case RUNNING:
           // no fiber: its run just ended (e.g. the root failure itself)
-          if (fibers[i] !== undefined) stopRunning(i, root)
+          if (this.fibers[i] !== undefined) this.stopRunning(i, root)
           break
         case HOLDING:
-          if (holders[i] === 0) releaseQueue.push(i)
+          if (this.holders[i] === 0) this.releaseQueue.push(i)
           break
       }
     }
   }
 
-  const skip = (i: number, root: number) => {
-    phase[i] = DONE // counted in `finish` through the done queue
-    states[i] = "skipped"
-    endTimes[i] = now()
-    blockedBy[i] = root
+  private skip(i: number, root: number): void {
+    this.phase[i] = DONE // counted in `finish` through the done queue
+    this.states[i] = "skipped"
+    this.endTimes[i] = this.now()
+    this.blockedBy[i] = root
+    const emit = this.emit
     if (emit !== undefined) {
-      emit(new TaskEvent.TaskSkipped({ task: nameOf(i), timestamp: now(), blockedBy: root === NONE ? undefined : nameOf(root) }, true))
+      emit(new TaskEvent.TaskSkipped({ task: this.nameOf(i), timestamp: this.now(), blockedBy: root === NONE ? undefined : this.nameOf(root) }, true))
     }
-    doneQueue.push(i)
+    this.doneQueue.push(i)
   }
 
   // ---- releasing -----------------------------------------------------------
-  const release = (i: number) => {
-    const scope = scopes[i]
-    const context = contexts[i] ?? baseContext
-    phase[i] = CLOSING
-    scopes[i] = undefined
-    contexts[i] = undefined
+  private release(i: number): void {
+    const scope = this.scopes[i]
+    const context = this.contexts[i] ?? this.baseContext
+    this.phase[i] = CLOSING
+    this.scopes[i] = undefined
+    this.contexts[i] = undefined
     // nothing acquired: released on the spot, no fiber needed
-    if (scope === undefined || TaskScope.isEmpty(scope)) return finishRelease(i)
-    const exit = causes[i] === undefined ? Exit.void : Exit.failCause(causes[i]!)
+    if (scope === undefined || TaskScope.isEmpty(scope)) return this.finishRelease(i)
+    const cause = this.causes[i]
+    const exit = cause === undefined ? Exit.void : Exit.failCause(cause)
     // closed on a fiber of its own (finalizers may take time, and others close meanwhile), with the
     // task's context: Effect restores the acquirer's refs around each finalizer, cheaply when they match
-    const closing = forkTask(context, Scope.close(scope, exit))
-    if (closing.unsafePoll() !== null) return finishRelease(i)
+    const closing = this.forkTask(context, Scope.close(scope, exit))
+    if (closing.unsafePoll() !== null) return this.finishRelease(i)
     closing.addObserver(() => {
-      finishRelease(i)
-      pump()
+      this.finishRelease(i)
+      this.pump()
     })
   }
 
-  const finishRelease = (i: number) => {
-    releaseTimes[i] = now()
-    if (states[i] === "ready") {
-      states[i] = "released"
-      endTimes[i] = releaseTimes[i]!
+  private finishRelease(i: number): void {
+    const releaseTime = this.now()
+    this.releaseTimes[i] = releaseTime
+    if (this.states[i] === "ready") {
+      this.states[i] = "released"
+      this.endTimes[i] = releaseTime
     }
     // only what became ready had resources others could see being released
-    if (emit !== undefined && !Number.isNaN(readyTimes[i]!)) {
-      emit(new TaskEvent.TaskReleased({ task: nameOf(i), timestamp: releaseTimes[i]! }, true))
+    const emit = this.emit
+    if (emit !== undefined && !Number.isNaN(this.readyTimes[i]!)) {
+      emit(new TaskEvent.TaskReleased({ task: this.nameOf(i), timestamp: releaseTime }, true))
     }
-    doneQueue.push(i)
+    this.doneQueue.push(i)
   }
 
   /** i has nothing left: give back its pools, let go of what it held. */
-  const finish = (i: number) => {
-    phase[i] = DONE
-    finished++
-    if (pools !== undefined && !Number.isNaN(startTimes[i]!)) {
-      pools.give(i)
-      gaveBack = true
+  private finish(i: number): void {
+    this.phase[i] = DONE
+    this.finished++
+    if (this.pools !== undefined && !Number.isNaN(this.startTimes[i]!)) {
+      this.pools.give(i)
+      this.gaveBack = true
     }
-    for (let k = depStart[i]!, end = depStart[i + 1]!; k < end; k++) {
+    const depItems = this.depItems
+    const holders = this.holders
+    for (let k = this.depStart[i]!, end = this.depStart[i + 1]!; k < end; k++) {
       const d = depItems[k]!
-      if (--holders[d] === 0 && phase[d] === HOLDING && !hold) releaseQueue.push(d)
+      if (--holders[d] === 0 && this.phase[d] === HOLDING && !this.hold) this.releaseQueue.push(d)
     }
   }
 
   // ---- the loop ------------------------------------------------------------
-  const pump = () => {
-    if (pumping) return
-    pumping = true
+  private pump(): void {
+    if (this.pumping) return
+    this.pumping = true
+    const doneQueue = this.doneQueue
+    const releaseQueue = this.releaseQueue
+    const startQueue = this.startQueue
+    const capacity = this.capacity
+    const phase = this.phase
     for (;;) {
-      if (doneHead < doneQueue.length) {
-        finish(doneQueue[doneHead++]!)
+      if (this.doneHead < doneQueue.length) {
+        this.finish(doneQueue[this.doneHead++]!)
         continue
       }
-      if (releaseHead < releaseQueue.length) {
-        const i = releaseQueue[releaseHead++]!
-        if (phase[i] === HOLDING || phase[i] === RUNNING) release(i)
+      if (this.releaseHead < releaseQueue.length) {
+        const i = releaseQueue[this.releaseHead++]!
+        if (phase[i] === HOLDING || phase[i] === RUNNING) this.release(i)
         continue
       }
       if (
-        !paused && !stopping && startQueue.size() > 0 && running < ownLimit &&
-        (lentFree > 0 || capacity.used < capacity.limit)
+        !this.paused && !this.stopping && startQueue.size() > 0 && this.running < this.ownLimit &&
+        (this.lentFree > 0 || capacity.used < capacity.limit)
       ) {
+        const pools = this.pools
         if (pools === undefined) {
           const i = startQueue.pop()
           // a queued task may have been skipped since (continue mode): drop it
-          if (phase[i] === QUEUED) startTask(i)
+          if (phase[i] === QUEUED) this.startTask(i)
           continue
         }
         // pools: start the highest queued task that fits (no head-of-line blocking)
-        const k = Pools.pick(pools, startQueue, plan.height, isQueued)
+        const k = Pools.pick(pools, startQueue, this.plan.height, this.isQueued)
         if (k === Pools.STALE_TOP) {
           startQueue.pop() // skipped since; the ones further down are dropped when they come up
           continue
         }
         if (k !== Pools.NOTHING) {
-          startTask(k === 0 ? startQueue.pop() : startQueue.removeAt(k))
+          this.startTask(k === 0 ? startQueue.pop() : startQueue.removeAt(k))
           continue
         }
       }
       break
     }
-    if (doneHead === doneQueue.length) {
+    if (this.doneHead === doneQueue.length) {
       doneQueue.length = 0
-      doneHead = 0
+      this.doneHead = 0
     }
-    if (releaseHead === releaseQueue.length) {
+    if (this.releaseHead === releaseQueue.length) {
       releaseQueue.length = 0
-      releaseHead = 0
+      this.releaseHead = 0
     }
-    pumping = false
-    if (finished === n && outcome === "running") complete()
-    if (gaveBack) {
-      gaveBack = false
-      Nesting.wake(capacity, pump)
+    this.pumping = false
+    if (this.finished === this.n && this.outcome === "running") this.complete()
+    if (this.gaveBack) {
+      this.gaveBack = false
+      Nesting.wake(capacity, this.pumpFn)
     }
   }
 
-  const complete = () => {
-    finishedAt = now()
-    outcome = failures.length > 0 ? "failed" : interrupted ? "interrupted" : "succeeded"
-    capacity.pumps.delete(pump)
-    if (lent > 0) nest!.unlend()
-    if (options.events) {
-      eventLog.emit(new TaskEvent.RunFinished({ task: plan.source.name, timestamp: finishedAt, status: outcome, durationMs: finishedAt - startedAt }, true))
+  private complete(): void {
+    const finishedAt = this.now()
+    this.finishedAt = finishedAt
+    const outcome = this.failures.length > 0 ? "failed" : this.interrupted ? "interrupted" : "succeeded"
+    this.outcome = outcome
+    this.capacity.pumps.delete(this.pumpFn)
+    if (this.lent > 0) this.nest!.unlend()
+    if (this.options.events) {
+      this.eventLog.emit(
+        new TaskEvent.RunFinished({ task: this.plan.source.name, timestamp: finishedAt, status: outcome, durationMs: finishedAt - this.startedAt }, true)
+      )
     }
-    const snap = snapshot()
-    settleAllReady(outcome !== "succeeded" ? Exit.fail(snap) : Exit.succeed(snap))
-    settleDone(Exit.succeed(snap))
+    const snap = this.snapshot()
+    this.settleAllReady(outcome !== "succeeded" ? Exit.fail(snap) : Exit.succeed(snap))
+    this.settleDone(Exit.succeed(snap))
   }
 
-  const snapshot = (): Snapshot => ({
-    plan,
-    startedAt,
-    finishedAt,
-    outcome,
-    states: states.slice(),
-    // typed-array copies: Array.from would box 4 numbers a task
-    attempts: attempts.slice(),
-    startTimes: startTimes.slice(),
-    readyTimes: readyTimes.slice(),
-    endTimes: endTimes.slice(),
-    releaseTimes: releaseTimes.slice(),
-    values,
-    causes,
-    blockedBy: blockedBy.slice(),
-    failures: failures.slice(),
-    fullNames,
-    children: children.slice()
-  })
+  snapshot(): Snapshot {
+    return {
+      plan: this.plan,
+      startedAt: this.startedAt,
+      finishedAt: this.finishedAt,
+      outcome: this.outcome,
+      states: this.states.slice(),
+      // typed-array copies: Array.from would box 4 numbers a task
+      attempts: this.attempts.slice(),
+      startTimes: this.startTimes.slice(),
+      readyTimes: this.readyTimes.slice(),
+      endTimes: this.endTimes.slice(),
+      releaseTimes: this.releaseTimes.slice(),
+      values: this.values,
+      causes: this.causes,
+      blockedBy: this.blockedBy.slice(),
+      failures: this.failures.slice(),
+      fullNames: this.fullNames,
+      children: this.children.slice()
+    }
+  }
 
-  return {
-    start: () => {
-      startedAt = now()
-      capacity.pumps.add(pump)
-      if (nest !== undefined) {
-        lent = lentFree = nest.lend()
-        nest.attach({ graph: plan.source.name, group: options.group ?? `${nest.path} / ${plan.source.name}`, snapshot })
-      }
-      for (let i = 0; i < n; i++) if (waitCount[i] === 0) enqueue(i)
-      if (n === 0) {
-        if (hold) settleAllReady(Exit.succeed(snapshot()))
-      }
-      pump()
-    },
-    interrupt: () => {
-      if (outcome !== "running") return
-      interrupted = true
-      stopAll(NONE)
-      pump()
-    },
-    pause: () => {
-      paused = true
-    },
-    resume: () => {
-      paused = false
-      pump()
-    },
-    releaseAll: () => {
-      hold = false
-      for (let i = 0; i < n; i++) if (phase[i] === HOLDING && holders[i] === 0) releaseQueue.push(i)
-      pump()
-    },
-    get done() {
-      if (done === undefined) {
-        done = Deferred.unsafeMake<Snapshot>(schedulerId)
-        if (doneExit !== undefined) Deferred.unsafeDone(done, doneExit)
-      }
-      return done
-    },
-    get allReady() {
-      if (allReady === undefined) {
-        allReady = Deferred.unsafeMake<Snapshot, Snapshot>(schedulerId)
-        if (allReadyExit !== undefined) Deferred.unsafeDone(allReady, allReadyExit)
-      }
-      return allReady
-    },
-    finalSnapshot: () => (doneExit !== undefined && Exit.isSuccess(doneExit) ? doneExit.value : undefined),
-    snapshot,
-    events: options.events ? eventLog.events : [],
-    nextEvent: eventLog.next
+  start(): void {
+    this.startedAt = this.now()
+    this.capacity.pumps.add(this.pumpFn)
+    const nest = this.nest
+    if (nest !== undefined) {
+      this.lent = this.lentFree = nest.lend()
+      nest.attach({
+        graph: this.plan.source.name,
+        group: this.options.group ?? `${nest.path} / ${this.plan.source.name}`,
+        snapshot: () => this.snapshot()
+      })
+    }
+    for (let i = 0; i < this.n; i++) if (this.waitCount[i] === 0) this.enqueue(i)
+    if (this.n === 0) {
+      if (this.hold) this.settleAllReady(Exit.succeed(this.snapshot()))
+    }
+    this.pump()
+  }
+
+  interrupt(): void {
+    if (this.outcome !== "running") return
+    this.interrupted = true
+    this.stopAll(NONE)
+    this.pump()
+  }
+
+  pause(): void {
+    this.paused = true
+  }
+
+  resume(): void {
+    this.paused = false
+    this.pump()
+  }
+
+  releaseAll(): void {
+    this.hold = false
+    for (let i = 0; i < this.n; i++) if (this.phase[i] === HOLDING && this.holders[i] === 0) this.releaseQueue.push(i)
+    this.pump()
+  }
+
+  get done(): Deferred.Deferred<Snapshot> {
+    if (this.doneSignal === undefined) {
+      this.doneSignal = Deferred.unsafeMake<Snapshot>(this.schedulerId)
+      if (this.doneExit !== undefined) Deferred.unsafeDone(this.doneSignal, this.doneExit)
+    }
+    return this.doneSignal
+  }
+
+  get allReady(): Deferred.Deferred<Snapshot, Snapshot> {
+    if (this.allReadySignal === undefined) {
+      this.allReadySignal = Deferred.unsafeMake<Snapshot, Snapshot>(this.schedulerId)
+      if (this.allReadyExit !== undefined) Deferred.unsafeDone(this.allReadySignal, this.allReadyExit)
+    }
+    return this.allReadySignal
+  }
+
+  finalSnapshot(): Snapshot | undefined {
+    return this.doneExit !== undefined && Exit.isSuccess(this.doneExit) ? this.doneExit.value : undefined
   }
 }
-
