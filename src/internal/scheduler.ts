@@ -300,9 +300,8 @@ class Run implements Scheduler {
     this.ownLimit = nest === undefined ? Number.POSITIVE_INFINITY : options.concurrency
     this.onLentSlot = nest === undefined ? undefined : new Uint8Array(n)
     const tasks = plan.tasks
-    this.pools = nest === undefined
-      ? Pools.make({}, (i) => tasks[i]!.pools, capacity.poolFree)
-      : Pools.make(options.pools, (i) => tasks[i]!.pools, capacity.poolFree)
+    // a root run's pools are the capacity's own; a nested run's `pools` option adds local ones
+    this.pools = Pools.make(nest === undefined ? {} : options.pools, (i) => tasks[i]!.pools, capacity.poolFree)
     this.fullNames = options.names
 
     const eventLog = EventLog.make(this.schedulerId)
