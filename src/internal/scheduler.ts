@@ -151,9 +151,10 @@ export const make = (
 
 /**
  * One run of a plan. A class rather than a closure for the first run's sake: V8 compiles a closure's
- * whole body, inner functions included, the first time it is called (a 16 KB `make` cost ~0.65 ms
- * of a one-task run, measured by compiling it ahead), while a method is compiled only when called
- * (bench/README.md, "Fourth round"). The state is mutated only by these methods.
+ * whole body, inner functions included, the first time it is called (the 24 KB closure `make` was
+ * up to ~0.65 ms of a one-task run, measured by compiling it ahead), while a method is compiled only
+ * when called: a one-task run went from 4.06 to 3.70 ms (bench/README.md, "Fourth round"). The state
+ * is mutated only by these methods.
  */
 class Run implements Scheduler {
   private readonly n: number
