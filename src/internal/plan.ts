@@ -153,117 +153,168 @@ const heights = (order: Int32Array, dependents: Rows, n: number): Int32Array => 
 /** @internal */
 export const compile = (source: GraphSource): Either.Either<CompiledPlan, GraphError.GraphError> => {
   const tasks = source.tasks
-  if (!Array.isArray(tasks)) {
-    return Either.left(
-      new GraphError.InvalidOptionError({
-        option: `tasks of graph "${source.name}"`,
-        reason: `must be an array of tasks made with Task.make, got ${describe(tasks)}`
-      })
-    )
-  }
-  const n = tasks.length
-  // names and providers in one pass over the tasks (on a large graph each pass is mostly cache misses)
-  const indexByName = new Map<string, number>()
-  const providerByKey = new Map<string, number>()
-  let anyAfter = source.precedences.length > 0
-  let anyContext = false
-  for (let i = 0; i < n; i++) {
-    const task = tasks[i]!
-    // what the types guarantee, checked for JavaScript callers and casts (a few loads a task)
-    if (!InternalTask.isTask(task) || typeof task.name !== "string" || task.name === "" || !Effect.isEffect(task.run)) {
-      return Either.left(malformed(task, i))
-    }
-    if (task.timeout !== undefined || task.retry !== undefined) {
-      const bad = badTiming(task)
-      if (bad !== undefined) return Either.left(bad)
-    }
-    // one hash lookup, not has + set: a name already there leaves the size as it was
-    const size = indexByName.size
-    indexByName.set(task.name, i)
-    if (indexByName.size === size) return Either.left(new GraphError.DuplicateTaskError({ task: task.name }))
-    InternalTask.notePosition(task, i)
-    if (task.after.length > 0) anyAfter = true
-    const provides = task.provides
-    if (task.publishes === "context") anyContext = true
-    for (let p = 0; p < provides.length; p++) {
-      const tag = provides[p]!
-      if (typeof tag?.key !== "string") return Either.left(notATag(task, "provides", tag))
-      const other = providerByKey.get(tag.key)
-      if (other !== undefined) {
-        return Either.left(
-          other === i
-            ? new GraphError.InvalidOptionError({
-              option: `provides of task "${task.name}"`,
-              reason: `it lists "${tag.key}" twice; list each tag once`
-            })
-            : new GraphError.DuplicateProviderError({ tag: tag.key, providers: [tasks[other]!.name, task.name] })
-        )
-      }
-      providerByKey.set(tag.key, i)
-    }
-  }
-  // task -> index: the position noted on the task (internal/task.ts), else through its (unique) name
-  const indexOf = (task: Task.Any): number | undefined => {
-    const noted = InternalTask.positionIn(task, tasks)
-    if (noted !== undefined) return noted
-    if (!InternalTask.isTask(task)) return undefined
-    const i = indexByName.get(task.name)
-    return i !== undefined && tasks[i] === task ? i : undefined
-  }
+  if (!Array.isArray(tasks)) return Either.left(notAnArray(source.name, tasks))
+  const builder = new PlanBuilder(source, tasks)
+  const error = builder.indexTasks() ??
+    (source.precedences.length > 0 ? builder.groupPrecedences() : undefined) ??
+    builder.edges()
+  return error === undefined ? builder.finish() : Either.left(error)
+}
 
+/**
+ * The passes of `compile`, one method each, over state they share. A class for the first run's sake:
+ * V8 compiles a function's whole body the first time it is called but a method only when it is
+ * called, and most graphs never reach most of this (precedences, `requires`, `after`, pools, the
+ * errors). As one 12 KB function it was the largest single compile of a one-task run; split, this
+ * file's compile time in that run went from 0.62 to 0.45 ms as logged by `node --log-function-events`
+ * (which inflates it), and the run itself within noise (bench/README.md, "Fifth round").
+ */
+class PlanBuilder {
+  private readonly n: number
+  private readonly indexByName = new Map<string, number>()
+  private readonly providerByKey = new Map<string, number>()
+  private anyAfter: boolean
+  private anyContext = false
   // graph-level precedences, grouped by the task that waits (rare: a Map, not an array per task)
-  const precedencePairs: Array<number> = []
-  const extraWaits = new Map<number, Array<number>>()
-  for (const [a, b] of source.precedences) {
-    if (!InternalTask.isTask(a) || !InternalTask.isTask(b)) {
-      return Either.left(
-        new GraphError.InvalidOptionError({
-          option: `precedence of graph "${source.name}"`,
-          reason: `both sides must be tasks made with Task.make, got ${describe(a)} before ${describe(b)}`
-        })
-      )
-    }
-    const i = indexOf(a)
-    const j = indexOf(b)
-    const label = `${a.name} before ${b.name}`
-    if (i === undefined) {
-      return Either.left(new GraphError.UnknownTaskError({ task: a.name, referencedBy: label, via: "precedence" }))
-    }
-    if (j === undefined) {
-      return Either.left(new GraphError.UnknownTaskError({ task: b.name, referencedBy: label, via: "precedence" }))
-    }
-    if (i === j) return Either.left(new GraphError.SelfDependencyError({ task: a.name, via: "after" }))
-    const list = extraWaits.get(j)
-    if (list === undefined) extraWaits.set(j, [i])
-    else list.push(i)
-  }
-
-  const external = new Map<string, { tagObject: AnyTag; requiredBy: Array<string> }>()
-  const poolWeights = new Map<string, { max: number; task: string }>()
-  const dataStart = new Int32Array(n + 1)
-  const dataItems = new IntBuffer()
+  private readonly precedencePairs: Array<number> = []
+  private readonly extraWaits = new Map<number, Array<number>>()
+  private readonly external = new Map<string, { tagObject: AnyTag; requiredBy: Array<string> }>()
+  private readonly poolWeights = new Map<string, { max: number; task: string }>()
+  private readonly dataStart: Int32Array
+  private readonly dataItems = new IntBuffer()
   // aligned with dataItems: the scheduler reads the key here rather than through task -> tag -> key,
   // three dependent loads that miss the cache on a large graph with scattered edges
-  const dataKeys: Array<string> = []
-  const dataPicks = anyContext ? new IntBuffer() : undefined
+  private readonly dataKeys: Array<string> = []
+  private dataPicks: IntBuffer | undefined = undefined
   // a task may take two tags from one Context-publishing provider: two data edges, but one wait
-  const separateWaits = anyAfter || anyContext
-  const waitStart = separateWaits ? new Int32Array(n + 1) : dataStart
-  const waitItems = separateWaits ? new IntBuffer() : dataItems
-
+  private separateWaits = false
+  private waitStart: Int32Array
+  private waitItems: IntBuffer
   // stamp[j] === i + 1 marks j as already counted for task i: no quadratic `includes` on wide fan-ins
-  const stamp = new Int32Array(n)
-  for (let i = 0; i < n; i++) {
-    const task = tasks[i]!
+  private readonly stamp: Int32Array
+
+  constructor(private readonly source: GraphSource, private readonly tasks: ReadonlyArray<Task.Any>) {
+    const n = tasks.length
+    this.n = n
+    this.anyAfter = source.precedences.length > 0
+    this.dataStart = new Int32Array(n + 1)
+    this.waitStart = this.dataStart
+    this.waitItems = this.dataItems
+    this.stamp = new Int32Array(n)
+  }
+
+  /** Names and providers in one pass over the tasks (on a large graph each pass is mostly cache misses). */
+  indexTasks(): GraphError.GraphError | undefined {
+    const tasks = this.tasks
+    const indexByName = this.indexByName
+    for (let i = 0, n = this.n; i < n; i++) {
+      const task = tasks[i]!
+      // what the types guarantee, checked for JavaScript callers and casts (a few loads a task)
+      if (!InternalTask.isTask(task) || typeof task.name !== "string" || task.name === "" || !Effect.isEffect(task.run)) {
+        return malformed(task, i)
+      }
+      if (task.timeout !== undefined || task.retry !== undefined) {
+        const bad = badTiming(task)
+        if (bad !== undefined) return bad
+      }
+      // one hash lookup, not has + set: a name already there leaves the size as it was
+      const size = indexByName.size
+      indexByName.set(task.name, i)
+      if (indexByName.size === size) return new GraphError.DuplicateTaskError({ task: task.name })
+      InternalTask.notePosition(task, i)
+      if (task.after.length > 0) this.anyAfter = true
+      if (task.publishes === "context") this.anyContext = true
+      if (task.provides.length > 0) {
+        const bad = this.addProviders(task, i)
+        if (bad !== undefined) return bad
+      }
+    }
+    if (this.anyContext) this.dataPicks = new IntBuffer()
+    if (this.anyAfter || this.anyContext) {
+      this.separateWaits = true
+      this.waitStart = new Int32Array(this.n + 1)
+      this.waitItems = new IntBuffer()
+    }
+    return undefined
+  }
+
+  private addProviders(task: Task.Any, i: number): GraphError.GraphError | undefined {
+    const provides = task.provides
+    const providerByKey = this.providerByKey
+    for (let p = 0; p < provides.length; p++) {
+      const tag = provides[p]!
+      if (typeof tag?.key !== "string") return notATag(task, "provides", tag)
+      const other = providerByKey.get(tag.key)
+      if (other !== undefined) return providedTwice(this.tasks, other, i, tag.key)
+      providerByKey.set(tag.key, i)
+    }
+    return undefined
+  }
+
+  /** task -> index: the position noted on the task (internal/task.ts), else through its (unique) name */
+  private indexOf(task: Task.Any): number | undefined {
+    const noted = InternalTask.positionIn(task, this.tasks)
+    if (noted !== undefined) return noted
+    if (!InternalTask.isTask(task)) return undefined
+    const i = this.indexByName.get(task.name)
+    return i !== undefined && this.tasks[i] === task ? i : undefined
+  }
+
+  groupPrecedences(): GraphError.GraphError | undefined {
+    for (const [a, b] of this.source.precedences) {
+      if (!InternalTask.isTask(a) || !InternalTask.isTask(b)) return notTasksInPrecedence(this.source.name, a, b)
+      const i = this.indexOf(a)
+      const j = this.indexOf(b)
+      const label = `${a.name} before ${b.name}`
+      if (i === undefined) return new GraphError.UnknownTaskError({ task: a.name, referencedBy: label, via: "precedence" })
+      if (j === undefined) return new GraphError.UnknownTaskError({ task: b.name, referencedBy: label, via: "precedence" })
+      if (i === j) return new GraphError.SelfDependencyError({ task: a.name, via: "after" })
+      const list = this.extraWaits.get(j)
+      if (list === undefined) this.extraWaits.set(j, [i])
+      else list.push(i)
+    }
+    return undefined
+  }
+
+  /** Per task: its data edges, then everything it waits for, then its pools. */
+  edges(): GraphError.GraphError | undefined {
+    const tasks = this.tasks
+    const dataStart = this.dataStart
+    const dataItems = this.dataItems
+    for (let i = 0, n = this.n; i < n; i++) {
+      const task = tasks[i]!
+      if (task.requires.length > 0) {
+        const bad = this.addRequirements(task, i)
+        if (bad !== undefined) return bad
+      }
+      dataStart[i + 1] = dataItems.length
+      if (this.separateWaits) {
+        const bad = this.addWaits(task, i)
+        if (bad !== undefined) return bad
+      }
+      if (task.pools !== noPools) {
+        const bad = this.addPools(task)
+        if (bad !== undefined) return bad
+      }
+    }
+    return undefined
+  }
+
+  private addRequirements(task: Task.Any, i: number): GraphError.GraphError | undefined {
     const requires = task.requires
+    const tasks = this.tasks
+    const dataItems = this.dataItems
+    const dataKeys = this.dataKeys
+    const dataPicks = this.dataPicks
+    const stamp = this.stamp
     for (let r = 0; r < requires.length; r++) {
       const tag = requires[r]!
-      if (typeof tag?.key !== "string") return Either.left(notATag(task, "requires", tag))
-      const provider = providerByKey.get(tag.key)
-      if (provider === i) return Either.left(new GraphError.SelfDependencyError({ task: task.name, via: tag.key }))
+      if (typeof tag?.key !== "string") return notATag(task, "requires", tag)
+      const provider = this.providerByKey.get(tag.key)
+      if (provider === i) return new GraphError.SelfDependencyError({ task: task.name, via: tag.key })
       if (provider === undefined) {
-        const entry = external.get(tag.key)
-        if (entry === undefined) external.set(tag.key, { tagObject: tag, requiredBy: [task.name] })
+        const entry = this.external.get(tag.key)
+        if (entry === undefined) this.external.set(tag.key, { tagObject: tag, requiredBy: [task.name] })
         else entry.requiredBy.push(task.name)
         continue
       }
@@ -271,7 +322,7 @@ export const compile = (source: GraphSource): Either.Either<CompiledPlan, GraphE
         // a second tag of the same Context-publishing provider: its own edge (its own key), one holder
         if (dataPicks === undefined || tasks[provider]!.publishes !== "context") continue
         let seen = false
-        for (let k = dataStart[i]!; k < dataItems.length; k++) {
+        for (let k = this.dataStart[i]!; k < dataItems.length; k++) {
           if (dataItems.items[k] === provider && dataKeys[k] === tag.key) seen = true
         }
         if (seen) continue
@@ -281,132 +332,152 @@ export const compile = (source: GraphSource): Either.Either<CompiledPlan, GraphE
       dataKeys.push(tag.key)
       if (dataPicks !== undefined) dataPicks.push(tasks[provider]!.publishes === "context" ? 1 : 0)
     }
-    dataStart[i + 1] = dataItems.length
-    if (separateWaits) {
-      // waitsFor: the data dependencies, then `after`, then graph-level precedences (distinct)
-      for (let k = dataStart[i]!; k < dataStart[i + 1]!; k++) {
-        const d = dataItems.items[k]!
-        if (dataPicks !== undefined && dataPicks.items[k] === 1) {
-          let seen = false
-          for (let w = waitStart[i]!; w < waitItems.length; w++) if (waitItems.items[w] === d) seen = true
-          if (seen) continue
-        }
-        waitItems.push(d)
+    return undefined
+  }
+
+  /** waitsFor: the data dependencies, then `after`, then graph-level precedences (distinct) */
+  private addWaits(task: Task.Any, i: number): GraphError.GraphError | undefined {
+    const dataStart = this.dataStart
+    const dataItems = this.dataItems
+    const dataPicks = this.dataPicks
+    const waitItems = this.waitItems
+    const stamp = this.stamp
+    for (let k = dataStart[i]!; k < dataStart[i + 1]!; k++) {
+      const d = dataItems.items[k]!
+      if (dataPicks !== undefined && dataPicks.items[k] === 1) {
+        let seen = false
+        for (let w = this.waitStart[i]!; w < waitItems.length; w++) if (waitItems.items[w] === d) seen = true
+        if (seen) continue
       }
-      const after = task.after
-      for (let a = 0; a < after.length; a++) {
-        const before = after[a]!
-        const j = indexOf(before)
-        if (j === undefined && !InternalTask.isTask(before)) {
-          return Either.left(
-            new GraphError.InvalidOptionError({
-              option: `after of task "${task.name}"`,
-              reason: `item ${a} is ${describe(before)}, not a task: list tasks made with Task.make`
-            })
-          )
-        }
-        if (j === undefined) {
-          return Either.left(new GraphError.UnknownTaskError({ task: before.name, referencedBy: task.name, via: "after" }))
-        }
-        if (j === i) return Either.left(new GraphError.SelfDependencyError({ task: task.name, via: "after" }))
-        precedencePairs.push(j, i)
+      waitItems.push(d)
+    }
+    const after = task.after
+    for (let a = 0; a < after.length; a++) {
+      const before = after[a]!
+      const j = this.indexOf(before)
+      if (j === undefined) return notInGraph(task, a, before)
+      if (j === i) return new GraphError.SelfDependencyError({ task: task.name, via: "after" })
+      this.precedencePairs.push(j, i)
+      if (stamp[j] === i + 1) continue
+      stamp[j] = i + 1
+      waitItems.push(j)
+    }
+    const extra = this.extraWaits.get(i)
+    if (extra !== undefined) {
+      for (const j of extra) {
+        this.precedencePairs.push(j, i)
         if (stamp[j] === i + 1) continue
         stamp[j] = i + 1
         waitItems.push(j)
       }
-      const extra = extraWaits.get(i)
-      if (extra !== undefined) {
-        for (const j of extra) {
-          precedencePairs.push(j, i)
-          if (stamp[j] === i + 1) continue
-          stamp[j] = i + 1
-          waitItems.push(j)
-        }
-      }
-      waitStart[i + 1] = waitItems.length
     }
-    const pools = task.pools
-    if (pools !== noPools) {
-      for (const pool in pools) {
-        const weight = pools[pool]!
-        if (!Number.isInteger(weight) || weight <= 0) {
-          return Either.left(
-            new GraphError.InvalidOptionError({
-              option: `pool weight of "${pool}" in task "${task.name}"`,
-              reason: `must be a positive integer, got ${weight}`
-            })
-          )
-        }
-        const seen = poolWeights.get(pool)
-        if (seen === undefined || seen.max < weight) poolWeights.set(pool, { max: weight, task: task.name })
-      }
-    }
+    this.waitStart[i + 1] = waitItems.length
+    return undefined
   }
 
-  const dataDeps: Rows = { start: dataStart, items: dataItems.done() }
-  const waitsFor: Rows = separateWaits ? { start: waitStart, items: waitItems.done() } : dataDeps
-  const dependents = reverse(waitsFor, n)
-  const holders = new Int32Array(n)
-  for (let k = 0; k < dataDeps.items.length; k++) holders[dataDeps.items[k]!]!++
+  private addPools(task: Task.Any): GraphError.GraphError | undefined {
+    const pools = task.pools
+    for (const pool in pools) {
+      const weight = pools[pool]!
+      if (!Number.isInteger(weight) || weight <= 0) return badPoolWeight(task, pool, weight)
+      const seen = this.poolWeights.get(pool)
+      if (seen === undefined || seen.max < weight) this.poolWeights.set(pool, { max: weight, task: task.name })
+    }
+    return undefined
+  }
 
-  const { order, placed, remaining } = kahn(waitsFor, dependents, n)
-  if (placed < n) return Either.left(new GraphError.CycleError({ path: findCycle(remaining, waitsFor, tasks) }))
-  const height = heights(order, dependents, n)
+  finish(): Either.Either<CompiledPlan, GraphError.GraphError> {
+    const n = this.n
+    const dataDeps: Rows = { start: this.dataStart, items: this.dataItems.done() }
+    const waitsFor: Rows = this.separateWaits ? { start: this.waitStart, items: this.waitItems.done() } : dataDeps
+    const dependents = reverse(waitsFor, n)
+    const holders = new Int32Array(n)
+    for (let k = 0; k < dataDeps.items.length; k++) holders[dataDeps.items[k]!]!++
+    const { order, placed, remaining } = kahn(waitsFor, dependents, n)
+    if (placed < n) return Either.left(new GraphError.CycleError({ path: findCycle(remaining, waitsFor, this.tasks) }))
+    return Either.right(
+      new Plan(
+        this.source,
+        dataDeps,
+        this.dataKeys,
+        this.dataPicks === undefined ? undefined : Uint8Array.from(this.dataPicks.done()),
+        waitsFor,
+        dependents,
+        holders,
+        heights(order, dependents, n),
+        Array.from(this.external, ([tag, { requiredBy, tagObject }]) => ({ tag, requiredBy, tagObject })),
+        this.providerByKey,
+        this.precedencePairs,
+        this.poolWeights
+      )
+    )
+  }
+}
 
-  let taskNames: Array<string> | undefined
-  const namesOf = () => (taskNames ??= tasks.map((t) => t.name))
-  let layers: Array<Array<number>> | undefined
-  let dataEdges: Array<DataEdge> | undefined
-  let precedenceEdges: Array<PrecedenceEdge> | undefined
-  return Either.right({
-    source,
-    n,
-    tasks,
-    get names() {
-      return namesOf()
-    },
-    dataDeps,
-    dataKeys,
-    dataPicks: dataPicks === undefined ? undefined : Uint8Array.from(dataPicks.done()),
-    waitsFor,
-    dependents,
-    holders,
-    height,
-    external: Array.from(external, ([tag, { requiredBy, tagObject }]) => ({ tag, requiredBy, tagObject })),
-    providerByKey,
-    get layers() {
-      if (layers === undefined) {
-        const found: Array<Array<number>> = []
-        kahn(waitsFor, dependents, n, (layer) => found.push(layer))
-        layers = found
+/** A compiled plan; what only reports and pictures read is computed on first access. */
+class Plan implements CompiledPlan {
+  readonly n: number
+  readonly tasks: ReadonlyArray<Task.Any>
+  private taskNames: Array<string> | undefined = undefined
+  private layerList: Array<Array<number>> | undefined = undefined
+  private dataEdgeList: Array<DataEdge> | undefined = undefined
+  private precedenceEdgeList: Array<PrecedenceEdge> | undefined = undefined
+
+  constructor(
+    readonly source: GraphSource,
+    readonly dataDeps: Rows,
+    readonly dataKeys: ReadonlyArray<string>,
+    readonly dataPicks: Uint8Array | undefined,
+    readonly waitsFor: Rows,
+    readonly dependents: Rows,
+    readonly holders: Int32Array,
+    readonly height: Int32Array,
+    readonly external: CompiledPlan["external"],
+    readonly providerByKey: ReadonlyMap<string, number>,
+    /** before, after, before, after, …: one pair per `after` item and graph-level precedence */
+    private readonly precedencePairs: ReadonlyArray<number>,
+    readonly poolWeights: CompiledPlan["poolWeights"]
+  ) {
+    this.n = source.tasks.length
+    this.tasks = source.tasks
+  }
+
+  get names(): ReadonlyArray<string> {
+    return this.taskNames ??= this.tasks.map((t) => t.name)
+  }
+
+  get layers(): ReadonlyArray<ReadonlyArray<number>> {
+    if (this.layerList === undefined) {
+      const found: Array<Array<number>> = []
+      kahn(this.waitsFor, this.dependents, this.n, (layer) => found.push(layer))
+      this.layerList = found
+    }
+    return this.layerList
+  }
+
+  get dataEdges(): ReadonlyArray<DataEdge> {
+    if (this.dataEdgeList === undefined) {
+      const edges: Array<DataEdge> = []
+      const names = this.names
+      const { items, start } = this.dataDeps
+      for (let i = 0; i < this.n; i++) {
+        for (let k = start[i]!; k < start[i + 1]!; k++) edges.push({ from: names[items[k]!]!, to: names[i]!, tag: this.dataKeys[k]! })
       }
-      return layers
-    },
-    get dataEdges() {
-      if (dataEdges === undefined) {
-        dataEdges = []
-        const nameOf = namesOf()
-        for (let i = 0; i < n; i++) {
-          for (let k = dataDeps.start[i]!; k < dataDeps.start[i + 1]!; k++) {
-            const d = dataDeps.items[k]!
-            dataEdges.push({ from: nameOf[d]!, to: nameOf[i]!, tag: dataKeys[k]! })
-          }
-        }
-      }
-      return dataEdges
-    },
-    get precedenceEdges() {
-      if (precedenceEdges === undefined) {
-        precedenceEdges = []
-        const nameOf = namesOf()
-        for (let k = 0; k < precedencePairs.length; k += 2) {
-          precedenceEdges.push({ before: nameOf[precedencePairs[k]!]!, after: nameOf[precedencePairs[k + 1]!]! })
-        }
-      }
-      return precedenceEdges
-    },
-    poolWeights
-  })
+      this.dataEdgeList = edges
+    }
+    return this.dataEdgeList
+  }
+
+  get precedenceEdges(): ReadonlyArray<PrecedenceEdge> {
+    if (this.precedenceEdgeList === undefined) {
+      const edges: Array<PrecedenceEdge> = []
+      const names = this.names
+      const pairs = this.precedencePairs
+      for (let k = 0; k < pairs.length; k += 2) edges.push({ before: names[pairs[k]!]!, after: names[pairs[k + 1]!]! })
+      this.precedenceEdgeList = edges
+    }
+    return this.precedenceEdgeList
+  }
 }
 
 /**
@@ -492,4 +563,44 @@ const notATag = (task: Task.Any, option: "provides" | "requires", tag: unknown):
   new GraphError.InvalidOptionError({
     option: `${option} of task "${task.name}"`,
     reason: `${describe(tag)} is not a Context.Tag: list tags (class Db extends Context.Tag("Db")<Db, …>() {})`
+  })
+
+
+/** `tasks` of a graph that is not an array. */
+const notAnArray = (graph: string, tasks: unknown): GraphError.GraphError =>
+  new GraphError.InvalidOptionError({
+    option: `tasks of graph "${graph}"`,
+    reason: `must be an array of tasks made with Task.make, got ${describe(tasks)}`
+  })
+
+/** A tag provided by two tasks, or listed twice by one. */
+const providedTwice = (tasks: ReadonlyArray<Task.Any>, other: number, i: number, key: string): GraphError.GraphError =>
+  other === i
+    ? new GraphError.InvalidOptionError({
+      option: `provides of task "${tasks[i]!.name}"`,
+      reason: `it lists "${key}" twice; list each tag once`
+    })
+    : new GraphError.DuplicateProviderError({ tag: key, providers: [tasks[other]!.name, tasks[i]!.name] })
+
+/** A graph-level precedence whose sides are not both tasks. */
+const notTasksInPrecedence = (graph: string, a: unknown, b: unknown): GraphError.GraphError =>
+  new GraphError.InvalidOptionError({
+    option: `precedence of graph "${graph}"`,
+    reason: `both sides must be tasks made with Task.make, got ${describe(a)} before ${describe(b)}`
+  })
+
+/** Item `a` of a task's `after` that is not a task of this graph. */
+const notInGraph = (task: Task.Any, a: number, before: Task.Any): GraphError.GraphError =>
+  InternalTask.isTask(before)
+    ? new GraphError.UnknownTaskError({ task: before.name, referencedBy: task.name, via: "after" })
+    : new GraphError.InvalidOptionError({
+      option: `after of task "${task.name}"`,
+      reason: `item ${a} is ${describe(before)}, not a task: list tasks made with Task.make`
+    })
+
+/** A pool weight that is not a positive integer. */
+const badPoolWeight = (task: Task.Any, pool: string, weight: number): GraphError.GraphError =>
+  new GraphError.InvalidOptionError({
+    option: `pool weight of "${pool}" in task "${task.name}"`,
+    reason: `must be a positive integer, got ${weight}`
   })
