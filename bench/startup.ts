@@ -8,7 +8,11 @@
  *   what `npx effect-taskgraph run` starts) against `node -e
  *   'import("effect")'` as the floor: target <= 0.5 s and <= 110 MB;
  * - npx's own start-up (`npx --no -- node -e 0`), which `npx effect-taskgraph`
- *   adds on top.
+ *   adds on top;
+ * - the same CLI run on Node 22 (scripts/ensure-node22.sh fetches it), with
+ *   its compile cache off (`NODE_DISABLE_COMPILE_CACHE=1`) and on (warm: the
+ *   unmeasured round wrote it): what `module.enableCompileCache()` in
+ *   `dist/bin.js` saves each run after the first. Node 20 has no such cache.
  *
  * Wall time is measured here; peak RSS and CPU time (user + system, less
  * sensitive to other load on a shared machine) by /usr/bin/time. Needs
@@ -49,7 +53,18 @@ fs.writeFileSync(
 interface Kind {
   readonly name: string
   readonly args: ReadonlyArray<string>
+  readonly env?: Record<string, string>
 }
+
+const node22 = spawnSync("bash", [path.join(root, "scripts", "ensure-node22.sh")], { encoding: "utf8" })
+if (node22.status !== 0) {
+  console.error(`scripts/ensure-node22.sh failed: ${node22.stderr}`)
+  process.exit(1)
+}
+const node22Bin = node22.stdout.trim()
+// Node keeps its compile cache in $TMPDIR/node-compile-cache: a private one, removed at the end
+const cacheTmpdir = fs.mkdtempSync(path.join(os.tmpdir(), "effect-taskgraph-startup-cache-"))
+const cliArgs = [path.join(root, "dist", "bin.js"), "run", graphFile, "--reporter", "plain"]
 
 const importOf = (specifier: string): Kind => ({
   name: `import "${specifier}"`,
@@ -59,8 +74,10 @@ const kinds: ReadonlyArray<Kind> = [
   importOf("effect"),
   importOf("effect-taskgraph"),
   { name: `node -e 'import("effect")'`, args: [process.execPath, "-e", `import("effect")`] },
-  { name: "effect-taskgraph run one-task-graph.js", args: [process.execPath, path.join(root, "dist", "bin.js"), "run", graphFile, "--reporter", "plain"] },
-  { name: "npx --no -- node -e 0 (npx's own start-up)", args: ["npx", "--no", "--", "node", "-e", "0"] }
+  { name: "effect-taskgraph run one-task-graph.js", args: [process.execPath, ...cliArgs] },
+  { name: "npx --no -- node -e 0 (npx's own start-up)", args: ["npx", "--no", "--", "node", "-e", "0"] },
+  { name: "the same CLI run, Node 22, compile cache off", args: [node22Bin, ...cliArgs], env: { NODE_DISABLE_COMPILE_CACHE: "1" } },
+  { name: "the same CLI run, Node 22, compile cache on (warm)", args: [node22Bin, ...cliArgs], env: { TMPDIR: cacheTmpdir } }
 ]
 
 interface Sample {
@@ -70,12 +87,18 @@ interface Sample {
 }
 
 const env: NodeJS.ProcessEnv = { ...process.env, CI: "true" }
-for (const key of Object.keys(env)) if (key.startsWith("npm_") || key === "NODE_OPTIONS") delete env[key]
+for (const key of Object.keys(env)) {
+  if (key.startsWith("npm_") || ["NODE_OPTIONS", "NODE_COMPILE_CACHE", "NODE_DISABLE_COMPILE_CACHE"].includes(key)) delete env[key]
+}
 
 const sample = (kind: Kind): Sample => {
   const out = path.join(os.tmpdir(), `effect-taskgraph-startup-${process.pid}.txt`)
   const t0 = performance.now()
-  const child = spawnSync(timeBin, ["-f", "%M %U %S", "-o", out, ...kind.args], { cwd: root, env, encoding: "utf8" })
+  const child = spawnSync(timeBin, ["-f", "%M %U %S", "-o", out, ...kind.args], {
+    cwd: root,
+    env: { ...env, ...kind.env },
+    encoding: "utf8"
+  })
   const wallMs = performance.now() - t0
   if (child.status !== 0) throw new Error(`${kind.name} exited with ${child.status}: ${child.stderr}`)
   const [rssKB, user, system] = fs.readFileSync(out, "utf8").trim().split("\n").at(-1)!.split(" ").map(Number)
@@ -99,7 +122,9 @@ const stats = samples.map((s) => ({
   cpuMs: median(s.map((x) => x.cpuMs)),
   rssMB: median(s.map((x) => x.rssMB))
 }))
-const [effect, taskgraph, floor, cli, npx] = stats as [typeof stats[0], typeof stats[0], typeof stats[0], typeof stats[0], typeof stats[0]]
+type Stat = typeof stats[0]
+const [effect, taskgraph, floor, cli, npx, cacheOff, cacheOn] = stats as [Stat, Stat, Stat, Stat, Stat, Stat, Stat]
+fs.rmSync(cacheTmpdir, { recursive: true, force: true })
 
 const wallRatio = taskgraph.wallMs / effect.wallMs
 const rssMore = taskgraph.rssMB - effect.rssMB
@@ -117,7 +142,15 @@ const rows: ReadonlyArray<readonly [string, string, string, string]> = [
   [`import "effect-taskgraph" / import "effect", wall`, `${wallRatio.toFixed(2)}x (CPU ${(taskgraph.cpuMs / effect.cpuMs).toFixed(2)}x)`, "<= 1.2x", verdict(wallRatio <= 1.2)],
   [`import "effect-taskgraph" - import "effect", peak RSS`, `${rssMore.toFixed(1)} MB`, "<= 15 MB", verdict(rssMore <= 15)],
   [`CLI, one-task .js graph`, `${cli.wallMs.toFixed(0)} ms, ${cli.rssMB.toFixed(1)} MB (floor ${floor.wallMs.toFixed(0)} ms, ${floor.rssMB.toFixed(1)} MB)`, "<= 500 ms, <= 110 MB", verdict(cli.wallMs <= 500 && cli.rssMB <= 110)],
-  [`npx adds`, `${npx.wallMs.toFixed(0)} ms`, "(reference)", ""]
+  [`npx adds`, `${npx.wallMs.toFixed(0)} ms`, "(reference)", ""],
+  [
+    `CLI on Node 22, compile cache on / off`,
+    `${cacheOn.wallMs.toFixed(0)} / ${cacheOff.wallMs.toFixed(0)} ms = ${(cacheOn.wallMs / cacheOff.wallMs).toFixed(2)}x (CPU ${
+      (cacheOn.cpuMs / cacheOff.cpuMs).toFixed(2)
+    }x)`,
+    "(reference)",
+    ""
+  ]
 ]
 console.log(["| measure (median of " + runs + " fresh processes) | value | target | |", "|---|---|---|---|", ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n"))
 console.log(`\nNode ${process.version}, ${os.availableParallelism()} cores, load average before: ${loadBefore.map((l) => l.toFixed(2)).join(" ")}`)

@@ -11,8 +11,15 @@
  * @since 0.1.0
  */
 import * as fs from "node:fs"
+import * as module from "node:module"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+
+// Node >= 22.1 keeps the bytecode of every module it compiles on disk (in NODE_COMPILE_CACHE, else
+// the OS temp directory) and reuses it in the next process: Effect and this package load from it
+// instead of being compiled again (bench/README.md, "Compile cache"). Before anything else is
+// imported, so that it covers them; NODE_DISABLE_COMPILE_CACHE=1 turns it off; a no-op on Node 20.
+if ("enableCompileCache" in module && typeof module.enableCompileCache === "function") module.enableCompileCache()
 
 /** The peer dependencies the command line loads, with their ranges. */
 const peers = (): Record<string, string> => {

@@ -9,7 +9,9 @@
  *     and the bundle runs;
  * (c) runs its own @effect/vitest test with TestClock;
  * (d) runs `npx effect-taskgraph run` on a .js graph (no TypeScript loader
- *     loaded) and a .ts graph; bad input is one line and exit 2;
+ *     loaded) and a .ts graph; bad input is one line and exit 2; on Node 22
+ *     (scripts/ensure-node22.sh) the CLI keeps a compile cache that its next
+ *     run loads from;
  * and `import "effect-taskgraph"` loads no @effect/platform-node, ssh2,
  * @effect/cli or tsx. publint and arethetypeswrong check the tarball.
  *
@@ -39,7 +41,7 @@ interface Result {
 const cleanEnv = (): NodeJS.ProcessEnv => {
   const env: NodeJS.ProcessEnv = {}
   for (const [key, value] of Object.entries(process.env)) {
-    if (/^(npm_|NODE_OPTIONS$|NODE_PATH$|VITEST|TSX_|INIT_CWD$|TEST$|EFFECT_TASKGRAPH_)/i.test(key)) continue
+    if (/^(npm_|NODE_OPTIONS$|NODE_PATH$|NODE_COMPILE_CACHE$|NODE_DISABLE_COMPILE_CACHE$|VITEST|TSX_|INIT_CWD$|TEST$|EFFECT_TASKGRAPH_)/i.test(key)) continue
     env[key] = value
   }
   env.CI = "true"
@@ -215,6 +217,42 @@ describe("the packed package, installed in a fresh app", { timeout: 300_000 }, (
   it("(d) the installed CLI runs a .ts graph through tsx", async () => {
     const { stdout } = await ok(run("npx", ["--no", "effect-taskgraph", "run", "graphs/graph.ts"], { cwd: app }))
     expect(stdout).toContain("typed answer 42")
+  })
+
+  describe("(d) on Node 22, the CLI's compile cache", () => {
+    // the machine runs Node 20, which has no compile cache; the official Node 22 build from npm does
+    const node22 = () => run("bash", [path.join(repo, "scripts/ensure-node22.sh")], { cwd: repo }).then((r) => {
+      expect(r.code, r.stderr).toBe(0)
+      return r.stdout.trim()
+    })
+    const cli = () => path.join(app, "node_modules", "effect-taskgraph", "dist", "bin.js")
+    // Node keeps the cache in $TMPDIR/node-compile-cache unless NODE_COMPILE_CACHE says elsewhere
+    const freshTmpdir = () => fs.mkdtempSync(path.join(tmp, "tmpdir-"))
+
+    it("is written by a run and read by the next: Effect and this package load from it", async () => {
+      const node = await node22()
+      const TMPDIR = freshTmpdir()
+      const first = await ok(run(node, [cli(), "run", "graphs/graph.js"], { cwd: app, env: { TMPDIR } }))
+      expect(first.stdout).toContain("answer 42")
+      expect(fs.readdirSync(path.join(TMPDIR, "node-compile-cache")).length).toBeGreaterThan(0)
+      const second = await ok(
+        run(node, [cli(), "run", "graphs/graph.js"], { cwd: app, env: { TMPDIR, NODE_DEBUG_NATIVE: "COMPILE_CACHE" } })
+      )
+      expect(second.stdout).toContain("answer 42")
+      const loadedFromCache = (file: string) => new RegExp(`cache for file://\\S*/node_modules/${file} was accepted`)
+      expect(second.stderr).toMatch(loadedFromCache("effect/dist/esm/Effect\\.js"))
+      expect(second.stderr).toMatch(loadedFromCache("effect-taskgraph/dist/TaskGraph\\.js"))
+    })
+
+    it("is not written with NODE_DISABLE_COMPILE_CACHE=1", async () => {
+      const node = await node22()
+      const TMPDIR = freshTmpdir()
+      const { stdout } = await ok(
+        run(node, [cli(), "run", "graphs/graph.js"], { cwd: app, env: { TMPDIR, NODE_DISABLE_COMPILE_CACHE: "1" } })
+      )
+      expect(stdout).toContain("answer 42")
+      expect(fs.existsSync(path.join(TMPDIR, "node-compile-cache"))).toBe(false)
+    })
   })
 
   const badInput: ReadonlyArray<readonly [string, string, string]> = [
