@@ -41,6 +41,7 @@ import * as Main from "./Main.js"
 import type * as Reporter from "./Reporter.js"
 import * as TaskGraph from "./TaskGraph.js"
 import * as Text from "./internal/reporter/text.js"
+import { prettyCause } from "./internal/errorText.js"
 
 /**
  * The file given to `run` could not be used: it does not exist, could not be
@@ -427,7 +428,7 @@ export const main = (argv: ReadonlyArray<string> = process.argv): void => {
         return process.exit(Main.ExitCode.Failed)
       }
     }
-    process.stderr.write(`${Cause.pretty(exit.cause)}\n`)
+    process.stderr.write(`${prettyCause(exit.cause)}\n`)
     process.exit(Main.ExitCode.Failed)
   })
 }

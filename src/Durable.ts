@@ -54,6 +54,7 @@ import * as Main from "./Main.js"
 import type * as RunReport from "./RunReport.js"
 import * as Task from "./Task.js"
 import * as TaskGraph from "./TaskGraph.js"
+import { prettyCause } from "./internal/errorText.js"
 
 export {
   /**
@@ -672,7 +673,7 @@ export const runMain = <E, R, P, ROut = never, LE = never>(
       return Main.runMain(prepared.graph as TaskGraph.TaskGraph<E, R, P> & Main.CheckProvided<R, ROut>, options)
     }
     const failure = Cause.failureOption(exit.cause)
-    process.stderr.write(`error: ${Option.isSome(failure) ? failure.value.message : Cause.pretty(exit.cause)}\n`)
+    process.stderr.write(`error: ${Option.isSome(failure) ? failure.value.message : prettyCause(exit.cause)}\n`)
     process.exit(Main.ExitCode.Failed)
   })
 }
@@ -893,7 +894,7 @@ export const runRemoteMain = <E, R, P, ROut = never, LE = never>(
       return Main.runMain(exit.value as TaskGraph.TaskGraph<E, R, P> & Main.CheckProvided<R, ROut>, options)
     }
     const failure = Cause.failureOption(exit.cause)
-    return fail(Option.isSome(failure) ? failure.value.message : Cause.pretty(exit.cause))
+    return fail(Option.isSome(failure) ? failure.value.message : prettyCause(exit.cause))
   })
 }
 

@@ -57,7 +57,8 @@ export class CycleError extends Data.TaggedError("CycleError")<{
 }
 
 /**
- * A task requires the tag it provides, or lists itself in `after`.
+ * A task requires the tag it provides, lists itself in `after`, or a
+ * precedence puts it before itself.
  *
  * @example
  * ```ts
@@ -69,7 +70,7 @@ export class CycleError extends Data.TaggedError("CycleError")<{
  */
 export class SelfDependencyError extends Data.TaggedError("SelfDependencyError")<{
   readonly task: string
-  /** the tag key, or "after" */
+  /** the tag key, "after", or "precedence" (a `TaskGraph.precedence` of a task before itself) */
   readonly via: string
   /** set when the graph is a child run inside a task (graphs inside tasks): its name */
   readonly graph?: string | undefined
@@ -81,6 +82,8 @@ export class SelfDependencyError extends Data.TaggedError("SelfDependencyError")
   override get message() {
     return inGraph(this.graph) + (this.via === "after"
       ? `task "${this.task}" lists itself in "after"; remove it.`
+      : this.via === "precedence"
+      ? `a precedence puts task "${this.task}" before itself; remove it.`
       : `task "${this.task}" both provides and requires "${this.via}"; a task cannot depend on itself.`)
   }
 }
@@ -157,6 +160,8 @@ export class DuplicateTaskError extends Data.TaggedError("DuplicateTaskError")<{
   readonly graph?: string | undefined
   /** for a child run: the two tasks whose full names collide, each described */
   readonly tasks?: readonly [string, string] | undefined
+  /** true when it is one task listed twice, not two tasks with one name */
+  readonly listedTwice?: boolean | undefined
 }> {
   /**
    * @since 0.1.0
@@ -166,6 +171,9 @@ export class DuplicateTaskError extends Data.TaggedError("DuplicateTaskError")<{
     if (this.tasks !== undefined) {
       return inGraph(this.graph) + `two tasks of the run are named "${this.task}": ${this.tasks[0]} and ${this.tasks[1]}; ` +
         `task names must be unique across the run and its child runs: rename one, or give the child graph another name.`
+    }
+    if (this.listedTwice === true) {
+      return inGraph(this.graph) + `task "${this.task}" is listed twice in the graph; list each task once.`
     }
     return inGraph(this.graph) +
       `two tasks are named "${this.task}"; task names must be unique in a graph (they name events, logs and reports).`
@@ -189,15 +197,21 @@ export class UnknownTaskError extends Data.TaggedError("UnknownTaskError")<{
   readonly via: "after" | "precedence"
   /** set when the graph is a child run inside a task (graphs inside tasks): its name */
   readonly graph?: string | undefined
+  /** true when the graph holds another task of that name (tasks are matched by identity, not name) */
+  readonly sameName?: boolean | undefined
 }> {
   /**
    * @since 0.1.0
    */
   declare readonly [TypeId]: TypeId
   override get message() {
+    const fix = this.sameName === true
+      ? `the graph holds another task named "${this.task}" (tasks are matched as values, not by name): ` +
+        `reference the task that is in the graph, not a second Task.make of it.`
+      : `add it to TaskGraph.make.`
     return inGraph(this.graph) + (this.via === "after"
-      ? `task "${this.referencedBy}" must run after "${this.task}", which is not in the graph: add it to TaskGraph.make.`
-      : `a precedence (${this.referencedBy}) names "${this.task}", which is not in the graph: add it to TaskGraph.make.`)
+      ? `task "${this.referencedBy}" must run after "${this.task}", which is not in the graph: ${fix}`
+      : `a precedence (${this.referencedBy}) names "${this.task}", which is not in the graph: ${fix}`)
   }
 }
 

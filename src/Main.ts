@@ -41,6 +41,7 @@ import * as Reporter from "./Reporter.js"
 import * as RunReport from "./RunReport.js"
 import type * as TaskEvent from "./TaskEvent.js"
 import * as TaskGraph from "./TaskGraph.js"
+import { errorText, prettyCause } from "./internal/errorText.js"
 
 /**
  * How `run` and `runMain` report a run. Besides these, every option of
@@ -116,7 +117,7 @@ const routeLogs = (session: Reporter.Session) =>
   Logger.make<unknown, void>(({ annotations, context, logLevel, message }) => {
     if (hooksFrom(FiberRefs.getOrDefault(context, FiberRef.currentContext), context) !== undefined) return
     const parts = Array.isArray(message) ? message : [message]
-    const text = parts.map((p) => (typeof p === "string" ? p : safeJson(p))).join(" ")
+    const text = parts.map((p) => errorText(p)).join(" ")
     const task = Option.getOrUndefined(HashMap.get(annotations, "task"))
     try {
       Effect.runSync(session.onNotice({
@@ -130,13 +131,6 @@ const routeLogs = (session: Reporter.Session) =>
     }
   })
 
-const safeJson = (u: unknown): string => {
-  try {
-    return u instanceof Error ? u.message : JSON.stringify(u) ?? String(u)
-  } catch {
-    return String(u)
-  }
-}
 
 const withRoutedLogs = (session: Reporter.Session) =>
   Effect.locallyWith(FiberRef.currentLoggers, (loggers) =>
@@ -347,7 +341,7 @@ const outcome = (exit: Exit.Exit<unknown, unknown>): { readonly code: number; re
       return { code: ExitCode.Failed, message: `error: ${error.message}` }
     }
   }
-  return { code: ExitCode.Failed, message: Cause.pretty(exit.cause) }
+  return { code: ExitCode.Failed, message: prettyCause(exit.cause) }
 }
 
 /**

@@ -498,6 +498,57 @@ export type FanOutContext<Tasks extends ReadonlyArray<Task.Any>> = Exclude<
 >
 
 /**
+ * The options of `Task.forEach`: those of `Task.make`, the tags the fan-out
+ * requires, and how an item's group is named.
+ *
+ * @example
+ * ```ts
+ * import { Task } from "effect-taskgraph"
+ *
+ * const options: Task.ForEachOptions<string, never, never, readonly []> = { label: (file) => file.toUpperCase() }
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ForEachOptions<Item, E, RS, Requires extends ReadonlyArray<AnyTag>> = CommonOptions<E, RS> & {
+  readonly requires?: Requires | undefined
+  /** the name of an item's group (default: the item when it is a string, else `item N`) */
+  readonly label?: ((item: Item, index: number) => string) | undefined
+}
+
+/**
+ * The task `Task.forEach` makes: its value is the items' reports; it fails
+ * with what getting the items fails with or with an item graph's error, and
+ * needs what the items and the item tasks need.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Task } from "effect-taskgraph"
+ *
+ * const tasks = [Task.make("run", { run: Effect.void })] as const
+ * type Fan = Task.ForEachTask<typeof tasks, never, never, never, readonly []>
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ForEachTask<
+  Tasks extends ReadonlyArray<Task.Any>,
+  EI,
+  RI,
+  RS,
+  Requires extends ReadonlyArray<AnyTag>
+> = Task<
+  ReadonlyArray<RunReport.RunReport>,
+  EI | TaskGraph.TaskGraphError<Task.Error<Tasks[number]>>,
+  Exclude<RI, Scope.Scope> | FanOutContext<Tasks> | NoInfer<RS>,
+  never,
+  Identifiers<Requires>
+>
+
+/**
  * A fan-out whose items are known only at run time: a task that gets its
  * items (a list, or an Effect producing them, e.g. from a required tag),
  * then runs each item's tasks as a graph inside the task, named after the
@@ -525,29 +576,46 @@ export type FanOutContext<Tasks extends ReadonlyArray<Task.Any>> = Exclude<
  * @since 0.1.0
  * @category constructors
  */
-export const forEach = <
+export const forEach: {
+  // An Effect first: a `Context.Tag` is also an `Iterable` (for `yield*`), and its items must be the
+  // service's, not the tag's iterator's
+  <
+    Item,
+    const Tasks extends ReadonlyArray<Task.Any>,
+    EI = never,
+    RI = never,
+    const Requires extends ReadonlyArray<AnyTag> = readonly [],
+    RS = never
+  >(
+    name: string,
+    items: Effect.Effect<Iterable<Item>, EI, RI>,
+    tasks: (item: Item, index: number) => Tasks,
+    options?: ForEachOptions<Item, EI | TaskGraph.TaskGraphError<Task.Error<Tasks[number]>>, RS, Requires>
+  ): ForEachTask<Tasks, EI, RI, RS, Requires>
+  <
+    Item,
+    const Tasks extends ReadonlyArray<Task.Any>,
+    const Requires extends ReadonlyArray<AnyTag> = readonly [],
+    RS = never
+  >(
+    name: string,
+    items: Iterable<Item>,
+    tasks: (item: Item, index: number) => Tasks,
+    options?: ForEachOptions<Item, TaskGraph.TaskGraphError<Task.Error<Tasks[number]>>, RS, Requires>
+  ): ForEachTask<Tasks, never, never, RS, Requires>
+} = <
   Item,
   const Tasks extends ReadonlyArray<Task.Any>,
-  EI = never,
-  RI = never,
-  const Requires extends ReadonlyArray<AnyTag> = readonly [],
-  RS = never
+  EI,
+  RI,
+  const Requires extends ReadonlyArray<AnyTag>,
+  RS
 >(
   name: string,
   items: Iterable<Item> | Effect.Effect<Iterable<Item>, EI, RI>,
   tasks: (item: Item, index: number) => Tasks,
-  options?: CommonOptions<EI | TaskGraph.TaskGraphError<Task.Error<Tasks[number]>>, RS> & {
-    readonly requires?: Requires | undefined
-    /** the name of an item's group (default: the item when it is a string, else `item N`) */
-    readonly label?: ((item: Item, index: number) => string) | undefined
-  }
-): Task<
-  ReadonlyArray<RunReport.RunReport>,
-  EI | TaskGraph.TaskGraphError<Task.Error<Tasks[number]>>,
-  Exclude<RI, Scope.Scope> | FanOutContext<Tasks> | NoInfer<RS>,
-  never,
-  Identifiers<Requires>
-> => {
+  options?: ForEachOptions<Item, EI | TaskGraph.TaskGraphError<Task.Error<Tasks[number]>>, RS, Requires>
+): ForEachTask<Tasks, EI, RI, RS, Requires> => {
   const label = options?.label ?? ((item: Item, index: number) => (typeof item === "string" ? item : `item ${index + 1}`))
   const list: Effect.Effect<Iterable<Item>, EI, RI> = Effect.isEffect(items) ? items : Effect.succeed(items)
   const runItem = (item: Item, index: number) =>

@@ -18,6 +18,7 @@
 import { Cause, Data } from "effect"
 import type * as RunReport from "./RunReport.js"
 import * as Text from "./internal/reporter/text.js"
+import { errorText } from "./internal/errorText.js"
 
 /**
  * A task did not become ready within its `timeout` (retries included).
@@ -72,6 +73,15 @@ export class UndeclaredDependencyError extends Data.TaggedError("UndeclaredDepen
 export interface TaskFailure<E> {
   readonly task: string
   readonly cause: Cause.Cause<E | TaskTimeoutError | UndeclaredDependencyError>
+  /**
+   * `"release"` when the task succeeded and then a finalizer of its
+   * resources died (`cause` is that defect); `"run"` when the task itself
+   * failed (a finalizer that died after that is in `cause` too, after the
+   * task's own failure).
+   *
+   * @since 0.1.0
+   */
+  readonly during: "run" | "release"
 }
 
 /**
@@ -100,15 +110,14 @@ export class RunFailedError<E = unknown> extends Data.TaggedError("RunFailedErro
     const skipped = this.report.tasks.filter((t) => t.status === "skipped").length
     const head = first === undefined
       ? `graph "${this.report.graph}" failed`
-      : `graph "${this.report.graph}" failed: task "${first.task}" ${describe(first.cause)}`
+      : `graph "${this.report.graph}" failed: task "${first.task}" ${describe(first)}`
     const more = this.failures.length > 1 ? `; ${Text.count(this.failures.length - 1, "more task")} failed` : ""
     return head + more + (skipped > 0 ? `; ${Text.count(skipped, "task")} skipped` : "")
   }
 }
 
-const describe = (cause: Cause.Cause<unknown>): string => {
-  const error = Cause.squash(cause)
-  const text = error instanceof Error ? error.message : typeof error === "string" ? error : JSON.stringify(error)
-  return `failed: ${text}`
+const describe = (failure: TaskFailure<unknown>): string => {
+  const text = errorText(Cause.squash(failure.cause))
+  return failure.during === "release" ? `failed to release its resources: ${text}` : `failed: ${text}`
 }
 

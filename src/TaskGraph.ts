@@ -589,7 +589,14 @@ const prepareWith = (
   if (concurrency !== "unbounded" && (!Number.isInteger(concurrency) || concurrency <= 0)) {
     return new GraphError.InvalidOptionError({
       option: "concurrency",
-      reason: `must be a positive integer or "unbounded", got ${concurrency}`
+      reason: `must be a positive integer or "unbounded", got ${typeof concurrency === "string" ? JSON.stringify(concurrency) : concurrency}`
+    })
+  }
+  const mode: unknown = options?.mode
+  if (mode !== undefined && mode !== "fail-fast" && mode !== "continue") {
+    return new GraphError.InvalidOptionError({
+      option: "mode",
+      reason: `must be "fail-fast" (the default) or "continue", got ${typeof mode === "string" ? JSON.stringify(mode) : String(mode)}`
     })
   }
   const pools = options?.pools ?? {}
@@ -723,7 +730,8 @@ const nativeTracer = Effect.runSync(Effect.tracer)
 const failuresOf = <E>(snap: Scheduler.Snapshot): Array<TaskFailure<E>> =>
   snap.failures.map((i) => ({
     task: snap.plan.names[i]!,
-    cause: snap.causes[i]! as Cause.Cause<E | TaskTimeoutError | UndeclaredDependencyError>
+    cause: snap.causes[i]! as Cause.Cause<E | TaskTimeoutError | UndeclaredDependencyError>,
+    during: snap.releaseFailed !== undefined && snap.releaseFailed[i] === 1 ? "release" : "run"
   }))
 
 /** Waits for the scheduler; interrupting the waiter stops the run and waits for its cleanup. */
@@ -910,6 +918,9 @@ const toLayerImpl = <E, R, P>(
   Layer.scopedContext(
     Effect.gen(function*() {
       const prepared = yield* prepare(graph, options, { hold: true, events: false })
+      // set once every task is ready: a failure after that (a finalizer dying at release) is the
+      // scope's, before it the build's
+      let built = false
       const scheduler = yield* Effect.acquireRelease(
         Effect.map(makeScheduler(prepared), (scheduler) => {
           scheduler.start()
@@ -919,7 +930,11 @@ const toLayerImpl = <E, R, P>(
           Effect.flatMap(Deferred.isDone(scheduler.allReady), (ready) => {
             if (ready) scheduler.releaseAll()
             else scheduler.interrupt()
-            return Deferred.await(scheduler.done)
+            // a finalizer that died while the layer was released fails the scope's close, as in Effect
+            return Effect.flatMap(Deferred.await(scheduler.done), (final) =>
+              built && final.outcome === "failed"
+                ? Effect.die(new RunFailedError<E>({ report: Report.fromSnapshot(final), failures: failuresOf<E>(final) }))
+                : Effect.void)
           })
       )
       const snap = yield* Deferred.await(scheduler.allReady).pipe(
@@ -930,6 +945,7 @@ const toLayerImpl = <E, R, P>(
             : Effect.fail(new RunFailedError<E>({ report: Report.fromSnapshot(final), failures: failuresOf<E>(final) }))
         )
       )
+      built = true
       const map = new Map<string, unknown>()
       snap.plan.tasks.forEach((task, i) => {
         const value = snap.values[i]

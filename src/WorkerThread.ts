@@ -31,6 +31,7 @@ import { Cause, Deferred, Effect, Exit, Fiber, Option, type ParseResult, Runtime
 import { parentPort, workerData } from "node:worker_threads"
 import type { FromWorker, Reply, ToWorker } from "./internal/worker/protocol.js"
 import { encodeError, isToWorker, poolThreadKey } from "./internal/worker/protocol.js"
+import { prettyCause } from "./internal/errorText.js"
 
 /**
  * One handler per request tag. A handler gets the decoded request and returns
@@ -275,7 +276,7 @@ export const launch = <E>(self: Effect.Effect<void, E>): void => {
         Effect.sync(() => {
           if (Cause.isInterruptedOnly(cause)) return
           const error = encodeError(Cause.squash(cause))
-          const pretty = Cause.pretty(cause)
+          const pretty = prettyCause(cause)
           const message: FromWorker = {
             _tag: "StartFailed",
             error: { ...error, stack: error.stack ?? pretty }

@@ -29,7 +29,8 @@ import { Cause, Chunk, Context, Data, Duration, Effect, Exit, Layer, Option, Sch
 import type * as Task from "../Task.js"
 import { OutputStream } from "../TaskEvent.js"
 import * as TaskGraph from "../TaskGraph.js"
-import { layerSchema, messageOf, pgClient, quiet, redactUrl } from "./durableStore.js"
+import { layerSchema, pgClient, quiet, redactUrl } from "./durableStore.js"
+import { errorText, prettyCause } from "./errorText.js"
 import { copyGraph } from "./graphRuns.js"
 import { type TaskHooks, currentTaskHooks } from "./taskHooks.js"
 
@@ -186,7 +187,7 @@ const runBody = (
     const failure = Cause.failureOption(final.cause)
     const typed = Option.isSome(failure) && task.errorSchema !== undefined && Schema.is(task.errorSchema)(failure.value)
     const error = typed ? yield* encodeJson(task.errorSchema as Schema.Schema<unknown, unknown>, failure.value) : undefined
-    const message = Option.isSome(failure) ? messageOf(failure.value) : Cause.pretty(final.cause)
+    const message = Option.isSome(failure) ? errorText(failure.value) : prettyCause(final.cause)
     return { ranOn: me, output, result: { _tag: "Failure", error, message } } as const
   })
 
@@ -212,11 +213,11 @@ const runGroup = (
     )
     if (Exit.isSuccess(exit)) return { ranOn: me, output, result: { _tag: "Success" } } as const
     const failure = Cause.failureOption(exit.cause)
-    const message = Option.isSome(failure) ? messageOf(failure.value) : Cause.pretty(exit.cause)
+    const message = Option.isSome(failure) ? errorText(failure.value) : prettyCause(exit.cause)
     return { ranOn: me, output, result: { _tag: "Failure", message } } as const
   })).pipe(
     Effect.provide(context),
-    Effect.catchAll((error) => Effect.succeed({ ranOn: me, output: [], result: { _tag: "Failure", message: messageOf(error) } } as const))
+    Effect.catchAll((error) => Effect.succeed({ ranOn: me, output: [], result: { _tag: "Failure", message: errorText(error) } } as const))
   )
 
 /**
@@ -264,7 +265,7 @@ const named = (store: string) => <A, E, R>(layer: Layer.Layer<A, E, R>): Layer.L
     if (error instanceof ClusterError) return Layer.fail(error)
     const detail = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : ""
     return Layer.fail(
-      new ClusterError({ message: `the durable store ${redactUrl(store)} cannot be opened: ${messageOf(error)}${detail}` })
+      new ClusterError({ message: `the durable store ${redactUrl(store)} cannot be opened: ${errorText(error)}${detail}` })
     )
   })
 

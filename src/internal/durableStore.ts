@@ -31,6 +31,7 @@ import { Cause, Context, Data, Deferred, Effect, Exit, Fiber, FiberRef, Layer, L
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { errorText } from "./errorText.js"
 
 /** The store could not be opened or used. */
 export class StoreError extends Data.TaggedError("StoreError")<{
@@ -212,15 +213,13 @@ export type Lookup<A, E> =
     readonly complete: (exit: Exit.Exit<A, unknown>) => Effect.Effect<void>
   }
 
-export const messageOf = (u: unknown): string =>
-  u instanceof Error ? u.message : typeof u === "string" ? u : JSON.stringify(u) ?? String(u)
 
 /** The exit as the store keeps it: interruptions and unknown errors become defects with their message. */
 const storable = <A>(exit: Exit.Exit<A, unknown>, errorSchema: Schema.Schema.AnyNoContext): Exit.Exit<A, unknown> => {
   if (Exit.isSuccess(exit)) return exit
   const failure = Cause.failureOption(exit.cause)
   if (failure._tag === "Some") {
-    return Schema.is(errorSchema)(failure.value) ? Exit.fail(failure.value) : Exit.die(new Error(messageOf(failure.value)))
+    return Schema.is(errorSchema)(failure.value) ? Exit.fail(failure.value) : Exit.die(new Error(errorText(failure.value)))
   }
   if (Cause.isInterruptedOnly(exit.cause)) return Exit.die(new Error("interrupted"))
   return Exit.die(Cause.squash(exit.cause))

@@ -220,7 +220,7 @@ class PlanBuilder {
       // one hash lookup, not has + set: a name already there leaves the size as it was
       const size = indexByName.size
       indexByName.set(task.name, i)
-      if (indexByName.size === size) return new GraphError.DuplicateTaskError({ task: task.name })
+      if (indexByName.size === size) return duplicate(tasks, i)
       InternalTask.notePosition(task, i)
       if (task.after.length > 0) this.anyAfter = true
       if (task.publishes === "context") this.anyContext = true
@@ -260,15 +260,20 @@ class PlanBuilder {
     return i !== undefined && this.tasks[i] === task ? i : undefined
   }
 
+  /** Whether a task of this graph has `task`'s name (for an error: it is another task with that name). */
+  private hasName(task: Task.Any): boolean {
+    return InternalTask.isTask(task) && this.indexByName.has(task.name)
+  }
+
   groupPrecedences(): GraphError.GraphError | undefined {
     for (const [a, b] of this.source.precedences) {
       if (!InternalTask.isTask(a) || !InternalTask.isTask(b)) return notTasksInPrecedence(this.source.name, a, b)
       const i = this.indexOf(a)
       const j = this.indexOf(b)
       const label = `${a.name} before ${b.name}`
-      if (i === undefined) return new GraphError.UnknownTaskError({ task: a.name, referencedBy: label, via: "precedence" })
-      if (j === undefined) return new GraphError.UnknownTaskError({ task: b.name, referencedBy: label, via: "precedence" })
-      if (i === j) return new GraphError.SelfDependencyError({ task: a.name, via: "after" })
+      if (i === undefined) return unknownInPrecedence(a, label, this.hasName(a))
+      if (j === undefined) return unknownInPrecedence(b, label, this.hasName(b))
+      if (i === j) return new GraphError.SelfDependencyError({ task: a.name, via: "precedence" })
       const list = this.extraWaits.get(j)
       if (list === undefined) this.extraWaits.set(j, [i])
       else list.push(i)
@@ -355,7 +360,7 @@ class PlanBuilder {
     for (let a = 0; a < after.length; a++) {
       const before = after[a]!
       const j = this.indexOf(before)
-      if (j === undefined) return notInGraph(task, a, before)
+      if (j === undefined) return notInGraph(task, a, before, this.hasName(before))
       if (j === i) return new GraphError.SelfDependencyError({ task: task.name, via: "after" })
       this.precedencePairs.push(j, i)
       if (stamp[j] === i + 1) continue
@@ -541,13 +546,23 @@ const malformed = (task: unknown, i: number): GraphError.GraphError => {
 
 /** A `timeout` that is not a duration, or a `retry` that is not a `Schedule`. */
 const badTiming = (task: Task.Any): GraphError.GraphError | undefined => {
-  if (task.timeout !== undefined && Option.isNone(Duration.decodeUnknown(task.timeout))) {
-    return new GraphError.InvalidOptionError({
-      option: `timeout of task "${task.name}"`,
-      reason: `must be a duration ("10 seconds", Duration.minutes(2), a number of milliseconds), got ${
-        describe(task.timeout)
-      }`
-    })
+  if (task.timeout !== undefined) {
+    const timeout = Duration.decodeUnknown(task.timeout)
+    if (Option.isNone(timeout)) {
+      return new GraphError.InvalidOptionError({
+        option: `timeout of task "${task.name}"`,
+        reason: `must be a duration ("10 seconds", Duration.minutes(2), a number of milliseconds), got ${
+          describe(task.timeout)
+        }`
+      })
+    }
+    // Effect reads a negative or NaN duration as zero: a task that could never finish in time
+    if (Duration.lessThanOrEqualTo(timeout.value, Duration.zero)) {
+      return new GraphError.InvalidOptionError({
+        option: `timeout of task "${task.name}"`,
+        reason: `must be longer than zero, got ${describe(task.timeout)}: leave it out for no timeout`
+      })
+    }
   }
   if (task.retry !== undefined && !Schedule.isSchedule(task.retry)) {
     return new GraphError.InvalidOptionError({
@@ -556,6 +571,13 @@ const badTiming = (task: Task.Any): GraphError.GraphError | undefined => {
     })
   }
   return undefined
+}
+
+/** Task i's name was seen before: the same task listed again, or another task with its name. */
+const duplicate = (tasks: ReadonlyArray<Task.Any>, i: number): GraphError.GraphError => {
+  const task = tasks[i]!
+  const listedTwice = tasks.slice(0, i).includes(task)
+  return new GraphError.DuplicateTaskError({ task: task.name, ...(listedTwice ? { listedTwice } : {}) })
 }
 
 /** An item of `provides` or `requires` that is not a `Context.Tag`. */
@@ -582,6 +604,10 @@ const providedTwice = (tasks: ReadonlyArray<Task.Any>, other: number, i: number,
     })
     : new GraphError.DuplicateProviderError({ tag: key, providers: [tasks[other]!.name, tasks[i]!.name] })
 
+/** A side of a graph-level precedence that is not a task of the graph. */
+const unknownInPrecedence = (task: Task.Any, label: string, sameName: boolean): GraphError.GraphError =>
+  new GraphError.UnknownTaskError({ task: task.name, referencedBy: label, via: "precedence", ...(sameName ? { sameName } : {}) })
+
 /** A graph-level precedence whose sides are not both tasks. */
 const notTasksInPrecedence = (graph: string, a: unknown, b: unknown): GraphError.GraphError =>
   new GraphError.InvalidOptionError({
@@ -590,9 +616,9 @@ const notTasksInPrecedence = (graph: string, a: unknown, b: unknown): GraphError
   })
 
 /** Item `a` of a task's `after` that is not a task of this graph. */
-const notInGraph = (task: Task.Any, a: number, before: Task.Any): GraphError.GraphError =>
+const notInGraph = (task: Task.Any, a: number, before: Task.Any, sameName: boolean): GraphError.GraphError =>
   InternalTask.isTask(before)
-    ? new GraphError.UnknownTaskError({ task: before.name, referencedBy: task.name, via: "after" })
+    ? new GraphError.UnknownTaskError({ task: before.name, referencedBy: task.name, via: "after", ...(sameName ? { sameName } : {}) })
     : new GraphError.InvalidOptionError({
       option: `after of task "${task.name}"`,
       reason: `item ${a} is ${describe(before)}, not a task: list tasks made with Task.make`

@@ -61,6 +61,7 @@ import { TaskHooksKey } from "./taskHooks.js"
 import * as TaskLogging from "./taskLogging.js"
 import * as TaskRun from "./taskRun.js"
 import * as TaskScope from "./taskScope.js"
+import { prettyCause } from "./errorText.js"
 
 /** Phases of a task's life in the scheduler (not the reported status). */
 const WAITING = 0
@@ -112,6 +113,8 @@ export interface Snapshot {
   readonly blockedBy: ArrayLike<number>
   /** task indices whose failure made the run fail, in order */
   readonly failures: ReadonlyArray<number>
+  /** tasks that succeeded and then failed to release (a finalizer died): 1, else 0; `undefined` when none did */
+  readonly releaseFailed: Uint8Array | undefined
   /** the full names of the tasks (a nested run), else `undefined`: the plan's names */
   readonly fullNames: ReadonlyArray<string> | undefined
   /** child runs started inside tasks, in the order they started */
@@ -182,6 +185,7 @@ class Run implements Scheduler {
   private readonly watcherCauses: Array<Cause.Cause<unknown> | undefined>
   private readonly stoppedByUs: Uint8Array
   private readonly failures: Array<number> = []
+  private releaseFailed: Uint8Array | undefined = undefined
 
   // edges as flat arrays (compressed rows, see plan.ts): row i is items[start[i]] … items[start[i + 1] - 1]
   private readonly depStart: Int32Array
@@ -563,8 +567,11 @@ class Run implements Scheduler {
         )
       case "interrupted":
         return emit(new TaskEvent.TaskInterrupted({ task: this.nameOf(i), timestamp: at }, true))
-      case "failed":
-        return emit(new TaskEvent.TaskFailed({ task: this.nameOf(i), timestamp: at, error: Cause.pretty(cause) }, true))
+      case "failed": {
+        const releasing = this.releaseFailed !== undefined && this.releaseFailed[i] === 1
+        const error = (releasing ? "releasing its resources failed: " : "") + prettyCause(cause)
+        return emit(new TaskEvent.TaskFailed({ task: this.nameOf(i), timestamp: at, error }, true))
+      }
     }
   }
 
@@ -656,17 +663,20 @@ class Run implements Scheduler {
     // closed on a fiber of its own (finalizers may take time, and others close meanwhile), with the
     // task's context: Effect restores the acquirer's refs around each finalizer, cheaply when they match
     const closing = this.forkTask(context, Scope.close(scope, exit))
-    if (closing.unsafePoll() !== null) return this.finishRelease(i)
-    closing.addObserver(() => {
-      this.finishRelease(i)
+    const closed = closing.unsafePoll()
+    if (closed !== null) return this.finishRelease(i, closed)
+    closing.addObserver((closedExit) => {
+      this.finishRelease(i, closedExit)
       this.pump()
     })
   }
 
-  private finishRelease(i: number): void {
+  private finishRelease(i: number, closed?: Exit.Exit<unknown, unknown>): void {
     const releaseTime = this.now()
     this.releaseTimes[i] = releaseTime
-    if (this.states[i] === "ready") {
+    if (closed !== undefined && closed._tag === "Failure" && !Cause.isInterruptedOnly(closed.cause)) {
+      this.onReleaseFailed(i, closed.cause)
+    } else if (this.states[i] === "ready") {
       this.states[i] = "released"
       this.endTimes[i] = releaseTime
     }
@@ -676,6 +686,30 @@ class Run implements Scheduler {
       emit(new TaskEvent.TaskReleased({ task: this.nameOf(i), timestamp: releaseTime }, true))
     }
     this.doneQueue.push(i)
+  }
+
+  /**
+   * A finalizer of task i died. As with `Effect.scoped`, that fails what owned the scope: the task
+   * is failed (its own failure first, when it had one) and the run fails with it (fail-fast stops
+   * the rest); its other finalizers and everyone else's still run.
+   */
+  private onReleaseFailed(i: number, cause: Cause.Cause<unknown>): void {
+    const own = this.causes[i]
+    if (own === undefined) {
+      // the task itself succeeded: it failed in its release alone (what the report and events say)
+      const failed = this.releaseFailed ??= new Uint8Array(this.n)
+      failed[i] = 1
+      this.endTask(i, "failed", cause)
+    } else {
+      this.causes[i] = Cause.sequential(own, cause)
+      if (this.states[i] === "interrupted") this.states[i] = "failed"
+      const emit = this.emit
+      if (emit !== undefined) {
+        const error = "releasing its resources failed: " + prettyCause(cause)
+        emit(new TaskEvent.TaskFailed({ task: this.nameOf(i), timestamp: this.now(), error }, true))
+      }
+    }
+    if (!this.failures.includes(i)) this.onFailure(i)
   }
 
   /** i has nothing left: give back its pools, let go of what it held. */
@@ -787,6 +821,7 @@ class Run implements Scheduler {
       causes: this.causes,
       blockedBy: this.blockedBy.slice(),
       failures: this.failures.slice(),
+      releaseFailed: this.releaseFailed?.slice(),
       fullNames: this.fullNames,
       children: this.children.slice()
     }

@@ -155,6 +155,26 @@ describe("types", () => {
     })
   })
 
+  describe("Task.forEach", () => {
+    class Files extends Context.Tag("Files")<Files, ReadonlyArray<string>>() {}
+    it("an item has the type of what the items are: from a list, an Effect, or a required tag", () => {
+      Task.forEach("list", ["a", "b"], (file) => {
+        expectTypeOf(file).toEqualTypeOf<string>()
+        return [Task.make("run", { run: Effect.log(file.toUpperCase()) })]
+      })
+      Task.forEach("effect", Effect.succeed([1, 2]), (n) => {
+        expectTypeOf(n).toEqualTypeOf<number>()
+        return [Task.make("run", { run: Effect.succeed(n + 1) })]
+      })
+      // a tag is an Effect and also an Iterable (for yield*): the items are its service's
+      const fromTag = Task.forEach("tag", Files, (file) => {
+        expectTypeOf(file).toEqualTypeOf<string>()
+        return [Task.make("run", { run: Effect.log(file.toUpperCase()) })]
+      }, { requires: [Files] })
+      expectTypeOf<Task.Task.Requires<typeof fromTag>>().toEqualTypeOf<Files>()
+    })
+  })
+
   describe("Main.runMain", () => {
     class Database extends Context.Tag("Database")<Database, { readonly url: string }>() {}
     const usesFs = TaskGraph.make("fs", [

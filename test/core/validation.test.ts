@@ -70,6 +70,31 @@ describe("validation: bad input gets a clear error before anything runs", () => 
       expect(error).toEqual(new GraphError.DuplicateTaskError({ task: "build" }))
     }))
 
+  it.effect("one task listed twice is said as such, not as two tasks with one name", () =>
+    Effect.gen(function*() {
+      const build = noop("build")
+      const error = yield* rejects(TaskGraph.make("g", [build, noop("lint"), build]))
+      expect(error).toEqual(new GraphError.DuplicateTaskError({ task: "build", listedTwice: true }))
+      expect(error.message).toBe(`task "build" is listed twice in the graph; list each task once.`)
+    }))
+
+  it.effect("a precedence of a task before itself names the precedence, not `after`", () =>
+    Effect.gen(function*() {
+      const p = noop("p")
+      const error = yield* rejects(TaskGraph.make("g", [p]).pipe(TaskGraph.precedence(p, p)))
+      expect(error).toEqual(new GraphError.SelfDependencyError({ task: "p", via: "precedence" }))
+      expect(error.message).toBe(`a precedence puts task "p" before itself; remove it.`)
+    }))
+
+  it.effect("an unknown mode, and a concurrency given as a string (from JavaScript or a cast)", () =>
+    Effect.gen(function*() {
+      const graph = TaskGraph.make("g", [noop("a")])
+      const mode = yield* rejects(graph, { mode: "contine" as "continue" })
+      expect(mode.message).toBe(`invalid mode: must be "fail-fast" (the default) or "continue", got "contine"`)
+      const concurrency = yield* rejects(graph, { concurrency: "4" as unknown as number })
+      expect(concurrency.message).toBe(`invalid concurrency: must be a positive integer or "unbounded", got "4"`)
+    }))
+
   it.effect("a precedence or `after` naming a task not in the graph", () =>
     Effect.gen(function*() {
       const lint = noop("lint")
@@ -93,9 +118,10 @@ describe("validation: bad input gets a clear error before anything runs", () => 
       const test = noop("test", { after: [lint] })
       // `test` sits at index 0, where `lint` sat in "first"; a different task named "lint" is at index 1
       const impostor = noop("lint")
-      expect(yield* rejects(TaskGraph.make("second", [test, impostor]))).toEqual(
-        new GraphError.UnknownTaskError({ task: "lint", referencedBy: "test", via: "after" })
-      )
+      const error = yield* rejects(TaskGraph.make("second", [test, impostor]))
+      expect(error).toEqual(new GraphError.UnknownTaskError({ task: "lint", referencedBy: "test", via: "after", sameName: true }))
+      // the message says why a task of that name does not count
+      expect(error.message).toContain(`the graph holds another task named "lint" (tasks are matched as values, not by name)`)
       const shared = noop("shared")
       const a = TaskGraph.make("a", [shared, noop("x", { after: [shared] })])
       const b = TaskGraph.make("b", [noop("y"), noop("z"), shared, noop("w", { after: [shared] })])
@@ -198,6 +224,15 @@ describe("validation: malformed tasks from JavaScript or a cast", () => {
       () => graphOf(loose({ timeout: "10 minutez", run: Effect.void })),
       `invalid timeout of task "x": must be a duration ("10 seconds", Duration.minutes(2), a number of milliseconds), got the string "10 minutez"`
     ],
+    ...([[-5, "number -5"], [Number.NaN, "number NaN"], [0, "number 0"], ["-1 seconds", `the string "-1 seconds"`]] as const).map((
+      [timeout, shown]
+    ) =>
+      [
+        `a timeout of ${shown}`,
+        () => graphOf(Task.make("x", { timeout, run: Effect.void })),
+        `invalid timeout of task "x": must be longer than zero, got ${shown}: leave it out for no timeout`
+      ] as const
+    ),
     ["a number as retry", () => graphOf(loose({ retry: 2, run: Effect.void })), `invalid retry of task "x": must be a Schedule (e.g. Schedule.recurs(2)), got number 2`],
     [
       "a precedence between non-tasks",

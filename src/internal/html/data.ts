@@ -13,6 +13,7 @@ import * as Model from "../reporter/model.js"
 import * as Text from "../reporter/text.js"
 import type { Collector, Line } from "./lines.js"
 import { linesOf } from "./lines.js"
+import { errorText, prettyCause } from "../errorText.js"
 
 /** A task's status on the page: a run's states, or `planned` for `TaskGraph.toHtml`. */
 export type Status = TaskState | "planned"
@@ -276,16 +277,7 @@ const eventShape = (plan: PlanLike, heard: ReadonlyArray<string>): Shape => {
 const messageOf = (cause: Cause.Cause<unknown>): string | null => {
   if (Cause.isInterruptedOnly(cause)) return null
   const error = Cause.squash(cause)
-  const text = error instanceof Error ? error.message : typeof error === "string" ? error : safeJson(error)
-  return cleanLine(text.split("\n")[0] ?? "")
-}
-
-const safeJson = (u: unknown): string => {
-  try {
-    return JSON.stringify(u) ?? String(u)
-  } catch {
-    return String(u)
-  }
+  return cleanLine(errorText(error).split("\n")[0] ?? "")
 }
 
 const exitCodeOf = (status: PageData["outcome"], stoppedBy: string | undefined, signals: Record<string, number>): number | null => {
@@ -351,7 +343,7 @@ export const fromRun = (plan: PlanLike, collected: Collector, report: RunReport 
         duration: Option.getOrNull(r.durationMs),
         blockedBy: Option.getOrNull(r.blockedBy),
         error: failed && cause !== undefined ? messageOf(cause) : null,
-        cause: cause === undefined || Cause.isInterruptedOnly(cause) ? null : cleanCause(Cause.pretty(cause)),
+        cause: cause === undefined || Cause.isInterruptedOnly(cause) ? null : cleanCause(prettyCause(cause)),
         critical: s.onPath.has(i),
         ...placed
       }

@@ -16,13 +16,14 @@
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { Cause, Option } from "effect"
+import { Option } from "effect"
 import * as RunReport from "../../RunReport.js"
 import * as TaskEvent from "../../TaskEvent.js"
 import type * as Model from "./model.js"
 import * as Summary from "./summary.js"
 import * as Text from "./text.js"
 import type { End, Forced, Notice } from "./types.js"
+import { prettyCause } from "../errorText.js"
 
 export interface Writer {
   readonly dir: string
@@ -220,7 +221,7 @@ export const reportJson = (report: RunReport.RunReport, logs: Readonly<Record<st
     releasedAt: iso(t.releasedAt),
     durationMs: Option.getOrNull(t.durationMs),
     blockedBy: Option.getOrNull(t.blockedBy),
-    error: Option.getOrNull(Option.map(t.cause, (c) => Cause.pretty(c))),
+    error: Option.getOrNull(Option.map(t.cause, prettyCause)),
     waitedFor: t.waitedFor,
     log: logs[t.name] ?? null
   })),

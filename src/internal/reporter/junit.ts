@@ -6,9 +6,10 @@
  *
  * @internal
  */
-import { Cause, Option } from "effect"
+import { Option } from "effect"
 import type * as RunReport from "../../RunReport.js"
 import * as Text from "./text.js"
+import { prettyCause } from "../errorText.js"
 
 /** Escapes text for XML and removes what XML 1.0 cannot hold (escapes, control characters). */
 export const escape = (text: string): string =>
@@ -37,7 +38,7 @@ export const render = (
     const time = seconds(Option.getOrElse(t.durationMs, () => 0))
     const tail = tails.get(t.name) ?? []
     const body: Array<string> = []
-    const error = errors.get(t.name) ?? Option.getOrUndefined(Option.map(t.cause, (c) => Cause.pretty(c)))
+    const error = errors.get(t.name) ?? Option.getOrUndefined(Option.map(t.cause, prettyCause))
     switch (t.status) {
       case "failed":
       case "timed out": {
