@@ -34,6 +34,7 @@ import type { Scope } from "effect"
 import { Clock, Data, Duration, Effect, Schedule } from "effect"
 import * as Html from "./internal/html/load.js"
 import * as FilesImpl from "./internal/reporter/files.js"
+import * as Guard from "./internal/reporter/guard.js"
 import * as JunitImpl from "./internal/reporter/junit.js"
 import * as Model from "./internal/reporter/model.js"
 import * as PlainImpl from "./internal/reporter/plain.js"
@@ -675,7 +676,9 @@ export const html = (path: string, options: HtmlOptions = {}): Reporter =>
 /**
  * Several reporters at once. They get everything in the order given; put
  * the file writers before the terminal view so their files exist when the
- * summary names them.
+ * summary names them. A reporter whose handler throws or dies is turned off
+ * for the rest of the run and named in a log notice to the others, which go
+ * on (the run itself is not affected).
  *
  * @example
  * ```ts
@@ -690,21 +693,10 @@ export const combine = (...reporters: ReadonlyArray<Reporter>): Reporter => ({
   [TypeId]: TypeId,
   name: reporters.map((r) => r.name).join("+"),
   open: (plan) =>
-    Effect.map(Effect.forEach(reporters, (r) => r.open(plan)), (sessions): Session => ({
-      artifacts: sessions.flatMap((s) => s.artifacts),
-      onEvents: (events) => Effect.forEach(sessions, (s) => s.onEvents(events), { discard: true }),
-      onNotice: (notice) => Effect.forEach(sessions, (s) => s.onNotice(notice), { discard: true }),
-      onEnd: (end) => Effect.forEach(sessions, (s) => s.onEnd(end), { discard: true }),
-      onForce: (forced) => {
-        for (const s of sessions) {
-          try {
-            s.onForce(forced)
-          } catch {
-            // last words must not stop the others'
-          }
-        }
-      }
-    }))
+    Effect.map(
+      Effect.forEach(reporters, (r) => r.open(plan)),
+      (sessions): Session => Guard.combineGuarded(sessions.map((session, i) => ({ name: reporters[i]!.name, session })))
+    )
 })
 
 /**

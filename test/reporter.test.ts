@@ -251,6 +251,19 @@ describe("pretty", () => {
       expect(text).toMatch(/ {2}✗ unit +failed +\d+/)
     }))
 
+  it.live("a terminal that reports 0 columns and rows (a pty without a size) is drawn 80 wide, not 20", () =>
+    Effect.gen(function*() {
+      const out = capture({ columns: 0, rows: 0, isTTY: true })
+      yield* Effect.exit(Main.run(demo(true), {
+        reporter: Reporter.pretty({ output: out.output, color: false, unicode: true, refresh: "5 millis" })
+      }))
+      const text = Text.stripAnsi(out.text())
+      expect(text).toMatch(/ - package +skipped: blocked by unit/)
+      const widest = Math.max(...text.split("\n").map((l) => Text.width(l)))
+      expect(widest).toBeGreaterThan(20)
+      expect(widest).toBeLessThan(80)
+    }))
+
   it("the frame of a big graph fits the screen: busy and failed tasks first", () => {
     const names = Array.from({ length: 40 }, (_, i) => `task number ${i} with a rather long name that goes on`)
     const out = capture()
@@ -363,6 +376,42 @@ describe("choosing and combining", () => {
       expect(events.filter((e) => e._tag === "TaskOutput").map((e) => (e as TaskEvent.TaskOutput).line)).toContain("inside the task")
       // the default logger printed nothing through the console
       expect(consoleCalls).toEqual([])
+    }))
+})
+
+describe("a reporter that throws", () => {
+  it.live("is turned off and named; the other reporters get every event, the summary and their files", () =>
+    Effect.gen(function*() {
+      const plainOut = capture()
+      const dir = tempDir()
+      const html = path.join(dir, "report.html")
+      let threw = false
+      let callsAfter = 0
+      const broken = Reporter.make("broken", () =>
+        Effect.succeed({
+          onEvents: (events) =>
+            Effect.sync(() => {
+              if (threw) callsAfter++
+              if (events.some((e) => e._tag === "TaskOutput")) {
+                threw = true
+                throw new Error("reporter bug")
+              }
+            }),
+          onEnd: () => Effect.sync(() => callsAfter++)
+        }))
+      // the broken one first: it must not stop those after it
+      const exit = yield* Effect.exit(Main.run(demo(false), { reporter: [broken, Reporter.plain({ output: plainOut.output })], html }))
+      expect(Exit.isSuccess(exit)).toBe(true)
+      const plain = plainOut.text()
+      expect(plain).toMatch(/the reporter "broken" failed in onEvents and is turned off for the rest of the run: Error: reporter bug/)
+      expect(plain.split("reporter bug").length).toBe(2)
+      for (const line of ["[fetch] fetched 3 files", "[build] linked", "[unit] test_mul ok", "[package] packed"]) expect(plain).toContain(line)
+      expect(plain).toMatch(/== demo: succeeded in /)
+      expect(fs.readFileSync(html, "utf8")).toContain("<!doctype html>")
+      // once turned off, not called again in that run
+      expect(threw).toBe(true)
+      expect(callsAfter).toBe(0)
+      fs.rmSync(dir, { recursive: true, force: true })
     }))
 })
 

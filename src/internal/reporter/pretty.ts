@@ -70,8 +70,10 @@ export const make = (plan: Model.PlanLike, config: Config): View => {
   let closed = false
   let begunAt = 0
 
-  const columns = () => Math.max(20, Math.min(400, config.columns ?? config.output.columns ?? 80))
-  const rows = () => Math.max(4, config.rows ?? config.output.rows ?? 24)
+  // a pty without a size (some containers and CI runners) reports 0 columns and rows: unknown, not tiny
+  const known = (n: number | undefined) => (n !== undefined && n > 0 ? n : undefined)
+  const columns = () => Math.max(20, Math.min(400, known(config.columns) ?? known(config.output.columns) ?? 80))
+  const rows = () => Math.max(4, known(config.rows) ?? known(config.output.rows) ?? 24)
 
   const write = (text: string) => {
     try {
