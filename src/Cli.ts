@@ -42,6 +42,7 @@ import type * as Reporter from "./Reporter.js"
 import * as TaskGraph from "./TaskGraph.js"
 import * as Text from "./internal/reporter/text.js"
 import { prettyCause } from "./internal/errorText.js"
+import * as GraphLoading from "./internal/graphLoading.js"
 
 /**
  * The file given to `run` could not be used: it does not exist, could not be
@@ -94,14 +95,26 @@ export const loadGraph = (file: string): Effect.Effect<TaskGraph.TaskGraph.Any, 
           })
       })
     }
-    const module = yield* Effect.tryPromise({
+    GraphLoading.begin()
+    const loaded = yield* Effect.either(Effect.tryPromise({
       try: () => import(pathToFileURL(absolute).href) as Promise<Record<string, unknown>>,
       catch: (error) =>
         new CliError({
           message: `${file} could not be loaded: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
           exitCode: Main.ExitCode.Failed
         })
-    })
+    }))
+    const runMainCalls = GraphLoading.end()
+    if (loaded._tag === "Left") return yield* loaded.left
+    const module = loaded.right
+    if (runMainCalls > 0) {
+      return yield* new CliError({
+        message: `${file} calls Main.runMain when it is imported, so its graph would run twice: the command line ` +
+          `runs the graph the file exports. Guard the call, and the file runs either way: ` +
+          `if (Main.isMain(import.meta.url)) Main.runMain(graph)`,
+        exitCode: Main.ExitCode.Usage
+      })
+    }
     const graph = TaskGraph.isTaskGraph(module.default) ? module.default : module.graph
     if (!TaskGraph.isTaskGraph(graph)) {
       const found = Object.keys(module).join(", ") || "nothing"

@@ -42,6 +42,7 @@ import * as RunReport from "./RunReport.js"
 import type * as TaskEvent from "./TaskEvent.js"
 import * as TaskGraph from "./TaskGraph.js"
 import { errorText, prettyCause } from "./internal/errorText.js"
+import * as GraphLoading from "./internal/graphLoading.js"
 
 /**
  * How `run` and `runMain` report a run. Besides these, every option of
@@ -379,6 +380,8 @@ export const runMain = <E, R, P, ROut = never, LE = never>(
   graph: TaskGraph.TaskGraph<E, R, P> & CheckProvided<R, ROut>,
   options: MainOptions<ROut, LE> = {}
 ): void => {
+  // imported by `effect-taskgraph run FILE`, which runs the graph itself (and says to guard this call)
+  if (GraphLoading.deferToCli()) return
   const control: Control = {
     reason: undefined,
     hint: undefined,

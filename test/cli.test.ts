@@ -62,6 +62,20 @@ describe("effect-taskgraph run", () => {
     ["a file that does not exist", ["run", "no/such/file.ts"], "error: no/such/file.ts: no such file"],
     ["a module without a graph", ["run", fixture("no-graph.ts")], "does not export a graph: make it `export default TaskGraph.make(\"name\", [...tasks])` (it exports: answer)"]
   ]
+  it("a file that calls Main.runMain unguarded is refused (its graph would run twice), nothing runs", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cli-unguarded-"))
+    const ranFile = path.join(dir, "ran")
+    try {
+      const { code, stdout, stderr } = await cli(["run", fixture("unguarded-main.ts")], { RAN_FILE: ranFile })
+      expect(code, stdout + stderr).toBe(2)
+      expect(stderr).toContain("unguarded-main.ts calls Main.runMain when it is imported, so its graph would run twice")
+      expect(stderr).toContain("if (Main.isMain(import.meta.url)) Main.runMain(graph)")
+      expect(fs.existsSync(ranFile)).toBe(false)
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   for (const [what, args, message] of usage) {
     it(`bad usage, ${what}: a clear message, exit 2`, async () => {
       const { code, stdout, stderr } = await cli(args)
