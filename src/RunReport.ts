@@ -22,6 +22,7 @@ import { Option } from "effect"
 import { ganttName, label, nodeId } from "./internal/mermaid.js"
 import * as Text from "./internal/reporter/text.js"
 import { edges, runName } from "./internal/report.js"
+import type * as Task from "./Task.js"
 import type { DataEdge, PrecedenceEdge } from "./TaskGraph.js"
 
 export {
@@ -172,20 +173,29 @@ export const task = (report: RunReport, name: string): Option.Option<TaskReport>
   Option.fromNullable(report.tasks.find((t) => t.name === name))
 
 /**
- * The value a task produced, by name.
+ * The value a task produced: given the task itself, typed as what it
+ * produces; given a name, `unknown`. `None` when the task did not succeed
+ * (or is not in the report).
  *
  * @example
  * ```ts
- * import { RunReport } from "effect-taskgraph"
+ * import { Effect } from "effect"
+ * import { RunReport, Task } from "effect-taskgraph"
+ * const answer = Task.make("answer", { run: Effect.succeed(42) })
  * declare const report: RunReport.RunReport
- * RunReport.value(report, "run tests") // Option<unknown>
+ * RunReport.value(report, answer) // Option<number>
+ * RunReport.value(report, "answer") // Option<unknown>
  * ```
  *
  * @since 0.1.0
  * @category getters
  */
-export const value = (report: RunReport, name: string): Option.Option<unknown> =>
-  Option.flatMap(task(report, name), (t) => t.value)
+export const value: {
+  <A>(report: RunReport, task: Task.Task<A, unknown, unknown, unknown, unknown>): Option.Option<A>
+  (report: RunReport, name: string): Option.Option<unknown>
+} = (report: RunReport, of: string | Task.Task.Any): Option.Option<never> =>
+  // the report keeps values untyped; a task's type says what it produced when it succeeded
+  Option.flatMap(task(report, typeof of === "string" ? of : of.name), (t) => t.value as Option.Option<never>)
 
 const classFor: Record<TaskState, string> = {
   pending: "pending",

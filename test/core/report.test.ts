@@ -1,4 +1,4 @@
-import { describe, expect, it } from "@effect/vitest"
+import { describe, expect, expectTypeOf, it } from "@effect/vitest"
 import { Context, Effect, Fiber, Option, Schema, TestClock } from "effect"
 import { RunReport, Task, TaskEvent, TaskGraph } from "../../src/index.js"
 
@@ -105,4 +105,23 @@ describe("TaskEvent", () => {
     }
     expect(() => Schema.decodeUnknownSync(TaskEvent.TaskEvent)({ _tag: "TaskReady", task: "a" })).toThrow()
   })
+})
+
+describe("RunReport.value", () => {
+  it.effect("given the task, the value typed as what the task produces; given a name, unknown", () =>
+    Effect.gen(function*() {
+      const answer = Task.make("answer", { run: Effect.succeed(42) })
+      const failing = Task.make("failing", { run: Effect.fail("no") })
+      const report = yield* TaskGraph.run(TaskGraph.make("values", [answer]))
+      const typed = RunReport.value(report, answer)
+      expectTypeOf(typed).toEqualTypeOf<Option.Option<number>>()
+      expect(typed).toEqual(Option.some(42))
+      expectTypeOf(RunReport.value(report, "answer")).toEqualTypeOf<Option.Option<unknown>>()
+      expect(RunReport.value(report, "answer")).toEqual(Option.some(42))
+      // a task that is not in the report, or did not succeed: None
+      expect(RunReport.value(report, failing)).toEqual(Option.none())
+      const error = yield* Effect.flip(TaskGraph.run(TaskGraph.make("fails", [failing])))
+      if (error._tag !== "RunFailedError") return expect.unreachable(error._tag)
+      expect(RunReport.value(error.report, failing)).toEqual(Option.none())
+    }))
 })
