@@ -33,7 +33,7 @@ const expected: Readonly<Record<string, Expected>> = {
     code: 0,
     lines: ["slept 300ms", "sleeps: succeeded", "t1 -.-> t0", "precedence: succeeded", "started in this order: first link of the long chain, "]
   },
-  "diamond.ts": { code: 0, lines: ["critical path: checkout -> compile -> package", "build: succeeded", "gantt", "removing the checkout"] },
+  "diamond.ts": { code: 0, lines: ["critical path: checkout -> compile -> package", "build: succeeded", "built: PACKAGE WITH 3 OBJECTS (1 LINT WARNING)", "gantt", "removing the checkout"] },
   "processes.ts": { code: 0, lines: ["[test archives]", "build archives: succeeded"] },
   "images.ts": { code: 0, lines: ["[digest files] [12/12] ", "digest images: succeeded", "[worker pool] all worker threads stopped"] },
   "requests.ts": { code: 0, lines: ["fetch items: succeeded"] },
