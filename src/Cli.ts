@@ -378,7 +378,10 @@ const version = (): string => {
 /** Loaded only for durable runs and runners: the cluster and sql libraries stay out of a plain run. */
 const loadDurable = () =>
   import("./Durable.js").catch((error): never => {
-    process.stderr.write(`error: durable runs need @effect/workflow, @effect/cluster and @effect/sql-sqlite-node: ${String(error)}\n`)
+    process.stderr.write(
+      `error: durable runs need @effect/workflow, @effect/cluster, @effect/sql, @effect/rpc and @effect/experimental ` +
+        `(and @effect/sql-sqlite-node or @effect/sql-pg for the store): ${String(error)}\n`
+    )
     return process.exit(Main.ExitCode.Failed)
   })
 

@@ -8,9 +8,9 @@
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Cause, Context, Effect, Exit, Schema } from "effect"
+import { Cause, Context, Effect, Exit, Layer, Schema } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
-import { cli, ranCounts, root } from "./helpers/cli.js"
+import { cli, printed, ranCounts, ranLines, root, start } from "./helpers/cli.js"
 import { Durable } from "../src/durable/index.js"
 import { DurableStore, openRun } from "../src/internal/durableStore.js"
 import * as Task from "../src/Task.js"
@@ -95,6 +95,42 @@ describe("durable runs (CLI, sqlite)", () => {
     expect(r.stderr).toContain(`error: the durable store ${store} cannot be opened`)
     expect(ranCounts(w.dir)).toEqual({})
   }, 120_000)
+
+  it("two runs of other ids on one store at once: the second waits for the first, saying so; both finish", async () => {
+    const w = workspace("two-at-once")
+    const first = path.join(w.dir, "first"), second = path.join(w.dir, "second"), gate = path.join(w.dir, "gate")
+    fs.mkdirSync(first)
+    fs.mkdirSync(second)
+    const a = start(["run", fixture("build.ts"), "--run-id", "first", "--store", w.store], { OUT: first, GATE_AT: "c", GATE: gate })
+    await printed(a, "waiting at the gate") // the first run holds the store, in the middle of its run
+    const b = start(["run", fixture("build.ts"), "--run-id", "second", "--store", w.store], { OUT: second })
+    await printed(b, `the durable store ${w.store} is open in process ${a.child.pid}; waiting for it to close`)
+    expect(ranLines(second)).toEqual([])
+    fs.writeFileSync(gate, "")
+    const [ra, rb] = await Promise.all([a.done, b.done])
+    expect([ra.code, rb.code], ra.stderr + rb.stderr).toEqual([0, 0])
+    expect(ranCounts(first)).toEqual({ a: 1, b: 1, c: 1, d: 1 })
+    expect(ranCounts(second)).toEqual({ a: 1, b: 1, c: 1, d: 1 })
+    // the lock goes with the process that held it
+    expect(fs.existsSync(`${w.store}.lock`)).toBe(false)
+  }, 300_000)
+
+  it("a damaged store file (its pages overwritten): one line naming it, exit 1, nothing ran", async () => {
+    const w = workspace("damaged")
+    const made = await cli(["run", fixture("build.ts"), "--run-id", "d1", "--store", w.store], { ...w.env, CRASH_AT: "c" })
+    expect(made.signal).toBe("SIGKILL")
+    // opened and closed once more, so that sqlite moves its write-ahead log into the file
+    await Effect.runPromise(Effect.scoped(Layer.build(Durable.layerSqlite(w.store))))
+    const fd = fs.openSync(w.store, "r+")
+    for (let page = 1; page < fs.statSync(w.store).size / 4096; page++) fs.writeSync(fd, Buffer.alloc(8, 0xff), 0, 8, page * 4096)
+    fs.closeSync(fd)
+    fs.rmSync(path.join(w.dir, "ran.log"))
+    const r = await cli(["run", fixture("build.ts"), "--run-id", "d1", "--store", w.store], w.env)
+    expect(r.code).toBe(1)
+    expect(r.stderr.trim().split("\n")).toHaveLength(1)
+    expect(r.stderr).toMatch(new RegExp(`^error: the durable store ${w.store} cannot be opened: .*(damaged|malformed)`))
+    expect(ranCounts(w.dir)).toEqual({})
+  }, 300_000)
 
   it("without --run-id it runs as before: nothing restored", async () => {
     const w = workspace("plain")

@@ -21,17 +21,17 @@ import * as Sharding from "@effect/cluster/Sharding"
 import * as ShardingConfig from "@effect/cluster/ShardingConfig"
 import * as SqlMessageStorage from "@effect/cluster/SqlMessageStorage"
 import * as SqlRunnerStorage from "@effect/cluster/SqlRunnerStorage"
-import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqlClient from "@effect/sql/SqlClient"
-import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import * as Activity from "@effect/workflow/Activity"
 import * as Workflow from "@effect/workflow/Workflow"
 import * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
+import type { Scope } from "effect"
 import { Cause, Context, Data, Deferred, Effect, Exit, Fiber, FiberRef, Layer, LogLevel, Redacted, Schedule, Schema } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { errorText } from "./errorText.js"
+import * as StoreLock from "./storeLock.js"
 
 /** The store could not be opened or used. */
 export class StoreError extends Data.TaggedError("StoreError")<{
@@ -137,21 +137,26 @@ const singleRunner = Sharding.layer.pipe(
   Layer.provide(ShardingConfig.layerFromEnv(shardingConfig))
 )
 
-/** The engine over one sql client, with every failure to open it as a `StoreError` naming the store. */
+/**
+ * The engine over one sql client, with every failure to open it as a `StoreError` naming the store.
+ * `check` runs first, in the store's scope (the sqlite lock is held until the store closes);
+ * `preflight` on the client before the cluster's layers.
+ */
 const layerOn = (
   location: string,
   client: Layer.Layer<SqlClient.SqlClient, unknown>,
-  check: Effect.Effect<void, StoreError> = Effect.void
+  check: Effect.Effect<void, StoreError, Scope.Scope> = Effect.void,
+  preflight: Layer.Layer<never, unknown, SqlClient.SqlClient> = layerSchema
 ): Layer.Layer<DurableStore, StoreError> => {
   const fail = (reason: string) => new StoreError({ store: location, reason })
   const engine = RunWorkflow.toLayer(() => Effect.dieMessage("a durable run's workflow body never runs")).pipe(
     Layer.provideMerge(ClusterWorkflowEngine.layer),
     Layer.provideMerge(singleRunner),
-    Layer.provide(layerSchema),
+    Layer.provide(preflight),
     Layer.provide(client)
   )
   const store = Layer.effect(DurableStore, Effect.map(WorkflowEngine.WorkflowEngine, (engine) => ({ location, engine })))
-  return Layer.unwrapEffect(Effect.as(check, quiet(Layer.provide(store, engine)))).pipe(
+  return Layer.unwrapScoped(Effect.as(check, quiet(Layer.provide(store, engine)))).pipe(
     Layer.catchAllCause((cause) => {
       if (Cause.isInterruptedOnly(cause)) return Layer.failCause(cause as Cause.Cause<never>)
       const failure = Cause.failureOption(cause)
@@ -163,18 +168,61 @@ const layerOn = (
   )
 }
 
-/** A sqlite store in one file (created with its directory when missing). */
+/**
+ * A SQL driver, imported when a store of its kind is opened: a sqlite user needs no `@effect/sql-pg`
+ * (and its `pg`), a PostgreSQL user no `@effect/sql-sqlite-node` (and its native better-sqlite3).
+ */
+const driver = <M>(name: string, version: string, load: () => Promise<M>): Effect.Effect<M, Error> =>
+  Effect.tryPromise({
+    try: load,
+    catch: (e) =>
+      new Error(
+        `this store needs ${name}, which is not installed (npm install ${name}@${version}): ${e instanceof Error ? e.message : String(e)}`
+      )
+  })
+
+/** The sql client of a sqlite file. */
+const sqliteClient = (filename: string): Layer.Layer<SqlClient.SqlClient, unknown> =>
+  Layer.unwrapEffect(
+    Effect.map(driver("@effect/sql-sqlite-node", "^0.53.0", () => import("@effect/sql-sqlite-node/SqliteClient")), (m) => m.layer({ filename }))
+  )
+
+/**
+ * A damaged file (pages overwritten, not merely truncated) opens, and the cluster would then retry
+ * "database disk image is malformed" forever behind its hidden warnings: look first.
+ */
+const integrity = (location: string): Layer.Layer<never, unknown, SqlClient.SqlClient> =>
+  Layer.effectDiscard(Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const rows = yield* sql.unsafe<Record<string, unknown>>("PRAGMA quick_check")
+    const problems = rows.map((row) => String(Object.values(row)[0])).filter((line) => line !== "ok")
+    if (problems.length > 0) {
+      return yield* new StoreError({
+        store: location,
+        reason: `the file is damaged (PRAGMA quick_check: ${problems.slice(0, 3).join("; ")}): restore it from a backup, ` +
+          `or move it away to start a new store (its runs are then lost)`
+      })
+    }
+  }))
+
+/** A sqlite store in one file (created with its directory when missing), open in one process at a time. */
 export const layerSqlite = (filename: string): Layer.Layer<DurableStore, StoreError> => {
   const location = path.resolve(filename)
+  const fail = (e: unknown) => new StoreError({ store: location, reason: e instanceof Error ? e.message : String(e) })
   const check = Effect.try({
     try: () => {
       const dir = path.dirname(location)
       if (!fs.existsSync(dir)) fs.mkdirSync(dir, { recursive: true })
       if (fs.existsSync(location) && fs.statSync(location).isDirectory()) throw new Error("it is a directory")
     },
-    catch: (e) => new StoreError({ store: location, reason: e instanceof Error ? e.message : String(e) })
+    catch: fail
   })
-  return layerOn(location, SqliteClient.layer({ filename: location }), check)
+  const lock = StoreLock.hold(`${location}.lock`, (pid) =>
+    Effect.logWarning(
+      `the durable store ${location} is open in process ${pid}; waiting for it to close ` +
+        `(a sqlite store is used by one process at a time: use PostgreSQL for several at once)`
+    )).pipe(Effect.mapError(fail))
+  return layerOn(location, sqliteClient(location), Effect.zipRight(check, lock), Layer.merge(integrity(location), layerSchema))
 }
 
 /** `postgres://user:password@host:port/db` without its password, to name it in messages. */
@@ -189,7 +237,13 @@ export const redactUrl = (url: string): string => {
 }
 
 /** The sql client of a PostgreSQL store: a server that does not answer fails after 5 s. */
-export const pgClient = (url: string) => PgClient.layer({ url: Redacted.make(url), connectTimeout: "5 seconds" })
+export const pgClient = (url: string): Layer.Layer<SqlClient.SqlClient, unknown> =>
+  Layer.unwrapEffect(
+    Effect.map(
+      driver("@effect/sql-pg", "^0.53.0", () => import("@effect/sql-pg/PgClient")),
+      (m) => m.layer({ url: Redacted.make(url), connectTimeout: "5 seconds" })
+    )
+  )
 
 /** A PostgreSQL store (its tables are created on first use). */
 export const layerPostgres = (url: string): Layer.Layer<DurableStore, StoreError> => layerOn(redactUrl(url), pgClient(url))

@@ -43,6 +43,20 @@ export const start = (args: ReadonlyArray<string>, env: Record<string, string> =
   return { child, done, stdout: () => stdout }
 }
 
+/** Resolves once the process has printed `needle` (either stream); rejects if it ends first. */
+export const printed = (started: Started, needle: string): Promise<void> =>
+  new Promise((resolve, reject) => {
+    let seen = ""
+    const look = (chunk: unknown) => {
+      seen += String(chunk)
+      if (seen.includes(needle)) resolve()
+    }
+    look(started.stdout())
+    started.child.stdout?.on("data", look)
+    started.child.stderr?.on("data", look)
+    void started.done.then((r) => reject(new Error(`ended (${r.code ?? r.signal}) before printing ${needle}:\n${r.stdout}${r.stderr}`)))
+  })
+
 /** Runs `effect-taskgraph ARGS…` to its end. */
 export const cli = (args: ReadonlyArray<string>, env: Record<string, string> = {}, timeoutMs = 120_000): Promise<Result> =>
   start(args, env, timeoutMs).done
