@@ -256,8 +256,9 @@ export type Prepared<E, R, P> =
 /**
  * The shape of a graph as a hex digest: its name, every task's name, the tag
  * it provides, the tags it requires, what it runs after, whether it is a
- * resource, and the graph's precedences. Code changes inside a task's `run`
- * are not part of it.
+ * resource, the encoded form of its `schema` and `errorSchema` (what the
+ * store holds), and the graph's precedences. Code changes inside a task's
+ * `run` are not part of it.
  *
  * @example
  * ```ts
@@ -279,7 +280,10 @@ export const fingerprint = (graph: TaskGraph.TaskGraph.Any): string =>
       t.requires.map((r) => r.key),
       t.after.map((a) => a.name),
       t.resource,
-      t.schema === undefined ? 0 : 1
+      // what is stored: the encoded side of its schemas, so that a changed schema is a changed graph
+      // (its stored values would no longer decode) and not a run id that fails to resume forever
+      t.schema === undefined ? 0 : String(Schema.encodedSchema(t.schema).ast),
+      t.errorSchema === undefined ? 0 : String(Schema.encodedSchema(t.errorSchema).ast)
     ]),
     precedences: graph.precedences.map(([a, b]) => [a.name, b.name])
   })).digest("hex")

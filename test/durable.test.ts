@@ -188,6 +188,28 @@ describe("durable runs (library)", () => {
 class Image extends Context.Tag("Image")<Image, { readonly path: string }>() {}
 class Machine extends Context.Tag("Machine")<Machine, { readonly id: number }>() {}
 
+describe("a changed schema (library)", () => {
+  it("is a graph of another shape: the run id is refused with GraphChangedError, not left failing to decode", async () => {
+    const store = path.join(workspace("schema-change").dir, "runs.db")
+    class Sources extends Context.Tag("Sources")<Sources, { readonly files: ReadonlyArray<string> }>() {}
+    const graphWith = <I>(schema: Schema.Schema<{ readonly files: ReadonlyArray<string> }, I>) =>
+      TaskGraph.make("schemas", [
+        Task.make("fetch", { provides: Sources, schema, run: Effect.succeed({ files: ["a.ts"] }) }),
+        Task.make("build", { requires: [Sources], run: Effect.fail("build broke") })
+      ])
+    const before = Schema.Struct({ files: Schema.Array(Schema.String) })
+    // the same type, stored another way (the list as a JSON string)
+    const after = Schema.Struct({ files: Schema.parseJson(Schema.Array(Schema.String)) })
+    expect(Durable.fingerprint(graphWith(before))).not.toBe(Durable.fingerprint(graphWith(after)))
+    const run = (graph: TaskGraph.TaskGraph<unknown, never, unknown>) =>
+      Effect.runPromiseExit(Durable.run(graph, { runId: "s1" }).pipe(Effect.provide(Durable.layerSqlite(store))))
+    expect(Exit.isFailure(await run(graphWith(before)))).toBe(true) // unfinished: build failed
+    const exit = await run(graphWith(after))
+    const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : undefined
+    expect(failure?._tag === "Some" ? failure.value._tag : failure).toBe("GraphChangedError")
+  }, 120_000)
+})
+
 describe("resource groups (library)", () => {
   it("a failure inside a group: the group runs again from its start (acquired again, released in order); data outside is restored", async () => {
     const store = path.join(tmp, "groups.db")
