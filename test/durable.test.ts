@@ -5,6 +5,7 @@
  * counted by side effects on disk (each task appends its name to ran.log
  * when it really runs).
  */
+import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -187,6 +188,30 @@ describe("durable runs (library)", () => {
 
 class Image extends Context.Tag("Image")<Image, { readonly path: string }>() {}
 class Machine extends Context.Tag("Machine")<Machine, { readonly id: number }>() {}
+
+describe("SQL drivers (library)", () => {
+  // which modules a fresh process loads, through the recorder of test/package.test.ts
+  const loads = (code: string) => {
+    const record = path.join(workspace("loads").dir, `loads-${Math.random().toString(36).slice(2)}.txt`)
+    execFileSync(process.execPath, ["--import", "tsx", "--import", "./test/fixtures/package/app/record-loads.mjs", "--input-type=module", "-e", code], {
+      cwd: root,
+      env: { ...process.env, RECORD_LOADS: record }
+    })
+    return fs.readFileSync(record, "utf8").trim().split("\n")
+  }
+  const drivers = (urls: ReadonlyArray<string>) =>
+    ["@effect/sql-pg", "@effect/sql-sqlite-node"].filter((name) => urls.some((url) => url.includes(`/node_modules/${name}/`)))
+
+  it("each store loads only its own driver: none at import, sqlite's for a sqlite store", () => {
+    expect(drivers(loads(`await import("./src/durable/index.ts")`))).toEqual([])
+    const store = path.join(workspace("drivers").dir, "runs.db")
+    const opened = loads(
+      `const { Effect, Layer } = await import("effect"); const { Durable } = await import("./src/durable/index.ts");` +
+        `await Effect.runPromise(Effect.scoped(Layer.build(Durable.layerSqlite(${JSON.stringify(store)}))))`
+    )
+    expect(drivers(opened)).toEqual(["@effect/sql-sqlite-node"])
+  }, 120_000)
+})
 
 describe("a changed schema (library)", () => {
   it("is a graph of another shape: the run id is refused with GraphChangedError, not left failing to decode", async () => {
