@@ -14,6 +14,7 @@
  */
 import type { Cause } from "effect"
 import { FiberId, FiberRef, FiberRefs, HashMap, HashSet, Logger } from "effect"
+import { safeJson } from "./errorText.js"
 import type { NestPoint } from "./nesting.js"
 import type { OutputStream, TaskHooks } from "./taskHooks.js"
 import { hooksFrom } from "./taskHooks.js"
@@ -122,5 +123,6 @@ export const eventLogger = Logger.make<unknown, void>(({ context, message }) => 
   const hooks = hooksOf(context)
   if (hooks === undefined) return
   const parts = Array.isArray(message) ? message : [message]
-  hooks.output("log", parts.map((p) => (typeof p === "string" ? p : JSON.stringify(p))).join(" "))
+  // safeJson: a logged value holding a bigint or a cycle must not fail the task that logs it
+  hooks.output("log", parts.map((p) => (typeof p === "string" ? p : safeJson(p))).join(" "))
 })

@@ -53,4 +53,16 @@ describe("describing a task's failure", () => {
         .filter((e): e is TaskEvent.TaskFailed => e._tag === "TaskFailed")
       expect(failed.map((e) => [e.task, e.error])).toEqual([["later", `{"bytes":"10n"}`]])
     }))
+
+  it.scoped("logging a value holding a bigint or a cycle does not fail the task; the line shows it", () =>
+    Effect.gen(function*() {
+      const logs = Task.make("logs", { run: Effect.zipRight(Effect.log("sizes", { bytes: 10n }), Effect.log(circular())) })
+      const handle = yield* TaskGraph.start(TaskGraph.make("g", [logs]))
+      const report = yield* handle.await
+      expect(report.status).toBe("succeeded")
+      const lines = Chunk.toReadonlyArray(yield* Stream.runCollect(handle.events))
+        .filter((e): e is TaskEvent.TaskOutput => e._tag === "TaskOutput")
+        .map((e) => e.line)
+      expect(lines).toEqual([`sizes {"bytes":"10n"}`, `{"status":500,"request":{"response":"[Circular]"}}`])
+    }))
 })
