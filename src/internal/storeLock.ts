@@ -12,16 +12,8 @@
 import * as fs from "node:fs"
 import type { Scope } from "effect"
 import { Effect } from "effect"
+import { isAlive } from "./pids.js"
 
-/** Whether a process with this pid exists (EPERM: it exists, owned by someone else). */
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM"
-  }
-}
 
 const holderOf = (lockFile: string): number | undefined => {
   try {
@@ -69,7 +61,7 @@ const tryTake = (lockFile: string): number | undefined => {
     if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error
   }
   const holder = holderOf(lockFile)
-  if (holder !== undefined && holder !== process.pid && alive(holder)) return holder
+  if (holder !== undefined && holder !== process.pid && isAlive(holder)) return holder
   // left by a process that is gone (SIGKILL), or half-written: take it over; of two processes
   // doing so at once, one creates the file and the other finds it held
   try {

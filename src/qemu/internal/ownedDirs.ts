@@ -7,20 +7,13 @@
  */
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
+import { isAlive } from "../../internal/pids.js"
 
 const ownerFile = "owner.pid"
 
 /** Marks `dir` as owned by this process. */
 export const markOwned = (dir: string): void => NodeFs.writeFileSync(NodePath.join(dir, ownerFile), String(process.pid))
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM"
-  }
-}
 
 /**
  * Removes the directories in `parent` whose name starts with `prefix` and
@@ -39,7 +32,7 @@ export const sweepStale = (parent: string, prefix: string, except?: string): voi
     if (dir === except) continue
     try {
       const owner = Number(NodeFs.readFileSync(NodePath.join(dir, ownerFile), "utf8"))
-      if (Number.isInteger(owner) && owner > 0 && !alive(owner)) NodeFs.rmSync(dir, { recursive: true, force: true })
+      if (Number.isInteger(owner) && owner > 0 && !isAlive(owner)) NodeFs.rmSync(dir, { recursive: true, force: true })
     } catch {
       // not ours, or already gone
     }
