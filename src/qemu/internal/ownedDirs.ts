@@ -14,7 +14,6 @@ const ownerFile = "owner.pid"
 /** Marks `dir` as owned by this process. */
 export const markOwned = (dir: string): void => NodeFs.writeFileSync(NodePath.join(dir, ownerFile), String(process.pid))
 
-
 /**
  * Removes the directories in `parent` whose name starts with `prefix` and
  * whose owner file names a dead process. Anything else — not ours, a live
