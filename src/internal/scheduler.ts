@@ -567,11 +567,8 @@ class Run implements Scheduler {
         )
       case "interrupted":
         return emit(new TaskEvent.TaskInterrupted({ task: this.nameOf(i), timestamp: at }, true))
-      case "failed": {
-        const releasing = this.releaseFailed !== undefined && this.releaseFailed[i] === 1
-        const error = (releasing ? "releasing its resources failed: " : "") + prettyCause(cause)
-        return emit(new TaskEvent.TaskFailed({ task: this.nameOf(i), timestamp: at, error }, true))
-      }
+      case "failed":
+        return emit(new TaskEvent.TaskFailed({ task: this.nameOf(i), timestamp: at, error: prettyCause(cause) }, true))
     }
   }
 
@@ -694,20 +691,22 @@ class Run implements Scheduler {
    * the rest); its other finalizers and everyone else's still run.
    */
   private onReleaseFailed(i: number, cause: Cause.Cause<unknown>): void {
+    const at = this.now()
     const own = this.causes[i]
     if (own === undefined) {
-      // the task itself succeeded: it failed in its release alone (what the report and events say)
+      // the task itself succeeded: it failed in its release alone (what the report says)
       const failed = this.releaseFailed ??= new Uint8Array(this.n)
       failed[i] = 1
-      this.endTask(i, "failed", cause)
+      this.endTimes[i] = at
+      this.causes[i] = cause
     } else {
       this.causes[i] = Cause.sequential(own, cause)
-      if (this.states[i] === "interrupted") this.states[i] = "failed"
-      const emit = this.emit
-      if (emit !== undefined) {
-        const error = "releasing its resources failed: " + prettyCause(cause)
-        emit(new TaskEvent.TaskFailed({ task: this.nameOf(i), timestamp: this.now(), error }, true))
-      }
+    }
+    if (this.states[i] !== "timed out") this.states[i] = "failed"
+    const emit = this.emit
+    if (emit !== undefined) {
+      const error = "releasing its resources failed: " + prettyCause(cause)
+      emit(new TaskEvent.TaskFailed({ task: this.nameOf(i), timestamp: at, error }, true))
     }
     if (!this.failures.includes(i)) this.onFailure(i)
   }

@@ -14,13 +14,20 @@ import type { Scope } from "effect"
 import { Effect } from "effect"
 import { isAlive } from "./pids.js"
 
-
 const holderOf = (lockFile: string): number | undefined => {
   try {
     const pid = Number.parseInt(fs.readFileSync(lockFile, "utf8"), 10)
     return Number.isInteger(pid) && pid > 0 ? pid : undefined
   } catch {
     return undefined
+  }
+}
+
+const mtimeOf = (file: string): number => {
+  try {
+    return fs.statSync(file).mtimeMs
+  } catch {
+    return 0
   }
 }
 
@@ -52,7 +59,15 @@ const removeAllOnExit = (): void => {
   })
 }
 
-/** One attempt: the lock taken (`undefined`), or the pid of the live process that holds it. */
+/** A lock file without a pid yet: its process is between creating and writing it (a few µs). */
+const WRITING = 0
+
+/**
+ * One attempt: the lock taken (`undefined`), the pid of the live process that holds it, or
+ * `WRITING`. A lock left by a process that is gone (SIGKILL) is taken over; two processes taking
+ * over the same stale lock in the same instant could both win, which needs a SIGKILL and two starts
+ * within microseconds of each other.
+ */
 const tryTake = (lockFile: string): number | undefined => {
   try {
     fs.writeFileSync(lockFile, `${process.pid}\n`, { flag: "wx" })
@@ -61,9 +76,8 @@ const tryTake = (lockFile: string): number | undefined => {
     if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error
   }
   const holder = holderOf(lockFile)
+  if (holder === undefined && Date.now() - mtimeOf(lockFile) < 5_000) return WRITING
   if (holder !== undefined && holder !== process.pid && isAlive(holder)) return holder
-  // left by a process that is gone (SIGKILL), or half-written: take it over; of two processes
-  // doing so at once, one creates the file and the other finds it held
   try {
     fs.unlinkSync(lockFile)
   } catch {
@@ -93,8 +107,8 @@ export const hold = (
           removeAllOnExit()
         })
         : Effect.zipRight(
-          told ? Effect.void : onWait(holder),
-          Effect.zipRight(Effect.sleep("200 millis"), Effect.suspend(() => wait(true)))
+          told || holder === WRITING ? Effect.void : onWait(holder),
+          Effect.zipRight(Effect.sleep("200 millis"), Effect.suspend(() => wait(told || holder !== WRITING)))
         ))
   return Effect.acquireRelease(Effect.suspend(() => wait(false)), () =>
     Effect.sync(() => {
