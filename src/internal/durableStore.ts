@@ -175,10 +175,11 @@ const layerOn = (
 const driver = <M>(name: string, version: string, load: () => Promise<M>): Effect.Effect<M, Error> =>
   Effect.tryPromise({
     try: load,
-    catch: (e) =>
-      new Error(
-        `this store needs ${name}, which is not installed (npm install ${name}@${version}): ${e instanceof Error ? e.message : String(e)}`
-      )
+    catch: (e) => {
+      const missing = (e as { readonly code?: unknown } | null)?.code === "ERR_MODULE_NOT_FOUND"
+      const why = missing ? `, which is not installed (npm install ${name}@${version})` : ", which could not be loaded"
+      return new Error(`this store needs ${name}${why}: ${errorText(e)}`)
+    }
   })
 
 /** The sql client of a sqlite file. */
