@@ -1,7 +1,8 @@
 /**
  * A small build graph that writes a self-contained HTML report of its run:
  * the executed graph, the timeline, every task's output. Open the file in
- * any browser (it works offline, it makes no request). "unit tests" runs one
+ * any browser (it works offline, it makes no request; a logged warning is
+ * shown in its own colour, and as `[compile] WARN …` on the terminal). "unit tests" runs one
  * small graph per suite inside itself (`Task.forEach`): the drawing shows
  * each as a box of its tasks. "package" needs a `Registry` no task
  * provides: it comes from the caller's context (the `layer` given to

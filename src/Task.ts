@@ -28,7 +28,7 @@ import type { Pipeable } from "effect/Pipeable"
 import type { OutputStream } from "./TaskEvent.js"
 import * as internal from "./internal/task.js"
 import * as ContextMap from "./internal/contextMap.js"
-import { currentHooks } from "./internal/taskHooks.js"
+import { currentHooks, outputLine } from "./internal/taskHooks.js"
 import type * as RunReport from "./RunReport.js"
 import * as TaskGraph from "./TaskGraph.js"
 
@@ -408,11 +408,7 @@ export const isTask = (u: unknown): u is Task.Any => typeof u === "object" && u 
  * @category output
  */
 export const output = (line: string, stream: OutputStream = "stdout"): Effect.Effect<void> =>
-  Effect.flatMap(currentHooks, (hooks) => {
-    if (hooks === undefined) return Effect.log(line)
-    hooks.output(stream, line)
-    return Effect.void
-  })
+  outputLine(stream, line)
 
 /**
  * The name of the task the current fiber belongs to, if any.

@@ -81,12 +81,35 @@ export const OutputStream = Schema.Literal("stdout", "stderr", "log")
 export type OutputStream = typeof OutputStream.Type
 
 /**
- * One line of output: a subprocess line (`stdout`/`stderr`) or an `Effect.log` (`log`).
+ * The level of a line a task logged with `Effect.log`, `Effect.logWarning`,
+ * `Effect.logError`, …: the `_tag` of Effect's `LogLevel` (`LogLevel.fromLiteral`
+ * turns it back into one). The reporters show every level but `Info` in front
+ * of the line (`[build] WARN disk almost full`).
+ *
+ * @example
+ * ```ts
+ * import { LogLevel, Schema } from "effect"
+ * import { TaskEvent } from "effect-taskgraph"
+ *
+ * Schema.is(TaskEvent.LogLevel)("Warning") // true
+ * LogLevel.fromLiteral("Warning").label // "WARN"
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const LogLevel = Schema.Literal("Fatal", "Error", "Warning", "Info", "Debug", "Trace")
+/** @since 0.1.0 */
+export type LogLevel = typeof LogLevel.Type
+
+/**
+ * One line of output: a subprocess line (`stdout`/`stderr`), a `Task.output`
+ * line, or an `Effect.log` (`log`, with the `level` it was logged at).
  *
  * @example
  * ```ts
  * import { TaskEvent } from "effect-taskgraph"
  * new TaskEvent.TaskOutput({ task: "build", timestamp: Date.now(), stream: "stderr", line: "warning: unused" })
+ * new TaskEvent.TaskOutput({ task: "build", timestamp: Date.now(), stream: "log", line: "cache miss", level: "Warning" })
  * ```
  *
  * @since 0.1.0
@@ -95,7 +118,9 @@ export type OutputStream = typeof OutputStream.Type
 export class TaskOutput extends Schema.TaggedClass<TaskOutput>()("TaskOutput", {
   ...base,
   stream: OutputStream,
-  line: Schema.String
+  line: Schema.String,
+  /** the level of an `Effect.log` line (absent for a subprocess's lines and `Task.output`) */
+  level: Schema.optional(LogLevel)
 }) {}
 
 /**

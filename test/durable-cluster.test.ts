@@ -171,6 +171,7 @@ describe("remote runs on runner processes (PostgreSQL)", () => {
       const r = await submit.done
       expect(r.code, r.stdout + r.stderr).toBe(0)
       expect(r.stdout).toContain("[sum] sum is 210")
+      expect(r.stdout).toContain("[sum] WARN summed 6 values")
       // the victim's bN never got past their start: each ran to its end exactly once, elsewhere
       expect(ranCounts(dir)).toEqual(once(everyTask))
       for (const line of ranLines(dir)) {

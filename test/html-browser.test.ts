@@ -110,6 +110,32 @@ describe("the HTML report in Chromium", () => {
     await page.close()
   }, 60_000)
 
+  it("a task's lines show where they came from, warnings and errors in their own colours", async () => {
+    const file = path.join(tmp, "levels.html")
+    await Effect.runPromise(runWithHtml(Graphs.levels(), file))
+    const watched = await load(file)
+    const { page } = watched
+    await page.click(`svg.graph g.node[data-i="0"]`)
+    const rows = await page.$$eval("#lines .ln", (rows) =>
+      rows.map((r) => {
+        const text = r.querySelector(".txt")!
+        return { source: r.querySelector(".s")!.textContent, text: text.textContent, color: r.ownerDocument.defaultView!.getComputedStyle(text).color }
+      }))
+    expect(rows.map((r) => [r.source, r.text])).toEqual([
+      ["out", "compiling"],
+      ["err", "note: slow disk"],
+      ["log", "3 files"],
+      ["warn", "cache miss"],
+      ["error", "disk full"]
+    ])
+    // a warning and an error stand out from the other lines and from each other
+    const colors = rows.map((r) => r.color)
+    expect(new Set(colors).size).toBe(5)
+    await page.screenshot({ path: path.join(shots, "report-levels.png"), fullPage: true })
+    expect(watched.errors).toEqual([])
+    await page.close()
+  }, 60_000)
+
   it("an interrupted run: the running task is interrupted, its output is there", async () => {
     const file = path.join(tmp, "interrupted.html")
     await Effect.runPromise(Effect.gen(function*() {

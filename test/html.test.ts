@@ -155,6 +155,20 @@ describe("Reporter.html", () => {
       expect(html).not.toContain(`<g class="node `)
     }), 60_000)
 
+  it.live("each line says where it came from: stdout, stderr, a log line, a warning, an error", () =>
+    Effect.gen(function*() {
+      const file = path.join(tmp(), "report.html")
+      yield* runWithHtml(Graphs.levels(), file)
+      const [t] = dataOf(read(file)).tasks
+      expect(t!.lines.map((l) => [l[1], l[2]])).toEqual([
+        [0, "compiling"],
+        [1, "note: slow disk"],
+        [2, "3 files"],
+        [3, "cache miss"],
+        [4, "disk full"]
+      ])
+    }))
+
   it.live("a task's very long output keeps its head and tail and says how many lines were left out", () =>
     Effect.gen(function*() {
       const file = path.join(tmp(), "report.html")

@@ -128,6 +128,36 @@ describe("json", () => {
     }))
 })
 
+describe("log levels", () => {
+  it.live("a line logged at a level other than INFO shows it in front: plain lines, task logs, the combined log", () =>
+    Effect.gen(function*() {
+      const dir = tempDir()
+      const out = capture()
+      const check = Task.make("check", {
+        run: Effect.gen(function*() {
+          yield* Effect.log("3 files")
+          yield* Effect.logWarning("cache miss")
+          yield* Effect.logError("disk full")
+          yield* Task.output("plain stdout")
+        })
+      })
+      yield* Main.run(TaskGraph.make("levels", [check]), { reporter: Reporter.plain({ output: out.output }), logDir: dir })
+      const lines = out.text().split("\n")
+      expect(lines.filter((l) => l.startsWith("[check] ") && !l.startsWith("[check] --"))).toEqual([
+        "[check] 3 files",
+        "[check] WARN cache miss",
+        "[check] ERROR disk full",
+        "[check] plain stdout"
+      ])
+      expect(fs.readFileSync(path.join(dir, "tasks/check.log"), "utf8")).toBe("3 files\nWARN cache miss\nERROR disk full\nplain stdout\n")
+      const combined = fs.readFileSync(path.join(dir, "run.log"), "utf8")
+      expect(combined).toMatch(/ \[check\] log WARN cache miss\n/)
+      expect(combined).toMatch(/ \[check\] log ERROR disk full\n/)
+      expect(combined).toMatch(/ \[check\] log 3 files\n/)
+      fs.rmSync(dir, { recursive: true })
+    }))
+})
+
 describe("files", () => {
   it.live("one log per task, a combined log with timestamps and prefixes, the report, the graph", () =>
     Effect.gen(function*() {

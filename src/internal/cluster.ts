@@ -24,15 +24,16 @@ import type * as SocketServer from "@effect/platform/SocketServer"
 import * as Activity from "@effect/workflow/Activity"
 import * as Workflow from "@effect/workflow/Workflow"
 import type * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
-import type { Scope } from "effect"
-import { Cause, Chunk, Context, Data, Duration, Effect, Exit, Layer, Option, Schedule, Schema, Stream } from "effect"
+import type { LogLevel as LogLevelValue, Scope } from "effect"
+import { Cause, Chunk, Context, Data, Duration, Effect, Exit, FiberRef, HashSet, Layer, Option, Schedule, Schema, Stream } from "effect"
 import type * as Task from "../Task.js"
-import { OutputStream } from "../TaskEvent.js"
+import { LogLevel, OutputStream } from "../TaskEvent.js"
 import * as TaskGraph from "../TaskGraph.js"
 import { layerSchema, pgClient, quiet, redactUrl } from "./durableStore.js"
 import { errorText, prettyCause } from "./errorText.js"
 import { copyGraph } from "./graphRuns.js"
 import { type TaskHooks, currentTaskHooks } from "./taskHooks.js"
+import { eventLogger } from "./taskLogging.js"
 
 /**
  * Sharding settings every process of a cluster uses (runners and
@@ -67,8 +68,17 @@ const Input = Schema.Struct({ tag: Schema.String, json: Schema.String })
 const Line = Schema.Struct({
   stream: OutputStream,
   line: Schema.String,
+  /** an `Effect.log` line's level */
+  level: Schema.optional(LogLevel),
   /** in a resource group: the member that wrote it */
   task: Schema.optional(Schema.String)
+})
+
+const lineOf = (stream: OutputStream, line: string, level: LogLevel | undefined, task: string | undefined): typeof Line.Type => ({
+  stream,
+  line,
+  ...(level === undefined ? {} : { level }),
+  ...(task === undefined ? {} : { task })
 })
 
 /** What running a task's body gave, as the runner that ran it stores it. */
@@ -169,7 +179,7 @@ const runBody = (
     let watcher: Cause.Cause<unknown> | undefined
     const hooks: TaskHooks = {
       name: task.name,
-      output: (stream, line) => void output.push({ stream, line }),
+      output: (stream, line, level) => void output.push(lineOf(stream, line, level, undefined)),
       watcherFailed: (cause) => void (watcher ??= cause)
     }
     // the task's own requirements are in `context`; its other services are the runner's business
@@ -178,6 +188,8 @@ const runBody = (
       Effect.scoped,
       Effect.provide(context),
       Effect.locally(currentTaskHooks, hooks),
+      // what the body logs comes back as its output lines, with their levels (and is printed by the runner too)
+      Effect.locallyWith(FiberRef.currentLoggers, HashSet.add(eventLogger)),
       Effect.exit
     )
     const final = watcher === undefined ? exit : Exit.failCause(watcher)
@@ -209,7 +221,7 @@ const runGroup = (
     const exit = yield* Effect.exit(handle.await)
     const events = yield* Stream.runCollect(handle.events)
     const output = Chunk.toReadonlyArray(events).flatMap((e) =>
-      e._tag === "TaskOutput" ? [{ stream: e.stream, line: e.line, task: e.task }] : []
+      e._tag === "TaskOutput" ? [lineOf(e.stream, e.line, e.level, e.task)] : []
     )
     if (Exit.isSuccess(exit)) return { ranOn: me, output, result: { _tag: "Success" } } as const
     const failure = Cause.failureOption(exit.cause)
@@ -235,7 +247,8 @@ const runGroup = (
 const taskWorkflowLayer = (
   graphs: ReadonlyMap<string, { readonly graph: TaskGraph.TaskGraph.Any; readonly fingerprint: string }>,
   me: string,
-  services: Context.Context<never>
+  services: Context.Context<never>,
+  logLevel: LogLevelValue.LogLevel
 ) => {
   // the same for every task this runner runs: made once (an activity builds its exit schema when made)
   const claimActivities: Array<Activity.Activity<typeof Schema.String, typeof Schema.Never>> = []
@@ -249,7 +262,8 @@ const taskWorkflowLayer = (
         claims.push(who)
         if (who === me) break
       }
-      const ran = yield* runBody(graphs, me, services, payload)
+      // the body logs at the runner's level, not at the level that keeps the engine quiet
+      const ran = yield* Effect.locally(runBody(graphs, me, services, payload), FiberRef.currentMinimumLogLevel, logLevel)
       // the runners that claimed it before this one died while running it
       return { ...ran, runner: me, died: claims.slice(0, -1) }
     })
@@ -301,10 +315,20 @@ export const layerRunner = (options: {
   readonly identity: string
 }): Layer.Layer<never, ClusterError> => {
   const graphs = new Map(options.graphs.map((graph) => [graph.name, { graph, fingerprint: options.fingerprint(graph) }]))
+  // read before `quiet` below: the level the tasks' bodies log at
+  return Layer.unwrapEffect(Effect.map(FiberRef.get(FiberRef.currentMinimumLogLevel), (logLevel) => runnerLayer(options, graphs, logLevel)))
+}
+
+const runnerLayer = (
+  options: Parameters<typeof layerRunner>[0],
+  graphs: ReadonlyMap<string, { readonly graph: TaskGraph.TaskGraph.Any; readonly fingerprint: string }>,
+  logLevel: LogLevelValue.LogLevel
+): Layer.Layer<never, ClusterError> => {
   // a task's body gets the Node platform services, as under `Main.runMain`
   const workflows = Layer.unwrapEffect(Effect.map(
     Effect.context<NodeContext.NodeContext>(),
-    (services) => Layer.mergeAll(taskWorkflowLayer(graphs, options.identity, services as Context.Context<never>), runWorkflowLayer)
+    (services) =>
+      Layer.mergeAll(taskWorkflowLayer(graphs, options.identity, services as Context.Context<never>, logLevel), runWorkflowLayer)
   ))
   return workflows.pipe(
     Layer.provide(NodeContext.layer),

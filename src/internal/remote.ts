@@ -11,6 +11,7 @@ import * as Task from "../Task.js"
 import type * as TaskGraph from "../TaskGraph.js"
 import { decodeJson, encodeJson, type Outcome, providers, TaskWorkflow, type TaskPayload } from "./cluster.js"
 import { copyGraph } from "./graphRuns.js"
+import { outputLine } from "./taskHooks.js"
 
 export interface RemoteOptions {
   readonly runId: string
@@ -70,7 +71,9 @@ const replay = (outcome: Outcome, task: string, restored: boolean, location: str
       )
     }
     // the runner's lines come back with the result: they are not live
-    for (const { line, stream, task: from } of outcome.output) if ((from ?? task) === task) yield* Task.output(line, stream)
+    for (const { level, line, stream, task: from } of outcome.output) {
+      if ((from ?? task) === task) yield* outputLine(stream, line, level)
+    }
     for (const line of whereLines(outcome)) yield* Task.output(line, "log")
   })
 

@@ -335,8 +335,13 @@ class Run implements Scheduler {
       this.schedulerId
     )
     this.makeHooks = TaskLogging.hooksMaker({
-      output: emit === undefined ? undefined : (task, stream, line) =>
-        emit(new TaskEvent.TaskOutput({ task, timestamp: this.now(), stream, line }, true)),
+      output: emit === undefined ? undefined : (task, stream, line, level) =>
+        emit(
+          new TaskEvent.TaskOutput(
+            level === undefined ? { task, timestamp: this.now(), stream, line } : { task, timestamp: this.now(), stream, line, level },
+            true
+          )
+        ),
       watcherFailed: (i, cause) => this.onWatcherFailed(i, cause),
       nest: (i) => this.nestPoint(i)
     })

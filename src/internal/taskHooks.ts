@@ -14,15 +14,15 @@ import { Effect, FiberRef, FiberRefs } from "effect"
 import * as ContextMap from "./contextMap.js"
 import type { NestPoint } from "./nesting.js"
 
-import type { OutputStream } from "../TaskEvent.js"
+import type { LogLevel, OutputStream } from "../TaskEvent.js"
 
-export type { OutputStream } from "../TaskEvent.js"
+export type { LogLevel, OutputStream } from "../TaskEvent.js"
 
 /** @internal */
 export interface TaskHooks {
   readonly name: string
-  /** Records one line of output for this task (events, log files, reporters). */
-  readonly output: (stream: OutputStream, line: string) => void
+  /** Records one line of output for this task (events, log files, reporters); `level` for an `Effect.log` line. */
+  readonly output: (stream: OutputStream, line: string, level?: LogLevel) => void
   /** A watcher forked with `Task.watch` failed: the task fails with this cause. */
   readonly watcherFailed: (cause: Cause.Cause<unknown>) => void
   /** What a graph run started inside this task shares with the task's run (`nesting.ts`); absent outside a scheduler. */
@@ -51,6 +51,19 @@ export const hooksFrom = (context: Context.Context<never>, fiberRefs: FiberRefs.
 export const currentHooks: Effect.Effect<TaskHooks | undefined> = Effect.withFiberRuntime((fiber) =>
   Effect.succeed(hooksFrom(fiber.currentContext, fiber.getFiberRefs()))
 )
+
+/**
+ * One line of output of the current task (`Task.output`, and lines replayed from elsewhere with
+ * their level); outside a task it is logged.
+ *
+ * @internal
+ */
+export const outputLine = (stream: OutputStream, line: string, level?: LogLevel): Effect.Effect<void> =>
+  Effect.flatMap(currentHooks, (hooks) => {
+    if (hooks === undefined) return Effect.log(line)
+    hooks.output(stream, line, level)
+    return Effect.void
+  })
 
 /** The pools of a task that uses none: shared, so the plan can skip them by identity. @internal */
 export const noPools: Readonly<Record<string, number>> = Object.freeze({})

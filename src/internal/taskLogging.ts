@@ -12,17 +12,17 @@
  *
  * @internal
  */
-import type { Cause } from "effect"
+import type { Cause, LogLevel as LogLevelValue } from "effect"
 import { FiberId, FiberRef, FiberRefs, HashMap, HashSet, Logger } from "effect"
 import { safeJson } from "./errorText.js"
 import type { NestPoint } from "./nesting.js"
-import type { OutputStream, TaskHooks } from "./taskHooks.js"
+import type { LogLevel, OutputStream, TaskHooks } from "./taskHooks.js"
 import { hooksFrom } from "./taskHooks.js"
 
 /** Where the hooks of a run's tasks send what they get. @internal */
 export interface HooksTarget {
-  /** A line of output of task `name` (only called when events are recorded). */
-  readonly output: (name: string, stream: OutputStream, line: string) => void
+  /** A line of output of task `name` (only called when events are recorded); `level` for an `Effect.log`. */
+  readonly output: (name: string, stream: OutputStream, line: string, level: LogLevel | undefined) => void
   /** A watcher of task i failed. */
   readonly watcherFailed: (i: number, cause: Cause.Cause<unknown>) => void
   /** What a child run started inside task i shares with the run. */
@@ -61,9 +61,9 @@ class Hooks implements TaskHooksOf {
     this.index = index
     this.name = name
   }
-  output(stream: OutputStream, line: string) {
+  output(stream: OutputStream, line: string, level?: LogLevel) {
     const output = this.target.output
-    if (output !== undefined) output(this.name, stream, line)
+    if (output !== undefined) output(this.name, stream, line, level)
   }
   watcherFailed(cause: Cause.Cause<unknown>) {
     this.target.watcherFailed(this.index, cause)
@@ -118,11 +118,15 @@ export const annotateWithTask = <A>(options: Logger.Logger.Options<A>): Logger.L
   return { ...options, annotations: HashMap.set(options.annotations, "task", hooks.name) }
 }
 
+/** A line's `LogLevel` as the events store it (`All` and `None` are filters, not a line's level). */
+const levelOf = (level: LogLevelValue.LogLevel): LogLevel | undefined =>
+  level._tag === "All" || level._tag === "None" ? undefined : level._tag
+
 /** Sends `Effect.log` lines of a task to its output events. @internal */
-export const eventLogger = Logger.make<unknown, void>(({ context, message }) => {
+export const eventLogger = Logger.make<unknown, void>(({ context, logLevel, message }) => {
   const hooks = hooksOf(context)
   if (hooks === undefined) return
   const parts = Array.isArray(message) ? message : [message]
   // safeJson: a logged value holding a bigint or a cycle must not fail the task that logs it
-  hooks.output("log", parts.map((p) => (typeof p === "string" ? p : safeJson(p))).join(" "))
+  hooks.output("log", parts.map((p) => (typeof p === "string" ? p : safeJson(p))).join(" "), levelOf(logLevel))
 })

@@ -65,6 +65,34 @@ describe("TaskGraph.start", () => {
       expect(events.every((e) => typeof e.timestamp === "number")).toBe(true)
     }))
 
+  it.scoped("a line logged in a task keeps the level it was logged at; Task.output lines have none", () =>
+    Effect.gen(function*() {
+      const a = Task.make("a", {
+        run: Effect.gen(function*() {
+          yield* Effect.log("plain")
+          yield* Effect.logWarning("cache miss")
+          yield* Effect.logError("disk full")
+          yield* Effect.logFatal("gone")
+          yield* Effect.logDebug("not shown at the default minimum level")
+          yield* Task.output("written", "log")
+        })
+      })
+      const handle = yield* TaskGraph.start(TaskGraph.make("levels", [a]))
+      yield* handle.await
+      const events = Chunk.toReadonlyArray(yield* Stream.runCollect(handle.events))
+      const outputs = events.filter((e): e is TaskEvent.TaskOutput => e._tag === "TaskOutput")
+      expect(outputs.map((e) => [e.line, e.level])).toEqual([
+        ["plain", "Info"],
+        ["cache miss", "Warning"],
+        ["disk full", "Error"],
+        ["gone", "Fatal"],
+        ["written", undefined]
+      ])
+      // and the level survives the JSON lines of `--output json` and events.jsonl
+      expect(outputs.map((e) => (TaskEvent.fromJsonLine(TaskEvent.toJsonLine(e)) as TaskEvent.TaskOutput).level)).toEqual(["Info", "Warning", "Error", "Fatal", undefined])
+      expect("level" in outputs[4]!).toBe(false)
+    }))
+
   it.scoped("a subscriber running during the run sees the same events as a late one", () =>
     Effect.gen(function*() {
       const handle = yield* TaskGraph.start(pipeline())

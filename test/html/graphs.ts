@@ -118,3 +118,17 @@ export const largeNested = (groups: number, perGroup: number) => {
   })
   return TaskGraph.make(`large nested ${groups}×${perGroup}`, [shards])
 }
+
+/** One task whose lines come from each source a report tells apart: stdout, stderr, and logs at three levels. */
+export const levels = () =>
+  TaskGraph.make("levels", [
+    Task.make("check", {
+      run: Effect.gen(function*() {
+        yield* Task.output("compiling")
+        yield* Task.output("note: slow disk", "stderr")
+        yield* Effect.log("3 files")
+        yield* Effect.logWarning("cache miss")
+        yield* Effect.logError("disk full")
+      })
+    })
+  ])

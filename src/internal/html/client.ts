@@ -142,7 +142,8 @@ export const script = String.raw`
     });
     return span;
   }
-  function streamName(s) { return s === 0 ? "out" : s === 1 ? "err" : "log"; }
+  var streamNames = ["out", "err", "log", "warn", "error", "debug"];
+  function streamName(s) { return streamNames[s] || "log"; }
   function marked(text, q) {
     var span = el("span", "txt");
     if (!q) { span.textContent = text; return span; }

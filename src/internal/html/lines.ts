@@ -13,8 +13,15 @@
  */
 import type * as TaskEvent from "../../TaskEvent.js"
 
-/** One output line: time (epoch ms), stream (0 stdout, 1 stderr, 2 log), text. */
-export type Line = readonly [number, 0 | 1 | 2, string]
+/**
+ * One output line: time (epoch ms), where it came from, text. Where: 0 stdout, 1 stderr, 2 a
+ * `Task.output` or `Effect.log` line, then a logged line's level when it is not `Info`: 3 warning,
+ * 4 error (or fatal), 5 debug (or trace).
+ */
+export type Line = readonly [number, StreamCode, string]
+
+/** @internal */
+export type StreamCode = 0 | 1 | 2 | 3 | 4 | 5
 
 /** @internal */
 export interface TaskLines {
@@ -45,7 +52,22 @@ export const make = (tasks: ReadonlyArray<string>, limits: { readonly head: numb
   tail: limits.tail
 })
 
-const streamCode = (stream: "stdout" | "stderr" | "log"): 0 | 1 | 2 => (stream === "stdout" ? 0 : stream === "stderr" ? 1 : 2)
+const streamCode = (event: TaskEvent.TaskOutput): StreamCode => {
+  if (event.stream === "stdout") return 0
+  if (event.stream === "stderr") return 1
+  switch (event.level) {
+    case "Warning":
+      return 3
+    case "Error":
+    case "Fatal":
+      return 4
+    case "Debug":
+    case "Trace":
+      return 5
+    default:
+      return 2
+  }
+}
 
 /** @internal */
 export const add = (collector: Collector, event: TaskEvent.TaskEvent): void => {
@@ -60,7 +82,7 @@ export const add = (collector: Collector, event: TaskEvent.TaskEvent): void => {
     collector.lines.push({ head: [], tail: [], next: 0, count: 0 })
   }
   const store = collector.lines[i]!
-  const line: Line = [event.timestamp, streamCode(event.stream), event.line]
+  const line: Line = [event.timestamp, streamCode(event), event.line]
   store.count++
   if (store.head.length < collector.head) store.head.push(line)
   else if (store.tail.length < collector.tail) store.tail.push(line)

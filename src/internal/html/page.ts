@@ -121,9 +121,9 @@ pre{font:12px/1.5 var(--mono);background:#f6f8fa;border:1px solid var(--line);bo
 .out-bar input.search{min-width:0;flex:1}
 .lines{margin-top:8px;background:#0d1117;color:#e6edf3;border-radius:8px;padding:8px 0;max-height:56vh;overflow:auto;font:12px/1.55 var(--mono)}
 .lines .hint{color:#9198a1;padding:0 12px}
-.ln{display:grid;grid-template-columns:74px 30px 1fr;padding:0 12px;white-space:pre-wrap;word-break:break-word}
+.ln{display:grid;grid-template-columns:74px 48px 1fr;padding:0 12px;white-space:pre-wrap;word-break:break-word}
 .ln:hover{background:#161b22}
-.ln .t{color:#6e7681}.ln .s{color:#6e7681}.ln.s-err .txt{color:#ffa198}.ln.s-log .txt{color:#a5d6ff}
+.ln .t{color:#6e7681}.ln .s{color:#6e7681}.ln.s-err .txt{color:#ffa198}.ln.s-log .txt{color:#a5d6ff}.ln.s-warn .txt,.ln.s-warn .s{color:#e3b341}.ln.s-error .txt,.ln.s-error .s{color:#ff7b72;font-weight:600}.ln.s-debug .txt{color:#8b949e}
 .ln mark{background:#bb8009;color:#fff;border-radius:2px}
 .lines .omitted{color:#d29922;padding:4px 12px;font-style:italic}
 button.more{display:block;margin:0 12px 6px;background:#21262d;color:#c9d1d9;border:1px solid #30363d;border-radius:6px;padding:3px 10px;font-size:12px}

@@ -111,8 +111,9 @@ export const open = (plan: Model.PlanLike, dir: string): Writer => {
       const { task, timestamp } = event
       switch (event._tag) {
         case "TaskOutput": {
-          all += line(timestamp, task, event.stream === "stdout" ? "out" : event.stream === "stderr" ? "err" : "log", event.line)
-          perTask.set(task, (perTask.get(task) ?? "") + event.line + "\n")
+          const text = Text.outputText(event)
+          all += line(timestamp, task, event.stream === "stdout" ? "out" : event.stream === "stderr" ? "err" : "log", text)
+          perTask.set(task, (perTask.get(task) ?? "") + text + "\n")
           break
         }
         case "TaskStarted":

@@ -6,6 +6,7 @@
  */
 import type { TaskState } from "../../RunReport.js"
 import type * as TaskEvent from "../../TaskEvent.js"
+import * as Text from "./text.js"
 
 /** @internal */
 export interface TaskView {
@@ -112,13 +113,15 @@ export const apply = (
       t.attempt = event.attempt
       if (event.attempt === 1 || t.startedAt === undefined) t.startedAt = event.timestamp
       break
-    case "TaskOutput":
-      t.lastLine = event.line
+    case "TaskOutput": {
+      const text = Text.outputText(event)
+      t.lastLine = text
       t.lastLineAt = event.timestamp
       t.lines++
-      t.tail.push(event.line)
+      t.tail.push(text)
       if (t.tail.length > model.tailSize) t.tail.shift()
       break
+    }
     case "TaskReady":
       t.state = "ready"
       t.endedAt = event.timestamp

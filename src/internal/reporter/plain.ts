@@ -75,7 +75,10 @@ export const make = (plan: Model.PlanLike, config: Config): View => {
         const tag = `[${event.task}]`
         switch (event._tag) {
           case "TaskOutput":
-            if (config.outputLines) out.push(event.line === "" ? tag : `${tag} ${event.line}`)
+            if (config.outputLines) {
+              const text = Text.outputText(event)
+              out.push(text === "" ? tag : `${tag} ${text}`)
+            }
             break
           case "TaskStarted":
             out.push(`${tag} -- started${event.attempt > 1 ? ` (attempt ${event.attempt})` : ""}`)

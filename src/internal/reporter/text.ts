@@ -10,6 +10,24 @@
 // eslint-disable-next-line no-control-regex
 const ANSI = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]/g
 
+/** Effect's labels of the levels a line shows (`LogLevel.label`); an `Info` line shows none. */
+const levelLabels: Readonly<Record<string, string>> = {
+  Fatal: "FATAL",
+  Error: "ERROR",
+  Warning: "WARN",
+  Debug: "DEBUG",
+  Trace: "TRACE"
+}
+
+/**
+ * The text a reporter shows of an output line: an `Effect.log` line at a level other than `Info`
+ * has the level in front (`WARN disk almost full`), as Effect's own loggers print it.
+ */
+export const outputText = (output: { readonly line: string; readonly level?: string | undefined }): string => {
+  const label = output.level === undefined ? undefined : levelLabels[output.level]
+  return label === undefined ? output.line : output.line === "" ? label : `${label} ${output.line}`
+}
+
 /** Removes terminal escape sequences. */
 export const stripAnsi = (text: string): string => text.replace(ANSI, "")
 
