@@ -19,7 +19,9 @@
  *   (its first attempt times out).
  * - `--fail`: item 5 answers 500 for good: its task fails, fail-fast
  *   interrupts the fetches in flight (the server sees the clients go away),
- *   skips the summary, and the run fails with the report.
+ *   skips the summary ("blocked by fetch item 5": it needs every item) and
+ *   the fetches not started yet ("stopped when fetch item 5 failed": they do
+ *   not need it), and the run fails with the report.
  *
  *   npx tsx examples/requests.ts
  *   npx tsx examples/requests.ts --fail

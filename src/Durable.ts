@@ -551,6 +551,7 @@ const reportOf = (stored: StoredRun): RunReport.RunReport => printsAsFields({
     value: Option.none(),
     cause: Option.none(),
     blockedBy: Option.none(),
+    stoppedBy: Option.none(),
     waitedFor: [],
     provides: [],
     group: Option.none()

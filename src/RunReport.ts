@@ -92,8 +92,13 @@ export interface TaskReport {
   readonly value: Option.Option<unknown>
   /** why it failed, timed out or was interrupted */
   readonly cause: Option.Option<Cause.Cause<unknown>>
-  /** for a skipped or interrupted task: the failed task that blocked it */
+  /** for a skipped or interrupted task: the failed task it needed (directly or through other tasks) */
   readonly blockedBy: Option.Option<string>
+  /**
+   * for a skipped or interrupted task that did not need it: the failed task whose failure stopped
+   * the run (fail-fast, or a graph built as a Layer)
+   */
+  readonly stoppedBy: Option.Option<string>
   /** the tasks it waited for (data and precedence) */
   readonly waitedFor: ReadonlyArray<string>
   /** the keys of the tags it provides (several for a `Task.fromLayer` task) */
@@ -239,7 +244,8 @@ export const toMermaid = (report: RunReport): string => {
   )
   const node = (t: TaskReport, i: number, indent: string) => {
     const detail = Option.match(t.durationMs, { onNone: () => t.status, onSome: (ms) => `${t.status} · ${Text.duration(ms)}` })
-    const extra = Option.match(t.blockedBy, { onNone: () => "", onSome: (b) => `<br/>blocked by ${label(b)}` })
+    const stop = Text.reportStopNote(t)
+    const extra = stop === undefined ? "" : `<br/>${label(stop)}`
     const tags = t.provides.length > 1 ? `<br/>provides ${label(t.provides.join(", "))}` : ""
     // inside a group, a task is labelled with its own name (the group says where it is)
     const name = Option.match(t.group, { onNone: () => t.name, onSome: (g) => t.name.slice(g.length + 3) })
@@ -342,7 +348,8 @@ export const summary = (report: RunReport): string => {
   const width = Math.min(48, Math.max(4, ...report.tasks.map((t) => t.name.length)))
   const lines = report.tasks.map((t) => {
     const duration = Option.match(t.durationMs, { onNone: () => "", onSome: Text.duration })
-    const blocked = Option.match(t.blockedBy, { onNone: () => "", onSome: (b) => ` (blocked by ${b})` })
+    const stop = Text.reportStopNote(t)
+    const blocked = stop === undefined ? "" : ` (${stop})`
     return `  ${t.name.padEnd(width)}  ${t.status.padEnd(11)} ${duration.padStart(10)}${blocked}`
   })
   const total = Option.match(report.durationMs, { onNone: () => "still running", onSome: Text.duration })

@@ -179,6 +179,8 @@ export class TaskInterrupted extends Schema.TaggedClass<TaskInterrupted>()("Task
  * ```ts
  * import { TaskEvent } from "effect-taskgraph"
  * new TaskEvent.TaskSkipped({ task: "package", timestamp: Date.now(), blockedBy: "build" })
+ * // fail-fast: "docs" does not need "build", whose failure stopped the run
+ * new TaskEvent.TaskSkipped({ task: "docs", timestamp: Date.now(), stoppedBy: "build" })
  * ```
  *
  * @since 0.1.0
@@ -186,8 +188,10 @@ export class TaskInterrupted extends Schema.TaggedClass<TaskInterrupted>()("Task
  */
 export class TaskSkipped extends Schema.TaggedClass<TaskSkipped>()("TaskSkipped", {
   ...base,
-  /** the failed task that blocked it, if a failure did */
-  blockedBy: Schema.optional(Schema.String)
+  /** the failed task it needed (directly or through other tasks) */
+  blockedBy: Schema.optional(Schema.String),
+  /** the failed task whose failure stopped the run (fail-fast) before this one, which did not need it, could start */
+  stoppedBy: Schema.optional(Schema.String)
 }) {}
 
 /**

@@ -110,6 +110,25 @@ describe("the HTML report in Chromium", () => {
     await page.close()
   }, 60_000)
 
+  it("fail-fast: a task that did not need the failed one says the failure stopped it", async () => {
+    const file = path.join(tmp, "fail-fast.html")
+    // fails after a yield: docs has started by then
+    const unit = Task.make("unit", { run: Effect.zipRight(Effect.yieldNow(), Effect.fail(new Error("2 tests failed"))) })
+    const deploy = Task.make("deploy", { after: [unit], run: Effect.void })
+    const docs = Task.make("docs", { run: Effect.never })
+    const publish = Task.make("publish", { after: [docs], run: Effect.void })
+    await Effect.runPromise(runWithHtml(TaskGraph.make("ff", [unit, deploy, docs, publish]), file))
+    const watched = await load(file)
+    const { page } = watched
+    expect(await page.textContent(`tr.task-row[data-i="1"] td.note`)).toBe("blocked by unit")
+    expect(await page.textContent(`tr.task-row[data-i="2"] td.note`)).toBe("stopped when unit failed")
+    await page.click(`svg.graph g.node[data-i="3"]`)
+    expect(await page.textContent("#details dl.facts")).toContain("stopped byunit")
+    expect(await page.textContent("#details p.hint")).toBe("skipped: it did not need unit, but that task's failure stopped the run (fail-fast) before it could start")
+    expect(watched.errors).toEqual([])
+    await page.close()
+  }, 60_000)
+
   it("a task's lines show where they came from, warnings and errors in their own colours", async () => {
     const file = path.join(tmp, "levels.html")
     await Effect.runPromise(runWithHtml(Graphs.levels(), file))

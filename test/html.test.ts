@@ -101,6 +101,21 @@ describe("Reporter.html", () => {
       expect(html).toMatch(/<g class="node st-skipped[^"]*" data-i="4"/)
     }))
 
+  it.live("a failed run (fail-fast): what needed the failed task is blocked by it, the rest stopped by it", () =>
+    Effect.gen(function*() {
+      const file = path.join(tmp(), "report.html")
+      // fails after a yield: docs has started by then
+      const unit = Task.make("unit", { run: Effect.zipRight(Effect.yieldNow(), Effect.fail(new Error("2 tests failed"))) })
+      const deploy = Task.make("deploy", { after: [unit], run: Effect.void })
+      const docs = Task.make("docs", { run: Effect.never })
+      yield* runWithHtml(TaskGraph.make("ff", [unit, deploy, docs]), file)
+      expect(dataOf(read(file)).tasks.map((t) => [t.name, t.status, t.blockedBy, t.stoppedBy])).toEqual([
+        ["unit", "failed", null, null],
+        ["deploy", "skipped", "unit", null],
+        ["docs", "interrupted", null, "unit"]
+      ])
+    }))
+
   it.live("an interrupted run is written too, with what was running marked interrupted", () =>
     Effect.gen(function*() {
       const file = path.join(tmp(), "report.html")

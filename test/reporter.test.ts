@@ -128,6 +128,37 @@ describe("json", () => {
     }))
 })
 
+describe("fail-fast", () => {
+  it.live("a task that did not need the failed one is 'stopped when … failed', not 'blocked by' it: plain, summary, junit, report.json", () =>
+    Effect.gen(function*() {
+      const dir = tempDir()
+      const out = capture()
+      // fails after a yield: docs has started by then, and is interrupted
+      const unit = Task.make("unit", { run: Effect.zipRight(Effect.yieldNow(), Effect.fail(new Error("2 tests failed"))) })
+      const deploy = Task.make("deploy", { after: [unit], run: Effect.void })
+      const docs = Task.make("docs", { run: Effect.never })
+      const publish = Task.make("publish docs", { after: [docs], run: Effect.void })
+      const graph = TaskGraph.make("ff", [unit, deploy, docs, publish])
+      yield* Effect.exit(Main.run(graph, { reporter: [Reporter.plain({ output: out.output }), Reporter.junit(path.join(dir, "junit.xml"))], logDir: dir }))
+      const lines = out.text().split("\n")
+      expect(lines).toContain("[deploy] -- skipped (blocked by unit)")
+      expect(lines).toContain("[publish docs] -- skipped (stopped when unit failed)")
+      expect(lines.find((l) => /^ {2}docs /.test(l))).toMatch(/docs +interrupted +\S+ +stopped when unit failed$/)
+      expect(lines.find((l) => /^ {2}publish docs /.test(l))).toMatch(/publish docs +skipped +stopped when unit failed$/)
+      const xml = fs.readFileSync(path.join(dir, "junit.xml"), "utf8")
+      expect(xml).toContain(`<skipped message="skipped: blocked by unit"/>`)
+      expect(xml).toContain(`<skipped message="skipped: stopped when unit failed"/>`)
+      const report = JSON.parse(fs.readFileSync(path.join(dir, "report.json"), "utf8"))
+      expect(report.tasks.map((t: { name: string; blockedBy: string | null; stoppedBy: string | null }) => [t.name, t.blockedBy, t.stoppedBy])).toEqual([
+        ["unit", null, null],
+        ["deploy", "unit", null],
+        ["docs", null, "unit"],
+        ["publish docs", null, "unit"]
+      ])
+      fs.rmSync(dir, { recursive: true })
+    }))
+})
+
 describe("log levels", () => {
   it.live("a line logged at a level other than INFO shows it in front: plain lines, task logs, the combined log", () =>
     Effect.gen(function*() {

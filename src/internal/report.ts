@@ -77,6 +77,7 @@ const flattenRuns = (root: Snapshot): Flat => {
       const started = snap.startTimes[i]!
       const end = finish(i)
       const blocked = snap.blockedBy[i]!
+      const stopped = snap.stoppedBy === undefined ? -1 : snap.stoppedBy[i]!
       const cause = snap.causes[i]
       flat.tasks.push({
         name: names[i]!,
@@ -90,6 +91,7 @@ const flattenRuns = (root: Snapshot): Flat => {
         value: Number.isNaN(snap.readyTimes[i]!) ? Option.none() : Option.some(snap.values[i]),
         cause: cause === undefined ? Option.none() : Option.some(cause),
         blockedBy: blocked < 0 ? Option.none() : Option.some(names[blocked]!),
+        stoppedBy: stopped < 0 ? Option.none() : Option.some(names[stopped]!),
         waitedFor: rowOf(plan.waitsFor, i).map((j) => names[j]!),
         provides: plan.tasks[i]!.provides.map((tag) => tag.key),
         group

@@ -110,7 +110,10 @@ export interface Snapshot {
   readonly releaseTimes: ArrayLike<number>
   readonly values: ReadonlyArray<unknown>
   readonly causes: ReadonlyArray<Cause.Cause<unknown> | undefined>
+  /** a skipped or interrupted task: the failed task it needed (directly or through others), else NONE */
   readonly blockedBy: ArrayLike<number>
+  /** a skipped or interrupted task that did not need it: the failure that stopped the run; `undefined` when none did */
+  readonly stoppedBy: ArrayLike<number> | undefined
   /** task indices whose failure made the run fail, in order */
   readonly failures: ReadonlyArray<number>
   /** tasks that succeeded and then failed to release (a finalizer died): 1, else 0; `undefined` when none did */
@@ -177,6 +180,8 @@ class Run implements Scheduler {
   private readonly values: Array<unknown>
   private readonly causes: Array<Cause.Cause<unknown> | undefined>
   private readonly blockedBy: Int32Array
+  /** made when a failure stops the whole run (fail-fast): for the tasks that did not need it */
+  private stoppedBy: Int32Array | undefined
   private readonly fibers: Array<Fiber.RuntimeFiber<unknown, unknown> | undefined>
   private readonly scopes: Array<TaskScope.TaskScope | undefined>
   /** a task's context, kept until its release: its finalizers run with it, as when acquired */
@@ -577,11 +582,20 @@ class Run implements Scheduler {
     }
   }
 
-  /** Interrupts running task i on behalf of `root` (its failure, or NONE: the run stops). */
-  private stopRunning(i: number, root: number): void {
+  /**
+   * Interrupts running task i on behalf of `root`: a failure it needs (`needed`), a failure that
+   * stops the whole run, or NONE (the run is interrupted).
+   */
+  private stopRunning(i: number, root: number, needed: boolean): void {
     this.stoppedByUs[i] = 1
-    this.blockedBy[i] = root
+    this.noteStop(i, root, needed)
     this.fibers[i]?.unsafeInterruptAsFork(this.schedulerId)
+  }
+
+  private noteStop(i: number, root: number, needed: boolean): void {
+    if (root === NONE) return
+    if (needed) this.blockedBy[i] = root
+    else (this.stoppedBy ??= new Int32Array(this.n).fill(NONE))[i] = root
   }
 
   // ---- failure policy --------------------------------------------------------
@@ -605,10 +619,10 @@ class Run implements Scheduler {
         if (seen[j] === 1) continue
         seen[j] = 1
         if (phase[j] === WAITING || phase[j] === QUEUED) {
-          this.skip(j, root)
+          this.skip(j, root, true)
           stack.push(j)
         } else if (phase[j] === RUNNING && rowHas(this.plan.dataDeps, j, i)) {
-          this.stopRunning(j, root)
+          this.stopRunning(j, root, true)
           stack.push(j)
         } else if (phase[j] === HOLDING) {
           stack.push(j)
@@ -622,15 +636,17 @@ class Run implements Scheduler {
     if (this.stopping) return
     this.stopping = true
     this.hold = false
+    // what needs the failed task is blocked by it; the rest is stopped because the run stops
+    const needs = root === NONE ? undefined : this.dependentsOf(root)
     for (let i = 0; i < this.n; i++) {
       switch (this.phase[i]) {
         case WAITING:
         case QUEUED:
-          this.skip(i, root)
+          this.skip(i, root, needs !== undefined && needs[i] === 1)
           break
         case RUNNING:
           // no fiber: its run just ended (e.g. the root failure itself)
-          if (this.fibers[i] !== undefined) this.stopRunning(i, root)
+          if (this.fibers[i] !== undefined) this.stopRunning(i, root, needs !== undefined && needs[i] === 1)
           break
         case HOLDING:
           if (this.holders[i] === 0) this.releaseQueue.push(i)
@@ -639,14 +655,39 @@ class Run implements Scheduler {
     }
   }
 
-  private skip(i: number, root: number): void {
+  /** The tasks that need `root`, directly or through others (1 in the returned array). */
+  private dependentsOf(root: number): Uint8Array {
+    const needs = new Uint8Array(this.n)
+    const stack = [root]
+    while (stack.length > 0) {
+      const i = stack.pop()!
+      for (let k = this.dependentStart[i]!, end = this.dependentStart[i + 1]!; k < end; k++) {
+        const j = this.dependentItems[k]!
+        if (needs[j] === 1) continue
+        needs[j] = 1
+        stack.push(j)
+      }
+    }
+    return needs
+  }
+
+  /** Task i will not run: `root` failed (and i needs it, or the failure stops the run), or NONE. */
+  private skip(i: number, root: number, needed: boolean): void {
     this.phase[i] = DONE // counted in `finish` through the done queue
     this.states[i] = "skipped"
     this.endTimes[i] = this.now()
-    this.blockedBy[i] = root
+    this.noteStop(i, root, needed)
     const emit = this.emit
     if (emit !== undefined) {
-      emit(new TaskEvent.TaskSkipped({ task: this.nameOf(i), timestamp: this.now(), blockedBy: root === NONE ? undefined : this.nameOf(root) }, true))
+      const name = root === NONE ? undefined : this.nameOf(root)
+      const task = this.nameOf(i)
+      const timestamp = this.now()
+      emit(
+        new TaskEvent.TaskSkipped(
+          name === undefined ? { task, timestamp } : needed ? { task, timestamp, blockedBy: name } : { task, timestamp, stoppedBy: name },
+          true
+        )
+      )
     }
     this.doneQueue.push(i)
   }
@@ -824,6 +865,7 @@ class Run implements Scheduler {
       values: this.values,
       causes: this.causes,
       blockedBy: this.blockedBy.slice(),
+      stoppedBy: this.stoppedBy?.slice(),
       failures: this.failures.slice(),
       releaseFailed: this.releaseFailed?.slice(),
       fullNames: this.fullNames,

@@ -9,6 +9,8 @@ const statuses = (report: RunReport.RunReport) =>
   Object.fromEntries(report.tasks.map((t) => [t.name, t.status]))
 const blockers = (report: RunReport.RunReport) =>
   Object.fromEntries(report.tasks.flatMap((t) => Option.isSome(t.blockedBy) ? [[t.name, t.blockedBy.value]] : []))
+const stoppers = (report: RunReport.RunReport) =>
+  Object.fromEntries(report.tasks.flatMap((t) => Option.isSome(t.stoppedBy) ? [[t.name, t.stoppedBy.value]] : []))
 
 const failedRun = <E>(effect: Effect.Effect<RunReport.RunReport, TaskGraph.TaskGraphError<E>>) =>
   Effect.flatMap(Effect.flip(effect), (error) =>
@@ -28,14 +30,16 @@ const branches = (journal: Ref.Ref<Array<string>>) => {
 }
 
 describe("failure modes", () => {
-  it.effect("fail-fast: the first failure interrupts what runs, skips the rest (naming the failed task), and fails with the full report", () =>
+  it.effect("fail-fast: the first failure interrupts what runs, skips the rest (naming the failed task: blocked by it or stopped by it), and fails with the full report", () =>
     Effect.gen(function*() {
       const journal = yield* Ref.make<Array<string>>([])
       const fiber = yield* Effect.fork(failedRun(TaskGraph.run(branches(journal))))
       yield* TestClock.adjust("1 second")
       const error = yield* Fiber.join(fiber)
       expect(statuses(error.report)).toEqual({ a: "failed", a2: "skipped", b: "interrupted", b2: "skipped" })
-      expect(blockers(error.report)).toEqual({ a2: "a", b: "a", b2: "a" })
+      // a2 needs a; b and b2 do not: the failure stopped them
+      expect(blockers(error.report)).toEqual({ a2: "a" })
+      expect(stoppers(error.report)).toEqual({ b: "a", b2: "a" })
       expect(yield* Ref.get(journal)).toEqual(["b interrupted"])
       expect(error.failures.map((f) => f.task)).toEqual(["a"])
       expect(Cause.failureOption(error.failures[0]!.cause)).toEqual(Option.some("a broke"))
@@ -52,6 +56,7 @@ describe("failure modes", () => {
       const error = yield* Fiber.join(fiber)
       expect(statuses(error.report)).toEqual({ a: "failed", a2: "skipped", b: "released", b2: "released" })
       expect(blockers(error.report)).toEqual({ a2: "a" })
+      expect(stoppers(error.report)).toEqual({})
       expect(yield* Ref.get(journal)).toEqual(["b2 ran"])
     }))
 

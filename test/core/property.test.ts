@@ -111,6 +111,23 @@ const check = (spec: GraphSpec) =>
           // in continue mode only what (transitively) waits for a failed task is skipped
           expect(t.blockedBy._tag).toBe("Some")
         }
+        if (spec.mode === "continue") expect(t.stoppedBy._tag).toBe("None")
+        // a task blocked by a failure waits for it (through others perhaps); one stopped by it does not
+        const waitsFor = (j: number): boolean => {
+          const direct = [...spec.tasks[j]!.deps, ...spec.tasks[j]!.after]
+          return direct.some((d) => `t${d}` === failedName || waitsFor(d))
+        }
+        let failedName: string | undefined
+        if (t.blockedBy._tag === "Some") {
+          expect(t.stoppedBy._tag).toBe("None")
+          failedName = t.blockedBy.value
+          expect(waitsFor(i)).toBe(true)
+        }
+        if (t.stoppedBy._tag === "Some") {
+          failedName = t.stoppedBy.value
+          expect(waitsFor(i)).toBe(false)
+        }
+        if (t.status === "skipped" && !mayCrash) expect(t.blockedBy._tag === "Some" || t.stoppedBy._tag === "Some").toBe(true)
       })
     }
   })

@@ -81,7 +81,8 @@ describe("Mermaid, Gantt and the report", () => {
       const mermaid = RunReport.toMermaid(error.report)
       expect(mermaid).toContain(`t1["start vm<br/>failed · 0ms"]:::failed`)
       expect(mermaid).toContain(`t2["run tests<br/>skipped<br/>blocked by start vm"]:::skipped`)
-      expect(mermaid).toContain(`t3["lint #quot;src#quot;<br/>interrupted · 1.0s<br/>blocked by start vm"]:::interrupted`)
+      // lint does not need the VM: the failure stopped the run under it
+      expect(mermaid).toContain(`t3["lint #quot;src#quot;<br/>interrupted · 1.0s<br/>stopped when start vm failed"]:::interrupted`)
     }))
 })
 
@@ -94,7 +95,9 @@ describe("TaskEvent", () => {
       new TaskEvent.TaskFailed({ task: "a", timestamp: 4, error: "Error: boom" }),
       new TaskEvent.TaskTimedOut({ task: "a", timestamp: 5, timeoutMs: 1000 }),
       new TaskEvent.TaskInterrupted({ task: "a", timestamp: 6 }),
+      new TaskEvent.TaskOutput({ task: "a", timestamp: 3, stream: "log", line: "cache miss", level: "Warning" }),
       new TaskEvent.TaskSkipped({ task: "b", timestamp: 7, blockedBy: "a" }),
+      new TaskEvent.TaskSkipped({ task: "c", timestamp: 7, stoppedBy: "a" }),
       new TaskEvent.TaskReleased({ task: "a", timestamp: 8 }),
       new TaskEvent.RunFinished({ task: "g", timestamp: 9, status: "failed", durationMs: 9 })
     ]

@@ -15,6 +15,7 @@ export interface PageTask {
   readonly error: string | null
   readonly cause: string | null
   readonly blockedBy: string | null
+  readonly stoppedBy: string | null
   readonly lines: ReadonlyArray<readonly [number, number, string]>
   readonly group: number | null
   readonly fromContext: ReadonlyArray<string>

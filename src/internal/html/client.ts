@@ -59,7 +59,7 @@ export const script = String.raw`
     tr.appendChild(el("td", "num", t.attempts || ""));
     tr.appendChild(el("td", "num", t.start === null ? "" : at(t.start)));
     tr.appendChild(el("td", "num", fmt(t.duration)));
-    var note = t.error || (t.blockedBy ? "blocked by " + t.blockedBy : "");
+    var note = t.error || (t.blockedBy ? "blocked by " + t.blockedBy : t.stoppedBy ? "stopped when " + t.stoppedBy + " failed" : "");
     tr.appendChild(el("td", "note", note));
     return tr;
   }
@@ -210,6 +210,7 @@ export const script = String.raw`
       if (t.ready !== null && t.release !== null && t.release > t.ready) field(dl, "resources held", fmt(t.release - t.ready));
     }
     if (t.blockedBy) field(dl, "blocked by", link(t.blockedBy));
+    if (t.stoppedBy) field(dl, "stopped by", link(t.stoppedBy));
     if (t.waitsFor.length > 0) field(dl, "waits for", links(t.waitsFor));
     var users = [];
     for (var j = 0; j < tasks.length; j++) if (tasks[j].waitsFor.indexOf(i) >= 0) users.push(j);
@@ -226,7 +227,11 @@ export const script = String.raw`
     if (ran.length > 0) field(dl, "ran graphs", ran.join(", "));
     if (t.critical) field(dl, "critical path", "yes");
     panel.appendChild(dl);
-    if (t.status === "skipped" && !t.blockedBy) panel.appendChild(el("p", "hint", "skipped: the run stopped before it could start"));
+    if (t.status === "skipped" && !t.blockedBy) {
+      panel.appendChild(el("p", "hint", t.stoppedBy
+        ? "skipped: it did not need " + t.stoppedBy + ", but that task's failure stopped the run (fail-fast) before it could start"
+        : "skipped: the run stopped before it could start"));
+    }
     if (t.error) {
       var err = el("div", "error");
       err.appendChild(el("strong", null, t.status === "timed out" ? "timed out: " : "error: "));

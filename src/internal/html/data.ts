@@ -29,7 +29,10 @@ export interface TaskData {
   readonly end: number | null
   readonly release: number | null
   readonly duration: number | null
+  /** the failed task it needed */
   readonly blockedBy: string | null
+  /** the failed task whose failure stopped the run before this one (which did not need it) ran */
+  readonly stoppedBy: string | null
   /** indices of the tasks it waited for */
   readonly waitsFor: ReadonlyArray<number>
   /** the error's message (first line), for failed and timed-out tasks */
@@ -342,6 +345,7 @@ export const fromRun = (plan: PlanLike, collected: Collector, report: RunReport 
         release: rel(Option.getOrUndefined(r.releasedAt), t0),
         duration: Option.getOrNull(r.durationMs),
         blockedBy: Option.getOrNull(r.blockedBy),
+        stoppedBy: Option.getOrNull(r.stoppedBy),
         error: failed && cause !== undefined ? messageOf(cause) : null,
         cause: cause === undefined || Cause.isInterruptedOnly(cause) ? null : cleanCause(prettyCause(cause)),
         critical: s.onPath.has(i),
@@ -360,6 +364,7 @@ export const fromRun = (plan: PlanLike, collected: Collector, report: RunReport 
       release: rel(view?.releasedAt, t0),
       duration: view?.startedAt !== undefined && end !== undefined ? end - view.startedAt : null,
       blockedBy: view?.blockedBy ?? null,
+      stoppedBy: view?.stoppedBy ?? null,
       error: view?.error === undefined ? null : cleanLine(view.error.split("\n")[0] ?? ""),
       cause: view?.error === undefined ? null : cleanCause(view.error),
       critical: false,
@@ -411,6 +416,7 @@ export const fromPlan = (plan: PlanLike, options: { readonly maxDrawn: number; r
       release: null,
       duration: null,
       blockedBy: null,
+      stoppedBy: null,
       waitsFor: s.waits[i]!,
       error: null,
       cause: null,

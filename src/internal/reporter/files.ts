@@ -139,9 +139,11 @@ export const open = (plan: Model.PlanLike, dir: string): Writer => {
         case "TaskInterrupted":
           all += line(timestamp, task, "---", "interrupted")
           break
-        case "TaskSkipped":
-          all += line(timestamp, task, "---", `skipped${event.blockedBy === undefined ? "" : ` (blocked by ${event.blockedBy})`}`)
+        case "TaskSkipped": {
+          const note = Text.stopNote(event)
+          all += line(timestamp, task, "---", `skipped${note === undefined ? "" : ` (${note})`}`)
           break
+        }
         case "RunFinished":
           all += line(timestamp, task, "===", `run ${event.status} in ${Text.duration(event.durationMs)}`)
           break
@@ -222,6 +224,7 @@ export const reportJson = (report: RunReport.RunReport, logs: Readonly<Record<st
     releasedAt: iso(t.releasedAt),
     durationMs: Option.getOrNull(t.durationMs),
     blockedBy: Option.getOrNull(t.blockedBy),
+    stoppedBy: Option.getOrNull(t.stoppedBy),
     error: Option.getOrNull(Option.map(t.cause, prettyCause)),
     waitedFor: t.waitedFor,
     log: logs[t.name] ?? null

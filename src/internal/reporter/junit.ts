@@ -59,10 +59,12 @@ export const render = (
       case "pending":
       case "running": {
         skipped++
-        const why = Option.match(t.blockedBy, {
-          onNone: () => (t.status === "skipped" ? "skipped: the run stopped" : `${t.status}: the run was interrupted`),
-          onSome: (b) => `${t.status}: blocked by ${b}`
-        })
+        const note = Text.reportStopNote(t)
+        const why = note !== undefined
+          ? `${t.status}: ${note}`
+          : t.status === "skipped"
+          ? "skipped: the run stopped"
+          : `${t.status}: the run was interrupted`
         body.push(`      <skipped message="${escape(why)}"/>`)
         break
       }

@@ -29,6 +29,7 @@ export interface TaskView {
   error: string | undefined
   timeoutMs: number | undefined
   blockedBy: string | undefined
+  stoppedBy: string | undefined
   /** the tasks it waits for (data and precedence) */
   readonly waitsFor: ReadonlyArray<string>
 }
@@ -86,6 +87,7 @@ const view = (name: string, index: number, waitsFor: ReadonlyArray<string>): Tas
     error: undefined,
     timeoutMs: undefined,
     blockedBy: undefined,
+    stoppedBy: undefined,
     waitsFor
   })
 
@@ -146,6 +148,7 @@ export const apply = (
     case "TaskSkipped":
       t.state = "skipped"
       t.blockedBy = event.blockedBy
+      t.stoppedBy = event.stoppedBy
       t.endedAt = event.timestamp
       break
     case "TaskReleased":

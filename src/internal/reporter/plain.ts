@@ -107,9 +107,11 @@ export const make = (plan: Model.PlanLike, config: Config): View => {
           case "TaskInterrupted":
             out.push(`${tag} -- interrupted${t?.blockedBy === undefined ? "" : ` (because ${t.blockedBy} failed)`}`)
             break
-          case "TaskSkipped":
-            out.push(`${tag} -- skipped${event.blockedBy === undefined ? "" : ` (blocked by ${event.blockedBy})`}`)
+          case "TaskSkipped": {
+            const note = Text.stopNote(event)
+            out.push(`${tag} -- skipped${note === undefined ? "" : ` (${note})`}`)
             break
+          }
           case "RunFinished":
             break
         }

@@ -118,8 +118,10 @@ export const make = (plan: Model.PlanLike, config: Config): View => {
         return p.red(`timed out after ${Text.duration(t.timeoutMs ?? 0)}`)
       case "interrupted":
         return p.yellow("interrupted")
-      case "skipped":
-        return p.dim(t.blockedBy === undefined ? "skipped" : `skipped: blocked by ${t.blockedBy}`)
+      case "skipped": {
+        const note = Text.stopNote(t)
+        return p.dim(note === undefined ? "skipped" : `skipped: ${note}`)
+      }
     }
   }
 

@@ -110,10 +110,7 @@ export const lines = (end: End, options: SummaryOptions): Array<string> => {
   for (const t of report.tasks) {
     const mark = options.icons === undefined ? "" : `${icon(t.status, options.icons, p)} `
     const time = Option.match(t.durationMs, { onNone: () => "", onSome: Text.duration })
-    const note = Option.match(t.blockedBy, {
-      onNone: () => (t.attempts > 1 ? `${t.attempts} attempts` : ""),
-      onSome: (b) => `blocked by ${b}`
-    })
+    const note = Text.reportStopNote(t) ?? (t.attempts > 1 ? `${t.attempts} attempts` : "")
     out.push(
       `  ${mark}${Text.padEnd(t.name, nameWidth)}  ${stateWord(t.status, p)}${" ".repeat(Math.max(1, 12 - t.status.length))}${Text.padStart(time, 7)}${note === "" ? "" : `  ${p.dim(note)}`}`
         .replace(/\s+$/, "")

@@ -5,6 +5,7 @@
  *
  * @internal
  */
+import { Option } from "effect"
 
 /** Escape sequences matched by `stripAnsi`: CSI, OSC, and single-character escapes. */
 // eslint-disable-next-line no-control-regex
@@ -27,6 +28,23 @@ export const outputText = (output: { readonly line: string; readonly level?: str
   const label = output.level === undefined ? undefined : levelLabels[output.level]
   return label === undefined ? output.line : output.line === "" ? label : `${label} ${output.line}`
 }
+
+/**
+ * Why a failure kept a task from running (or interrupted it): `blocked by X` when it needed X,
+ * `stopped when X failed` when X's failure stopped the whole run (fail-fast) and it did not need X.
+ */
+export const stopNote = (why: { readonly blockedBy?: string | undefined; readonly stoppedBy?: string | undefined }): string | undefined =>
+  why.blockedBy !== undefined
+    ? `blocked by ${why.blockedBy}`
+    : why.stoppedBy !== undefined
+    ? `stopped when ${why.stoppedBy} failed`
+    : undefined
+
+/** `stopNote` of a task's report. */
+export const reportStopNote = (t: {
+  readonly blockedBy: Option.Option<string>
+  readonly stoppedBy: Option.Option<string>
+}): string | undefined => stopNote({ blockedBy: Option.getOrUndefined(t.blockedBy), stoppedBy: Option.getOrUndefined(t.stoppedBy) })
 
 /** Removes terminal escape sequences. */
 export const stripAnsi = (text: string): string => text.replace(ANSI, "")
