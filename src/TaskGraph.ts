@@ -36,6 +36,7 @@ import * as Nesting from "./internal/nesting.js"
 import { printsAsFields } from "./internal/printing.js"
 import * as Report from "./internal/report.js"
 import * as Text from "./internal/reporter/text.js"
+import { safeJson } from "./internal/errorText.js"
 import { hooksFrom } from "./internal/taskHooks.js"
 import type * as RunReport from "./RunReport.js"
 import type { TaskState } from "./RunReport.js"
@@ -512,6 +513,28 @@ export interface RunOptions {
   readonly isolated?: boolean | undefined
 }
 
+/**
+ * Options of `TaskGraph.start`: those of a run, and whether it starts paused.
+ *
+ * @example
+ * ```ts
+ * import type { TaskGraph } from "effect-taskgraph"
+ *
+ * const options: TaskGraph.StartOptions = { concurrency: 4, paused: true }
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface StartOptions extends RunOptions {
+  /**
+   * Start with the run paused: no task starts until `handle.resume` (default `false`). Lets a
+   * caller set things up against the handle (subscribe, show a view, pause again at will) before
+   * the first task runs.
+   */
+  readonly paused?: boolean | undefined
+}
+
 export {
   /**
    * A run in which at least one task failed (defined in `TaskError`, re-exported here).
@@ -843,12 +866,19 @@ const eventStream = (scheduler: Scheduler.Scheduler): Stream.Stream<TaskEvent.Ta
 
 const startImpl = <E, R, P>(
   graph: TaskGraph<E, R, P>,
-  options: RunOptions | undefined
+  options: StartOptions | undefined
 ): Effect.Effect<Handle<E>, GraphError.GraphError, Scope.Scope | R> =>
   Effect.gen(function*() {
+    const paused = options?.paused
+    if (paused !== undefined && typeof paused !== "boolean") {
+      return yield* Effect.fail(
+        new GraphError.InvalidOptionError({ option: "paused", reason: `must be true or false, got ${safeJson(paused)}` })
+      )
+    }
     const prepared = yield* prepare(graph, options, { hold: false, events: true })
     const scheduler = yield* Effect.acquireRelease(
       Effect.map(makeScheduler(prepared), (scheduler) => {
+        if (paused === true) scheduler.pause()
         scheduler.start()
         return scheduler
       }),
@@ -907,8 +937,8 @@ const startImpl = <E, R, P>(
  * @category running
  */
 export const start: {
-  (options?: RunOptions): <E, R, P>(graph: TaskGraph<E, R, P>) => Effect.Effect<Handle<E>, GraphError.GraphError, Scope.Scope | R>
-  <E, R, P>(graph: TaskGraph<E, R, P>, options?: RunOptions): Effect.Effect<Handle<E>, GraphError.GraphError, Scope.Scope | R>
+  (options?: StartOptions): <E, R, P>(graph: TaskGraph<E, R, P>) => Effect.Effect<Handle<E>, GraphError.GraphError, Scope.Scope | R>
+  <E, R, P>(graph: TaskGraph<E, R, P>, options?: StartOptions): Effect.Effect<Handle<E>, GraphError.GraphError, Scope.Scope | R>
 } = dual(isGraphFirst, startImpl)
 
 const toLayerImpl = <E, R, P>(

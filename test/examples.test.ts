@@ -34,6 +34,7 @@ const expected: Readonly<Record<string, Expected>> = {
     lines: ["slept 300ms", "sleeps: succeeded", "t1 -.-> t0", "precedence: succeeded", "started in this order: first link of the long chain, "]
   },
   "diamond.ts": { code: 0, lines: ["critical path: checkout -> compile -> package", "build: succeeded", "built: PACKAGE WITH 3 OBJECTS (1 LINT WARNING)", "gantt", "removing the checkout"] },
+  "handle.ts": { code: 0, lines: ["started paused: { checkout: 'pending', build: 'pending', test: 'pending' }", "paused after build: { checkout: 'released', build: 'released', test: 'pending' }", "handle demo: succeeded"] },
   "processes.ts": { code: 0, lines: ["[test archives]", "build archives: succeeded"] },
   "images.ts": { code: 0, lines: ["[digest files] [12/12] ", "digest images: succeeded", "[worker pool] all worker threads stopped"] },
   "requests.ts": { code: 0, lines: ["fetch items: succeeded"] },
@@ -69,6 +70,7 @@ const runElsewhere: Readonly<Record<string, string>> = {
 const notThroughMain: Readonly<Record<string, string>> = {
   "sleeps.ts": "a tour of `TaskGraph.run` as an Effect inside your own program: runs several graphs, prints their reports",
   "diamond.ts": "shows `TaskGraph.run` returning a report the program prints itself (critical path, Gantt)",
+  "handle.ts": "shows `TaskGraph.start`: your own program drives the run through its handle (paused, events, resume)",
   "layer.ts": "shows `TaskGraph.toLayer`: the graph is a Layer provided to an ordinary program",
   "layers.ts": "shows `TaskGraph.run` with pools inside your own program, printing the report",
   "large-graph.ts": "a scale demo that runs two graphs (one interrupted on purpose) and prints timings",

@@ -105,6 +105,35 @@ describe("TaskGraph.start", () => {
       expect(early.at(-1)?._tag).toBe("RunFinished")
     }))
 
+  it.scoped("paused: true starts with nothing running, not even the tasks that could start at once, until resume", () =>
+    Effect.gen(function*() {
+      const ran = yield* Ref.make(0)
+      const now = Task.make("now", { run: Ref.update(ran, (n) => n + 1) })
+      const handle = yield* TaskGraph.start(TaskGraph.make("paused", [now]), { paused: true })
+      yield* TestClock.adjust("5 seconds")
+      expect(yield* handle.status).toEqual({ now: "pending" })
+      expect(yield* Ref.get(ran)).toBe(0)
+      expect(yield* handle.poll).toEqual(Option.none())
+      yield* handle.resume
+      expect((yield* handle.await).status).toBe("succeeded")
+      expect(yield* Ref.get(ran)).toBe(1)
+    }))
+
+  it.scoped("a run started paused and interrupted: nothing ran, every task skipped", () =>
+    Effect.gen(function*() {
+      const handle = yield* TaskGraph.start(pipeline(), { paused: true })
+      const report = yield* handle.interrupt
+      expect(report.status).toBe("interrupted")
+      expect(report.tasks.map((t) => [t.name, t.status, t.attempts])).toEqual([["a", "skipped", 0], ["b", "skipped", 0]])
+    }))
+
+  it.scoped("paused must be a boolean", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(TaskGraph.start(pipeline(), { paused: "yes" as unknown as boolean }))
+      expect(error._tag).toBe("InvalidOptionError")
+      expect(error.message).toBe(`invalid paused: must be true or false, got "yes"`)
+    }))
+
   it.scoped("pause: no new task starts while paused; running ones go on", () =>
     Effect.gen(function*() {
       const handle = yield* TaskGraph.start(pipeline())
