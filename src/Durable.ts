@@ -407,7 +407,11 @@ const runAndStore = (ctx: RunContext, task: Task.Task.Any, open: Lookup<unknown,
 const restored = (ctx: RunContext, task: Task.Task.Any, attempt: number) =>
   Effect.zipRight(
     Task.output(`restored from ${ctx.run.location} (run ${ctx.run.runId}, attempt ${attempt}): not run again`, "log"),
-    finished(ctx, { name: task.name, attempt, restored: true, durationMs: 0 })
+    // with spans on, the task's span says its body did not run (a no-op without a span)
+    Effect.zipRight(
+      Effect.annotateCurrentSpan({ "taskgraph.restored": true, "taskgraph.restored.attempt": attempt }),
+      finished(ctx, { name: task.name, attempt, restored: true, durationMs: 0 })
+    )
   )
 
 const plainRun = (ctx: RunContext, task: Task.Task.Any) =>

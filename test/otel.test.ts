@@ -7,8 +7,12 @@ import { describe, expect, it } from "@effect/vitest"
 import { SpanStatusCode } from "@opentelemetry/api"
 import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import type { HrTime } from "@opentelemetry/api"
-import { Effect, Either, Option, Schedule } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { Effect, Either, Option, Schedule, Schema } from "effect"
 import { RunReport, Task, TaskGraph } from "effect-taskgraph"
+import { Durable } from "effect-taskgraph/durable"
 
 const ms = (t: HrTime) => t[0] * 1000 + t[1] / 1e6
 
@@ -74,6 +78,39 @@ describe("OpenTelemetry export", () => {
         expect(failed.status.message).toBe("expected 4, got 5")
         expect(failed.attributes["taskgraph.status"]).toBe("failed")
         expect(failed.events.some((e) => e.name === "exception")).toBe(true)
+      })
+    )
+  })
+
+  it.live("a durable run resumed: a restored task's span says it was restored, a task that ran again does not", () => {
+    const exporter = new KeptSpans()
+    const tracing = NodeSdk.layer(() => ({
+      resource: { serviceName: "taskgraph-test" },
+      spanProcessor: new SimpleSpanProcessor(exporter)
+    }))
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "taskgraph-otel-durable-"))
+    let fail = true
+    const fetch = Task.make("fetch", { schema: Schema.Number, run: Effect.succeed(3) })
+    const build = Task.make("build", {
+      after: [fetch],
+      run: Effect.suspend(() => (fail ? Effect.fail(new Error("first try fails")) : Effect.void))
+    })
+    const graph = TaskGraph.make("resumed", [fetch, build])
+    const run = Durable.run(graph, { runId: "r1" }).pipe(Effect.provide(Durable.layerSqlite(path.join(dir, "runs.db"))))
+    return Effect.gen(function*() {
+      expect(Either.isLeft(yield* Effect.either(run))).toBe(true)
+      fail = false
+      yield* run
+    }).pipe(
+      Effect.provide(tracing),
+      Effect.ensuring(Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))),
+      Effect.map(() => {
+        const spans = exporter.getFinishedSpans().filter((s) => s.attributes["taskgraph.graph"] === "resumed")
+        const of = (name: string) => spans.filter((s) => s.name === name)
+        // first run: both ran; second run: fetch restored, build ran again
+        expect(of("fetch").map((s) => s.attributes["taskgraph.restored"])).toEqual([undefined, true])
+        expect(of("fetch")[1]!.attributes["taskgraph.restored.attempt"]).toBe(1)
+        expect(of("build").map((s) => s.attributes["taskgraph.restored"])).toEqual([undefined, undefined])
       })
     )
   })

@@ -65,6 +65,8 @@ interface Target {
 const replay = (outcome: Outcome, task: string, restored: boolean, location: string, runId: string, attempt: number) =>
   Effect.gen(function*() {
     if (restored) {
+      // with spans on, the task's span says its body did not run again (a no-op without a span)
+      yield* Effect.annotateCurrentSpan({ "taskgraph.restored": true, "taskgraph.restored.attempt": attempt })
       return yield* Task.output(
         `restored from ${location} (run ${runId}, attempt ${attempt}, ran on runner ${outcome.ranOn}): not run again`,
         "log"
