@@ -29,6 +29,7 @@
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { makeDirectorySync } from "./internal/makeDirectory.js"
 import { pathToFileURL } from "node:url"
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
@@ -271,7 +272,7 @@ const runCommand = (onRun: (request: RunRequest) => void) =>
           const html = yield* TaskGraph.toHtml(graph)
           yield* Effect.try({
             try: () => {
-              fs.mkdirSync(path.dirname(target), { recursive: true })
+              makeDirectorySync(path.dirname(target))
               fs.writeFileSync(target, html)
             },
             catch: (error) =>

@@ -30,6 +30,7 @@
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as nodePath from "node:path"
+import { makeDirectorySync } from "./internal/makeDirectory.js"
 import type { Scope } from "effect"
 import { Clock, Data, Duration, Effect, Schedule } from "effect"
 import * as Html from "./internal/html/load.js"
@@ -562,7 +563,7 @@ export const junit = (path: string, options: JunitOptions = {}): Reporter =>
       const target = nodePath.resolve(path)
       yield* Effect.try({
         try: () => {
-          fs.mkdirSync(nodePath.dirname(target), { recursive: true })
+          makeDirectorySync(nodePath.dirname(target))
           fs.accessSync(nodePath.dirname(target), fs.constants.W_OK)
           if (fs.existsSync(target) && fs.statSync(target).isDirectory()) {
             throw new Error("it is a directory; give the path of a file, e.g. junit.xml")

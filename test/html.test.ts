@@ -130,6 +130,17 @@ describe("Reporter.html", () => {
       expect(data.tasks[1]!.lines.map((l) => l[2])).toEqual(["SLOW-TEST-STARTED"])
     }))
 
+  it.live("a directory that cannot be made (under /proc) is a ReporterError before any task runs, not a hang", () =>
+    Effect.gen(function*() {
+      let ran = false
+      const graph = TaskGraph.make("g", [Task.make("a", { run: Effect.sync(() => (ran = true)) })])
+      const error = yield* Effect.flip(Main.run(graph, { reporter: [Reporter.html("/proc/taskgraph-nope/report.html")] }))
+      expect(error._tag).toBe("ReporterError")
+      expect(error.message).toContain("the html reporter cannot write")
+      expect(error.message).toContain("/proc/taskgraph-nope")
+      expect(ran).toBe(false)
+    }))
+
   it.live("a path whose parent is a regular file is a ReporterError before any task runs", () =>
     Effect.gen(function*() {
       const dir = tmp()

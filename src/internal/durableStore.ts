@@ -30,6 +30,7 @@ import { Cause, Context, Data, Deferred, Effect, Exit, Fiber, FiberRef, Layer, L
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { makeDirectorySync } from "./makeDirectory.js"
 import { errorText } from "./errorText.js"
 import * as StoreLock from "./storeLock.js"
 
@@ -213,7 +214,7 @@ export const layerSqlite = (filename: string): Layer.Layer<DurableStore, StoreEr
   const check = Effect.try({
     try: () => {
       const dir = path.dirname(location)
-      if (!fs.existsSync(dir)) fs.mkdirSync(dir, { recursive: true })
+      if (!fs.existsSync(dir)) makeDirectorySync(dir)
       if (fs.existsSync(location) && fs.statSync(location).isDirectory()) throw new Error("it is a directory")
     },
     catch: fail

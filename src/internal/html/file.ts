@@ -7,6 +7,7 @@
  */
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
+import { makeDirectorySync } from "../makeDirectory.js"
 
 /** Why a path cannot be written, in words. */
 export const reason = (error: unknown): string => {
@@ -23,7 +24,7 @@ export const reason = (error: unknown): string => {
  * file is written and removed); throws what went wrong.
  */
 export const prepare = (target: string): void => {
-  fs.mkdirSync(nodePath.dirname(target), { recursive: true })
+  makeDirectorySync(nodePath.dirname(target))
   if (fs.existsSync(target) && fs.statSync(target).isDirectory()) {
     throw Object.assign(new Error("is a directory"), { code: "EISDIR" })
   }

@@ -16,6 +16,7 @@
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { makeDirectorySync } from "../makeDirectory.js"
 import { Option } from "effect"
 import * as RunReport from "../../RunReport.js"
 import * as TaskEvent from "../../TaskEvent.js"
@@ -55,7 +56,7 @@ export const fileNames = (tasks: ReadonlyArray<string>): Map<string, string> => 
 export const open = (plan: Model.PlanLike, dir: string): Writer => {
   const root = path.resolve(dir)
   const tasksDir = path.join(root, "tasks")
-  fs.mkdirSync(tasksDir, { recursive: true })
+  makeDirectorySync(tasksDir)
   // logs of an earlier run in the same directory would be mistaken for this one's
   for (const entry of fs.readdirSync(tasksDir)) {
     if (entry.endsWith(".log")) fs.rmSync(path.join(tasksDir, entry), { force: true })
