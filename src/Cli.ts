@@ -42,7 +42,7 @@ import * as Main from "./Main.js"
 import type * as Reporter from "./Reporter.js"
 import * as TaskGraph from "./TaskGraph.js"
 import * as Text from "./internal/reporter/text.js"
-import { prettyCause } from "./internal/errorText.js"
+import { errorText, prettyCause } from "./internal/errorText.js"
 import * as GraphLoading from "./internal/graphLoading.js"
 
 /**
@@ -91,7 +91,7 @@ export const loadGraph = (file: string): Effect.Effect<TaskGraph.TaskGraph.Any, 
         try: ensureTypeScript,
         catch: (error) =>
           new CliError({
-            message: `${file} is TypeScript: ${error instanceof Error ? error.message : String(error)}`,
+            message: `${file} is TypeScript: ${errorText(error)}`,
             exitCode: Main.ExitCode.Usage
           })
       })
@@ -277,7 +277,7 @@ const runCommand = (onRun: (request: RunRequest) => void) =>
             },
             catch: (error) =>
               new CliError({
-                message: `cannot write ${target}: ${error instanceof Error ? error.message : String(error)}`,
+                message: `cannot write ${target}: ${errorText(error)}`,
                 exitCode: Main.ExitCode.Failed
               })
           })

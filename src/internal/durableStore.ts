@@ -164,7 +164,7 @@ const layerOn = (
       if (failure._tag === "Some" && failure.value instanceof StoreError) return Layer.fail(failure.value)
       const error = Cause.squash(cause)
       const cause1 = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : ""
-      return Layer.fail(fail((error instanceof Error ? error.message : String(error)) + cause1))
+      return Layer.fail(fail(errorText(error) + cause1))
     })
   )
 }
@@ -210,7 +210,7 @@ const integrity = (location: string): Layer.Layer<never, unknown, SqlClient.SqlC
 /** A sqlite store in one file (created with its directory when missing), open in one process at a time. */
 export const layerSqlite = (filename: string): Layer.Layer<DurableStore, StoreError> => {
   const location = path.resolve(filename)
-  const fail = (e: unknown) => new StoreError({ store: location, reason: e instanceof Error ? e.message : String(e) })
+  const fail = (e: unknown) => new StoreError({ store: location, reason: errorText(e) })
   const check = Effect.try({
     try: () => {
       const dir = path.dirname(location)
