@@ -5,7 +5,7 @@
  * counted by side effects on disk (each task appends its name to ran.log
  * when it really runs).
  */
-import { execFileSync } from "node:child_process"
+import { execFileSync, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -114,6 +114,29 @@ describe("durable runs (CLI, sqlite)", () => {
     expect(ranCounts(second)).toEqual({ a: 1, b: 1, c: 1, d: 1 })
     // the lock goes with the process that held it
     expect(fs.existsSync(`${w.store}.lock`)).toBe(false)
+  }, 300_000)
+
+  it("a store another program holds write-locked (an open transaction): one line saying so, exit 1, nothing ran", async () => {
+    const w = workspace("locked")
+    // another program: a sqlite connection in its own process, in an exclusive transaction until killed
+    const holder = spawn(process.execPath, [
+      "-e",
+      `const db = new (require("better-sqlite3"))(${JSON.stringify(w.store)}); db.exec("BEGIN EXCLUSIVE; CREATE TABLE held (x)"); console.log("locked"); setInterval(() => {}, 1000)`
+    ], { cwd: root, stdio: ["ignore", "pipe", "inherit"] })
+    try {
+      await new Promise<void>((resolve, reject) => {
+        holder.stdout!.on("data", (d: Buffer) => d.toString().includes("locked") && resolve())
+        holder.on("exit", (code) => reject(new Error(`the lock holder exited with ${code}`)))
+      })
+      const r = await cli(["run", fixture("build.ts"), "--run-id", "l1", "--store", w.store], w.env)
+      expect(r.code).toBe(1)
+      expect(r.stderr.trim().split("\n")).toHaveLength(1)
+      expect(r.stderr).toContain(`error: the durable store ${w.store} cannot be opened: database is locked`)
+      expect(r.stderr).toContain("another program holds a write lock on it")
+      expect(ranCounts(w.dir)).toEqual({})
+    } finally {
+      holder.kill("SIGKILL")
+    }
   }, 300_000)
 
   it("a damaged store file (its pages overwritten): one line naming it, exit 1, nothing ran", async () => {

@@ -164,7 +164,12 @@ const layerOn = (
       if (failure._tag === "Some" && failure.value instanceof StoreError) return Layer.fail(failure.value)
       const error = Cause.squash(cause)
       const cause1 = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : ""
-      return Layer.fail(fail(errorText(error) + cause1))
+      const text = errorText(error) + cause1
+      // SQLITE_BUSY after the busy timeout: a program outside this library holds the file's write lock
+      const hint = /database is locked/.test(text)
+        ? " (another program holds a write lock on it, e.g. an open transaction in sqlite3: end it, or use another store)"
+        : ""
+      return Layer.fail(fail(text + hint))
     })
   )
 }
