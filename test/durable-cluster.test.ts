@@ -58,6 +58,7 @@ interface Runner {
   readonly pid: number
   readonly address: string
   readonly child: ChildProcess
+  readonly stdout: () => string
 }
 
 /** Starts a runner and resolves once it says it has joined the cluster. */
@@ -71,7 +72,7 @@ const startRunner = async (env: Record<string, string>): Promise<Runner> => {
     })
     void r.done.then((res) => reject(new Error(`runner ${address} exited: ${res.stdout}${res.stderr}`)))
   })
-  return { pid: r.child.pid!, address, child: r.child }
+  return { pid: r.child.pid!, address, child: r.child, stdout: r.stdout }
 }
 
 /** The pids that started each `bN` (one per start). */
@@ -172,6 +173,10 @@ describe("remote runs on runner processes (PostgreSQL)", () => {
       expect(r.code, r.stdout + r.stderr).toBe(0)
       expect(r.stdout).toContain("[sum] sum is 210")
       expect(r.stdout).toContain("[sum] WARN summed 6 values")
+      // the runner that ran it printed that line too, with the task's name
+      const sumOn = /\[sum\] ran on runner (127\.0\.0\.1:\d+)\//.exec(r.stdout)![1]
+      const runnerOut = runners.find((x) => x.address === sumOn)!.stdout()
+      expect(runnerOut).toMatch(/ WARN \(#\d+\): summed 6 values\n {2}task: sum\n/)
       // the victim's bN never got past their start: each ran to its end exactly once, elsewhere
       expect(ranCounts(dir)).toEqual(once(everyTask))
       for (const line of ranLines(dir)) {

@@ -188,8 +188,10 @@ const runBody = (
       Effect.scoped,
       Effect.provide(context),
       Effect.locally(currentTaskHooks, hooks),
-      // what the body logs comes back as its output lines, with their levels (and is printed by the runner too)
+      // what the body logs comes back as its output lines, with their levels (and is printed by the
+      // runner too, with task=<name> as in a local run)
       Effect.locallyWith(FiberRef.currentLoggers, HashSet.add(eventLogger)),
+      Effect.annotateLogs("task", task.name),
       Effect.exit
     )
     const final = watcher === undefined ? exit : Exit.failCause(watcher)
