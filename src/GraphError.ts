@@ -24,10 +24,31 @@ import { Data, Predicate } from "effect"
  * Marks every graph error (the `@effect/platform` `Error.ts` pattern), so that
  * `isGraphError` recognises them without a list of tag names.
  *
+ * @example
+ * ```ts
+ * import { GraphError } from "effect-taskgraph"
+ *
+ * const error = new GraphError.DuplicateTaskError({ task: "build" })
+ * error[GraphError.TypeId] === GraphError.TypeId // true
+ * ```
+ *
  * @since 0.1.0
+ * @category type ids
  */
 export const TypeId: unique symbol = Symbol.for("effect-taskgraph/GraphError")
-/** @since 0.1.0 */
+/**
+ * The type of `GraphError.TypeId`.
+ *
+ * @example
+ * ```ts
+ * import { GraphError } from "effect-taskgraph"
+ *
+ * const id: GraphError.TypeId = GraphError.TypeId
+ * ```
+ *
+ * @since 0.1.0
+ * @category type ids
+ */
 export type TypeId = typeof TypeId
 
 /**
@@ -245,6 +266,16 @@ export class InvalidOptionError extends Data.TaggedError("InvalidOptionError")<{
 /**
  * Every way a graph can be invalid.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Task, TaskGraph } from "effect-taskgraph"
+ * import type { GraphError } from "effect-taskgraph"
+ *
+ * const a = Task.make("a", { run: Effect.void })
+ * const invalid: Effect.Effect<TaskGraph.Plan, GraphError.GraphError> = TaskGraph.validate(TaskGraph.make("g", [a, a]))
+ * ```
+ *
  * @since 0.1.0
  * @category errors
  */
@@ -282,6 +313,7 @@ for (
  * ```
  *
  * @since 0.1.0
+ * @category guards
  */
 export const isGraphError = (u: unknown): u is GraphError => Predicate.hasProperty(u, TypeId)
 

@@ -48,6 +48,16 @@ import * as GraphLoading from "./internal/graphLoading.js"
  * How `run` and `runMain` report a run. Besides these, every option of
  * `TaskGraph.run` (`concurrency`, `mode`, `pools`, `spans`).
  *
+ * @example
+ * ```ts
+ * import { Main } from "effect-taskgraph/node"
+ * import type { TaskGraph } from "effect-taskgraph"
+ *
+ * declare const graph: TaskGraph.TaskGraph
+ * const options: Main.RunOptions = { reporter: "plain", junit: "reports/junit.xml", concurrency: 4 }
+ * const report = Main.run(graph, options)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -271,6 +281,18 @@ export const run = <E, R, P>(
 /**
  * Options of `runMain`: those of `run`, plus the services the graph needs.
  *
+ * @example
+ * ```ts
+ * import { Context, Layer } from "effect"
+ * import type { TaskGraph } from "effect-taskgraph"
+ * import { Main } from "effect-taskgraph/node"
+ *
+ * class Db extends Context.Tag("Db")<Db, { readonly url: string }>() {}
+ * declare const graph: TaskGraph.TaskGraph<never, Db>
+ * const options: Main.MainOptions<Db> = { layer: Layer.succeed(Db, { url: "postgres://localhost/test" }) }
+ * Main.runMain(graph, options)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -286,6 +308,14 @@ export interface MainOptions<ROut = never, LE = never> extends RunOptions {
 /**
  * `unknown` when `runMain` can provide everything the graph needs, else a
  * type whose property names the missing services.
+ *
+ * @example
+ * ```ts
+ * import type { Main } from "effect-taskgraph/node"
+ *
+ * type Db = { readonly _: unique symbol }
+ * type Ok = Main.CheckProvided<Db, Db> // unknown: the layer provides everything
+ * ```
  *
  * @since 0.1.0
  * @category models

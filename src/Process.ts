@@ -73,6 +73,16 @@ export {
 /**
  * Every way `run` can fail.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Process } from "effect-taskgraph"
+ *
+ * const version = Process.run("git", ["--version"], { collect: true }).pipe(
+ *   Effect.catchAll((error: Process.ProcessError) => Effect.succeed(error._tag))
+ * )
+ * ```
+ *
  * @since 0.1.0
  * @category errors
  */
@@ -82,6 +92,13 @@ export type ProcessError = ProcessNotFoundError | ProcessSpawnError | ProcessExi
  * The stream a line of a program's output came from: a task's output streams
  * (`TaskEvent.OutputStream`) but `log`.
  *
+ * @example
+ * ```ts
+ * import type { Process } from "effect-taskgraph"
+ *
+ * const stream: Process.OutputStream = "stderr"
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -90,6 +107,14 @@ export type OutputStream = Exclude<TaskEvent.OutputStream, "log">
 /**
  * One line of a program's output, without its newline (nor a trailing `\r`).
  * A last line without newline is kept.
+ *
+ * @example
+ * ```ts
+ * import { Process } from "effect-taskgraph"
+ *
+ * declare const handle: Process.Handle
+ * const errors = Process.waitForLine(handle, (line: Process.OutputLine) => line.stream === "stderr")
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -102,6 +127,14 @@ export interface OutputLine {
 /**
  * How a program ended: it exited with a code, or a signal killed it.
  *
+ * @example
+ * ```ts
+ * import type { Process } from "effect-taskgraph"
+ *
+ * const describe = (status: Process.ExitStatus): string =>
+ *   status._tag === "Exited" ? `exit code ${status.code}` : `killed by ${status.signal}`
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -111,6 +144,13 @@ export type ExitStatus =
 
 /**
  * Options shared by `run` and `start`.
+ *
+ * @example
+ * ```ts
+ * import type { Process } from "effect-taskgraph"
+ *
+ * const options: Process.CommonOptions = { cwd: "/tmp", env: { CI: "1" }, grace: "2 seconds" }
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -143,6 +183,14 @@ export interface CommonOptions {
 /**
  * Options of `Process.run`.
  *
+ * @example
+ * ```ts
+ * import { Process } from "effect-taskgraph"
+ *
+ * const options: Process.RunOptions = { cwd: "/tmp", collect: true }
+ * const listing = Process.run("ls", ["-l"], options)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -156,6 +204,14 @@ export interface RunOptions extends CommonOptions {
 /**
  * Options of `Process.start`.
  *
+ * @example
+ * ```ts
+ * import { Process } from "effect-taskgraph"
+ *
+ * const options: Process.StartOptions = { cwd: "/srv", stdin: "ignore" }
+ * const server = Process.start("python3", ["-m", "http.server", "8000"], options)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -166,6 +222,16 @@ export interface StartOptions extends CommonOptions {
 
 /**
  * What a program run to completion produced.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Process } from "effect-taskgraph"
+ *
+ * const head = Process.run("git", ["rev-parse", "HEAD"], { collect: true }).pipe(
+ *   Effect.map((result: Process.Result) => result.stdout.trim())
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -184,6 +250,18 @@ export interface Result {
 
 /**
  * A started program. It lives as long as the scope it was started in.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Process } from "effect-taskgraph"
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const handle: Process.Handle = yield* Process.start("sleep", ["60"])
+ *   yield* handle.kill("SIGINT")
+ *   return yield* handle.await
+ * }))
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -222,6 +300,14 @@ export interface Handle extends Pipeable {
 
 /**
  * A program the runner owns right now (see `running`).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Process } from "effect-taskgraph"
+ *
+ * const pids = Effect.map(Process.running, (infos: ReadonlyArray<Process.RunningInfo>) => infos.map((i) => i.pid))
+ * ```
  *
  * @since 0.1.0
  * @category models

@@ -48,7 +48,17 @@ import type { Plan } from "./TaskGraph.js"
 /**
  * Where a terminal reporter writes: a stream-like sink with its size, if known.
  *
+ * @example
+ * ```ts
+ * import { Reporter } from "effect-taskgraph"
+ *
+ * const lines: Array<string> = []
+ * const output: Reporter.Output = { write: (text) => lines.push(text), columns: 100 }
+ * const reporter = Reporter.plain({ output })
+ * ```
+ *
  * @since 0.1.0
+ * @category models
  */
 export interface Output {
   readonly write: (text: string) => unknown
@@ -60,7 +70,15 @@ export interface Output {
 /**
  * Where a reporter wrote something a person may want to open.
  *
+ * @example
+ * ```ts
+ * import type { Reporter } from "effect-taskgraph"
+ *
+ * const artifact: Reporter.Artifact = { label: "junit", path: "./junit.xml" }
+ * ```
+ *
  * @since 0.1.0
+ * @category models
  */
 export interface Artifact {
   /** e.g. "logs", "junit" */
@@ -71,7 +89,15 @@ export interface Artifact {
 /**
  * A task still busy after a stop request.
  *
+ * @example
+ * ```ts
+ * import type { Reporter } from "effect-taskgraph"
+ *
+ * const stopping: Reporter.StoppingTask = { name: "start vm", phase: "releasing" }
+ * ```
+ *
  * @since 0.1.0
+ * @category models
  */
 export interface StoppingTask {
   readonly name: string
@@ -82,7 +108,15 @@ export interface StoppingTask {
 /**
  * A program still owned by the runner after a stop request.
  *
+ * @example
+ * ```ts
+ * import type { Reporter } from "effect-taskgraph"
+ *
+ * const process: Reporter.StoppingProcess = { pid: 4242, command: "qemu-system-x86_64", args: ["-nographic"], state: "stopping" }
+ * ```
+ *
  * @since 0.1.0
+ * @category models
  */
 export interface StoppingProcess {
   readonly pid: number
@@ -96,7 +130,16 @@ export interface StoppingProcess {
  * cleaning up. Sent once when the request arrives, then again while
  * something is still stopping.
  *
+ * @example
+ * ```ts
+ * import type { Reporter } from "effect-taskgraph"
+ *
+ * const show = (notice: Reporter.Stopping): string =>
+ *   `${notice.reason}: stopping ${notice.tasks.length} tasks, ${notice.processes.length} processes`
+ * ```
+ *
  * @since 0.1.0
+ * @category models
  */
 export interface Stopping {
   readonly _tag: "Stopping"
@@ -116,7 +159,15 @@ export interface Stopping {
 /**
  * A log line that did not come from inside a task (e.g. a finalizer, the main program).
  *
+ * @example
+ * ```ts
+ * import type { Reporter } from "effect-taskgraph"
+ *
+ * const log: Reporter.Log = { _tag: "Log", level: "WARN", message: "disk almost full", task: "build" }
+ * ```
+ *
  * @since 0.1.0
+ * @category models
  */
 export interface Log {
   readonly _tag: "Log"
@@ -129,14 +180,36 @@ export interface Log {
 /**
  * Something a reporter may show besides the events.
  *
+ * @example
+ * ```ts
+ * import { Console, Effect } from "effect"
+ * import { Reporter } from "effect-taskgraph"
+ *
+ * const notices = Reporter.make("notices", () =>
+ *   Effect.succeed({
+ *     onNotice: (notice: Reporter.Notice) => notice._tag === "Log" ? Console.error(notice.message) : Console.error(notice.reason)
+ *   }))
+ * ```
+ *
  * @since 0.1.0
+ * @category models
  */
 export type Notice = Stopping | Log
 
 /**
  * The end of a run.
  *
+ * @example
+ * ```ts
+ * import { Console, Effect } from "effect"
+ * import { Reporter } from "effect-taskgraph"
+ *
+ * const summary = Reporter.make("summary", () =>
+ *   Effect.succeed({ onEnd: (end: Reporter.End) => Console.log(`${end.report.status}, ${end.artifacts.length} artifacts`) }))
+ * ```
+ *
  * @since 0.1.0
+ * @category models
  */
 export interface End {
   readonly report: RunReport.RunReport
@@ -149,7 +222,17 @@ export interface End {
 /**
  * A forced exit (second Ctrl+C): last words, written synchronously.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Reporter } from "effect-taskgraph"
+ *
+ * const lastWords = Reporter.make("last words", () =>
+ *   Effect.succeed({ onForce: (forced: Reporter.Forced) => void process.stderr.write(`killed ${forced.killed} groups\n`) }))
+ * ```
+ *
  * @since 0.1.0
+ * @category models
  */
 export interface Forced {
   readonly reason: string
@@ -159,11 +242,30 @@ export interface Forced {
 
 
 /**
+ * Marks every reporter (`isReporter` recognises them by it).
+ *
+ * @example
+ * ```ts
+ * import { Reporter } from "effect-taskgraph"
+ *
+ * const reporter = Reporter.plain()
+ * reporter[Reporter.TypeId] === Reporter.TypeId // true
+ * ```
+ *
  * @since 0.1.0
  * @category type ids
  */
 export const TypeId: unique symbol = Symbol.for("effect-taskgraph/Reporter")
 /**
+ * The type of `Reporter.TypeId`.
+ *
+ * @example
+ * ```ts
+ * import type { Reporter } from "effect-taskgraph"
+ *
+ * type Branded = { readonly [Reporter.TypeId]: Reporter.TypeId }
+ * ```
+ *
  * @since 0.1.0
  * @category type ids
  */
@@ -172,6 +274,14 @@ export type TypeId = typeof TypeId
 /**
  * A reporter: given the plan of a run, it opens a `Session` (in the run's
  * scope) that receives the events, notices, and the end.
+ *
+ * @example
+ * ```ts
+ * import { Reporter } from "effect-taskgraph"
+ *
+ * const reporter: Reporter.Reporter = Reporter.combine(Reporter.plain(), Reporter.junit("junit.xml"))
+ * console.log(reporter.name) // "plain+junit"
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -184,6 +294,18 @@ export interface Reporter {
 
 /**
  * One reporter attached to one run.
+ *
+ * @example
+ * ```ts
+ * import { Console, Effect } from "effect"
+ * import { Reporter } from "effect-taskgraph"
+ *
+ * const session: Partial<Reporter.Session> = {
+ *   onEvents: (events) => Console.log(`${events.length} events`),
+ *   onEnd: (end) => Console.log(end.report.status)
+ * }
+ * const counter = Reporter.make("counter", () => Effect.succeed(session))
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -284,6 +406,14 @@ export const isReporter = (u: unknown): u is Reporter => typeof u === "object" &
 /**
  * Options of `pretty`.
  *
+ * @example
+ * ```ts
+ * import { Reporter } from "effect-taskgraph"
+ *
+ * const options: Reporter.PrettyOptions = { color: false, tailLines: 20, refresh: "200 millis" }
+ * const reporter = Reporter.pretty(options)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -366,6 +496,14 @@ export const pretty = (options: PrettyOptions = {}): Reporter =>
 /**
  * Options of `plain`.
  *
+ * @example
+ * ```ts
+ * import { Reporter } from "effect-taskgraph"
+ *
+ * const options: Reporter.PlainOptions = { summary: false }
+ * const reporter = Reporter.plain(options)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -418,6 +556,14 @@ export const plain = (options: PlainOptions = {}): Reporter =>
 
 /**
  * Options of `json`.
+ *
+ * @example
+ * ```ts
+ * import { Reporter } from "effect-taskgraph"
+ *
+ * const options: Reporter.JsonOptions = { messages: null }
+ * const reporter = Reporter.json(options)
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -530,6 +676,14 @@ const reason = (error: unknown): string => {
 /**
  * Options of `junit`.
  *
+ * @example
+ * ```ts
+ * import { Reporter } from "effect-taskgraph"
+ *
+ * const options: Reporter.JunitOptions = { tailLines: 200 }
+ * const reporter = Reporter.junit("reports/junit.xml", options)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -597,7 +751,16 @@ export const junit = (path: string, options: JunitOptions = {}): Reporter =>
 /**
  * Options of `html`.
  *
+ * @example
+ * ```ts
+ * import { Reporter } from "effect-taskgraph"
+ *
+ * const options: Reporter.HtmlOptions = { maxDrawn: 300, tailLines: 500 }
+ * const reporter = Reporter.html(".taskgraph/report.html", options)
+ * ```
+ *
  * @since 0.1.0
+ * @category models
  */
 export interface HtmlOptions {
   /** above this many tasks the graph is drawn condensed: layers with counts per status (default 150) */
@@ -638,6 +801,7 @@ export interface HtmlOptions {
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const html = (path: string, options: HtmlOptions = {}): Reporter =>
   make("html", (plan) =>
@@ -723,6 +887,14 @@ export const isInteractive = (
 
 /**
  * The names `auto` and the command line accept.
+ *
+ * @example
+ * ```ts
+ * import { Reporter } from "effect-taskgraph"
+ *
+ * const kind: Reporter.Kind = process.env.CI ? "plain" : "pretty"
+ * const reporter = Reporter.byKind(kind)
+ * ```
  *
  * @since 0.1.0
  * @category models

@@ -56,6 +56,7 @@ export {
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export type TaskState =
   | "pending"
@@ -70,6 +71,16 @@ export type TaskState =
 /**
  * What happened to one task. Times are milliseconds since the epoch, read
  * from the run's `Clock`.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Option } from "effect"
+ * import { RunReport } from "effect-taskgraph"
+ *
+ * declare const report: RunReport.RunReport
+ * const build: Option.Option<RunReport.TaskReport> = RunReport.task(report, "build")
+ * const attempts = Option.map(build, (t) => t.attempts)
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -139,6 +150,17 @@ export interface GroupReport {
 
 /**
  * The whole run.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { RunReport, Task, TaskGraph } from "effect-taskgraph"
+ *
+ * const hello = Task.make("hello", { run: Effect.succeed("hi") })
+ * const program = TaskGraph.run(TaskGraph.make("g", [hello])).pipe(
+ *   Effect.map((report: RunReport.RunReport) => RunReport.summary(report))
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category models

@@ -46,17 +46,47 @@ export {
  * A tag of any identifier and service. This is how Effect itself spells an
  * existential tag; user-facing types never see it.
  *
+ * @example
+ * ```ts
+ * import type { Task } from "effect-taskgraph"
+ *
+ * declare const tags: ReadonlyArray<Task.AnyTag>
+ * const keys = tags.map((tag) => tag.key)
+ * ```
+ *
  * @since 0.1.0
+ * @category models
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyTag = Context.Tag<any, any>
 
 /**
+ * Marks every task.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Task } from "effect-taskgraph"
+ *
+ * const task = Task.make("build", { run: Effect.void })
+ * Task.TypeId in task // true
+ * ```
+ *
  * @since 0.1.0
  * @category type ids
  */
 export const TypeId: unique symbol = Symbol.for("effect-taskgraph/Task")
 /**
+ * The type of `Task.TypeId`.
+ *
+ * @example
+ * ```ts
+ * import { Task } from "effect-taskgraph"
+ *
+ * declare const task: Task.Task<number>
+ * const variance: Task.Variance<number, never, never, never, never> = task[Task.TypeId]
+ * ```
+ *
  * @since 0.1.0
  * @category type ids
  */
@@ -65,6 +95,14 @@ export type TypeId = typeof TypeId
 /**
  * The variance markers of a task. Every parameter is covariant, so
  * `Task<unknown, unknown, unknown, unknown, unknown>` is the top type.
+ *
+ * @example
+ * ```ts
+ * import { Task } from "effect-taskgraph"
+ *
+ * declare const task: Task.Task<string, Error>
+ * const markers: Task.Variance<string, Error, never, never, never> = task[Task.TypeId]
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -85,6 +123,17 @@ export interface Variance<out A, out E, out R, out Provides, out Requires> {
  * - `R`: what its `run` needs from its context (without `Scope`, which every task gets).
  * - `Provides`: the identifier of the tag it provides (`never` if none).
  * - `Requires`: the identifiers of the tags it declared in `requires`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Task } from "effect-taskgraph"
+ *
+ * const build: Task.Task<number, string> = Task.make("build", {
+ *   run: Effect.succeed(42) as Effect.Effect<number, string>
+ * })
+ * console.log(build.name, build.requires.length)
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -138,6 +187,18 @@ export interface Task<out A, out E = never, out R = never, out Provides = never,
 }
 
 /**
+ * Types computed from a task's type parameters.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Task } from "effect-taskgraph"
+ *
+ * const count = Task.make("count", { run: Effect.succeed(3) })
+ * type Count = Task.Task.Success<typeof count> // number
+ * const all: ReadonlyArray<Task.Task.Any> = [count]
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -188,6 +249,14 @@ export declare namespace Task {
 /**
  * The options every task accepts besides `run`, `provides` and `requires`.
  *
+ * @example
+ * ```ts
+ * import type { Task } from "effect-taskgraph"
+ *
+ * declare const setup: Task.Task.Any
+ * const options: Task.CommonOptions<never, never> = { after: [setup], timeout: "5 minutes", pools: { vm: 1 } }
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -208,6 +277,16 @@ export interface CommonOptions<E, RS> {
 
 /**
  * The identifiers of a list of tags.
+ *
+ * @example
+ * ```ts
+ * import { Context } from "effect"
+ * import type { Task } from "effect-taskgraph"
+ *
+ * class Vm extends Context.Tag("Vm")<Vm, { readonly sshPort: number }>() {}
+ * class Disk extends Context.Tag("Disk")<Disk, { readonly path: string }>() {}
+ * type Ids = Task.Identifiers<[typeof Vm, typeof Disk]> // Vm | Disk
+ * ```
  *
  * @since 0.1.0
  * @category models

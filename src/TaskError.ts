@@ -68,7 +68,19 @@ export class UndeclaredDependencyError extends Data.TaggedError("UndeclaredDepen
 /**
  * A task that failed, and why.
  *
+ * @example
+ * ```ts
+ * import { Cause, Effect } from "effect"
+ * import { TaskGraph } from "effect-taskgraph"
+ * import type { TaskError } from "effect-taskgraph"
+ *
+ * declare const graph: TaskGraph.TaskGraph<string>
+ * const describe = (failure: TaskError.TaskFailure<string>) => `${failure.task} (${failure.during}): ${Cause.pretty(failure.cause)}`
+ * const program = TaskGraph.run(graph).pipe(Effect.catchTag("RunFailedError", (e) => Effect.log(e.failures.map(describe))))
+ * ```
+ *
  * @since 0.1.0
+ * @category models
  */
 export interface TaskFailure<E> {
   readonly task: string
@@ -100,6 +112,7 @@ export interface TaskFailure<E> {
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
 export class RunFailedError<E = unknown> extends Data.TaggedError("RunFailedError")<{
   readonly report: RunReport.RunReport

@@ -75,9 +75,22 @@ export class TaskReady extends Schema.TaggedClass<TaskReady>()("TaskReady", {
  * ```
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const OutputStream = Schema.Literal("stdout", "stderr", "log")
-/** @since 0.1.0 */
+/**
+ * The type of the `TaskEvent.OutputStream` schema.
+ *
+ * @example
+ * ```ts
+ * import type { TaskEvent } from "effect-taskgraph"
+ *
+ * const stream: TaskEvent.OutputStream = "log"
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export type OutputStream = typeof OutputStream.Type
 
 /**
@@ -96,9 +109,22 @@ export type OutputStream = typeof OutputStream.Type
  * ```
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const LogLevel = Schema.Literal("Fatal", "Error", "Warning", "Info", "Debug", "Trace")
-/** @since 0.1.0 */
+/**
+ * The type of the `TaskEvent.LogLevel` schema.
+ *
+ * @example
+ * ```ts
+ * import type { TaskEvent } from "effect-taskgraph"
+ *
+ * const level: TaskEvent.LogLevel = "Warning"
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export type LogLevel = typeof LogLevel.Type
 
 /**
@@ -255,6 +281,16 @@ export const TaskEvent = Schema.Union(
 )
 
 /**
+ * Any event of a run (the type of the `TaskEvent.TaskEvent` schema).
+ *
+ * @example
+ * ```ts
+ * import type { TaskEvent } from "effect-taskgraph"
+ *
+ * const describe = (event: TaskEvent.TaskEvent): string =>
+ *   event._tag === "RunFinished" ? "the run is over" : `${event._tag} ${event.task}`
+ * ```
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -262,6 +298,15 @@ export type TaskEvent = typeof TaskEvent.Type
 
 /**
  * The JSON form of an event.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { TaskEvent } from "effect-taskgraph"
+ *
+ * declare const event: TaskEvent.TaskEvent
+ * const encoded: TaskEvent.Encoded = Schema.encodeSync(TaskEvent.TaskEvent)(event)
+ * ```
  *
  * @since 0.1.0
  * @category models

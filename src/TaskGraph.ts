@@ -66,6 +66,7 @@ export {
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export interface DataEdge {
   readonly from: string
@@ -76,7 +77,15 @@ export interface DataEdge {
 /**
  * A precedence edge: `before` must finish its run before `after` starts.
  *
+ * @example
+ * ```ts
+ * import type { TaskGraph } from "effect-taskgraph"
+ *
+ * const edge: TaskGraph.PrecedenceEdge = { before: "migrate database", after: "run tests" }
+ * ```
+ *
  * @since 0.1.0
+ * @category models
  */
 export interface PrecedenceEdge {
   readonly before: string
@@ -86,7 +95,18 @@ export interface PrecedenceEdge {
 /**
  * A tag that no task of the graph provides: it must come from the context.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { TaskGraph } from "effect-taskgraph"
+ *
+ * declare const graph: TaskGraph.TaskGraph.Any
+ * const external = Effect.map(TaskGraph.validate(graph), (plan) =>
+ *   plan.external.map((e: TaskGraph.ExternalRequirement) => `${e.tag} for ${e.requiredBy.join(", ")}`))
+ * ```
+ *
  * @since 0.1.0
+ * @category models
  */
 export interface ExternalRequirement {
   readonly tag: string
@@ -95,11 +115,32 @@ export interface ExternalRequirement {
 
 
 /**
+ * Marks every task graph.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Task, TaskGraph } from "effect-taskgraph"
+ *
+ * const graph = TaskGraph.make("g", [Task.make("a", { run: Effect.void })])
+ * TaskGraph.TypeId in graph // true
+ * ```
+ *
  * @since 0.1.0
  * @category type ids
  */
 export const TypeId: unique symbol = Symbol.for("effect-taskgraph/TaskGraph")
 /**
+ * The type of `TaskGraph.TypeId`.
+ *
+ * @example
+ * ```ts
+ * import { TaskGraph } from "effect-taskgraph"
+ *
+ * declare const graph: TaskGraph.TaskGraph
+ * const markers = graph[TaskGraph.TypeId]
+ * ```
+ *
  * @since 0.1.0
  * @category type ids
  */
@@ -112,6 +153,16 @@ export type TypeId = typeof TypeId
  * - `R`: what running it needs: every ambient service the tasks use, plus
  *   every required tag no task of the graph provides.
  * - `Provides`: every tag its tasks provide (what `toLayer` builds).
+ *
+ * @example
+ * ```ts
+ * import { Context, Effect } from "effect"
+ * import { Task, TaskGraph } from "effect-taskgraph"
+ *
+ * class Db extends Context.Tag("Db")<Db, { readonly url: string }>() {}
+ * const migrate = Task.make("migrate", { requires: [Db], run: Effect.void })
+ * const graph: TaskGraph.TaskGraph<never, Db> = TaskGraph.make("migrate", [migrate])
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -129,6 +180,18 @@ export interface TaskGraph<out E = never, out R = never, out Provides = never> e
 }
 
 /**
+ * Types computed from a graph's type parameters.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Task, TaskGraph } from "effect-taskgraph"
+ *
+ * const graph = TaskGraph.make("g", [Task.make("a", { run: Effect.fail("boom") })])
+ * type Errors = TaskGraph.TaskGraph.Error<typeof graph> // string
+ * const any: TaskGraph.TaskGraph.Any = graph
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -177,6 +240,15 @@ type UndeclaredIn<T, Provided> = T extends Task<infer _A, infer _E, infer R, inf
  * `unknown` when every task declares what it uses from other tasks; otherwise
  * an object type whose property name explains the error, shown by the
  * compiler at `TaskGraph.make`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Task, TaskGraph } from "effect-taskgraph"
+ *
+ * const tasks = [Task.make("a", { run: Effect.void })] as const
+ * const ok: TaskGraph.CheckUndeclared<typeof tasks> = {} // unknown: every use is declared
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -304,6 +376,16 @@ const addPrecedence = <E, R, P>(self: TaskGraph<E, R, P>, chain: ReadonlyArray<T
 
 /**
  * A validated graph: what will run, in which order, and why.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Task, TaskGraph } from "effect-taskgraph"
+ *
+ * const a = Task.make("a", { run: Effect.void })
+ * const b = Task.make("b", { after: [a], run: Effect.void })
+ * const layers = Effect.map(TaskGraph.validate(TaskGraph.make("g", [a, b])), (plan: TaskGraph.Plan) => plan.layers)
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -468,6 +550,7 @@ const providesLabel = (task: Task.Any): string =>
  * ```
  *
  * @since 0.1.0
+ * @category rendering
  */
 export const toHtml = <E, R, P>(
   graph: TaskGraph<E, R, P>,
@@ -483,6 +566,15 @@ export const toHtml = <E, R, P>(
 
 /**
  * How a run behaves.
+ *
+ * @example
+ * ```ts
+ * import { TaskGraph } from "effect-taskgraph"
+ *
+ * declare const graph: TaskGraph.TaskGraph
+ * const options: TaskGraph.RunOptions = { concurrency: 4, mode: "continue", pools: { vm: 2 } }
+ * const report = TaskGraph.run(graph, options)
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -555,6 +647,17 @@ export {
 /**
  * What `run` and `toLayer` fail with: the graph was invalid (nothing ran), or
  * a task failed (everything was cleaned up).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { GraphError, TaskGraph } from "effect-taskgraph"
+ *
+ * declare const graph: TaskGraph.TaskGraph<string>
+ * const program = TaskGraph.run(graph).pipe(
+ *   Effect.catchAll((e: TaskGraph.TaskGraphError<string>) => Effect.log(GraphError.isGraphError(e) ? "invalid graph" : "a task failed"))
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category errors
@@ -830,6 +933,19 @@ export const run: {
 
 /**
  * A running graph.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { TaskGraph } from "effect-taskgraph"
+ *
+ * declare const graph: TaskGraph.TaskGraph
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const handle: TaskGraph.Handle<never> = yield* TaskGraph.start(graph)
+ *   yield* handle.pause
+ *   return yield* handle.interrupt
+ * }))
+ * ```
  *
  * @since 0.1.0
  * @category models

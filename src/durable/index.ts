@@ -12,5 +12,7 @@
  * @since 0.1.0
  */
 
-/** @since 0.1.0 */
+/**
+ * @since 0.1.0
+ */
 export * as Durable from "../Durable.js"
