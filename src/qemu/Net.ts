@@ -86,6 +86,16 @@ export class FreePortError extends Data.TaggedError("FreePortError")<{
  * - `Closed`: connected, then closed or reset without data (the guest is up, nothing listens yet).
  * - `Refused`: the connection itself failed.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Net } from "effect-taskgraph/qemu"
+ *
+ * const banner = Net.probe({ port: 2222, timeout: "1 second" }).pipe(
+ *   Effect.map((outcome: Net.ProbeOutcome) => outcome._tag === "Data" ? outcome.data : undefined)
+ * )
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */

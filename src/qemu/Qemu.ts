@@ -75,6 +75,15 @@ const Port = Schema.Int.pipe(Schema.between(1, 65535), Schema.annotations({ iden
  * A port forward: TCP `127.0.0.1:<host>` on the host to `<guest>` in the
  * guest. Without `host`, a free port is chosen (see `Vm.ports[name]`).
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Qemu } from "effect-taskgraph/qemu"
+ *
+ * const forward = Schema.decodeUnknownSync(Qemu.Forward)({ name: "ssh", guest: 22 })
+ * const options: Qemu.StartOptions = { forwards: [{ name: "http", guest: 80, host: 8080 }] }
+ * ```
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -86,6 +95,15 @@ export const Forward = Schema.Struct({
 
 /**
  * A disk: `-drive file=…,if=…,format=…`.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Qemu } from "effect-taskgraph/qemu"
+ *
+ * const drive = Schema.decodeUnknownSync(Qemu.Drive)({ file: "overlay.qcow2" }) // format "qcow2", interface "virtio"
+ * const options: Qemu.StartOptions = { drives: [{ file: "seed.img", format: "raw", readOnly: true }] }
+ * ```
  *
  * @since 0.1.0
  * @category schemas
@@ -100,6 +118,15 @@ export const Drive = Schema.Struct({
 /**
  * Everything `Qemu.start` accepts. Durations are `Duration` inputs
  * (`"5 seconds"`, milliseconds…); memory is in MiB.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Qemu } from "effect-taskgraph/qemu"
+ *
+ * const resolved = Schema.decodeUnknownSync(Qemu.Options)({ name: "vm1", memory: 512 })
+ * resolved.cpus // 1, the default
+ * ```
  *
  * @since 0.1.0
  * @category schemas
@@ -154,6 +181,14 @@ export const Options = Schema.Struct({
 /**
  * The options as written by a user (defaults not yet applied).
  *
+ * @example
+ * ```ts
+ * import { Qemu } from "effect-taskgraph/qemu"
+ *
+ * const options: Qemu.StartOptions = { name: "vm1", memory: 512, kernel: "bzImage", forwards: [{ name: "ssh", guest: 22 }] }
+ * const vm = Qemu.start(options)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -161,6 +196,16 @@ export type StartOptions = Schema.Schema.Encoded<typeof Options>
 
 /**
  * The options after validation, defaults applied.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Qemu } from "effect-taskgraph/qemu"
+ *
+ * const memory = Qemu.decodeOptions({ memory: 512 }).pipe(
+ *   Effect.map((resolved: Qemu.ResolvedOptions) => `${resolved.memory} MiB, ${resolved.accel}`)
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -264,6 +309,17 @@ export class QemuExitedError extends Data.TaggedError("QemuExitedError")<{
 
 /**
  * A running VM.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Qemu } from "effect-taskgraph/qemu"
+ *
+ * const sshPort = Effect.scoped(Effect.gen(function*() {
+ *   const vm: Qemu.Vm = yield* Qemu.start({ kernel: "bzImage", forwards: [{ name: "ssh", guest: 22 }] })
+ *   return vm.ports.ssh
+ * }))
+ * ```
  *
  * @since 0.1.0
  * @category models

@@ -87,6 +87,16 @@ export class QemuImgError extends Data.TaggedError("QemuImgError")<{
 /**
  * A created overlay image.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { QemuImg } from "effect-taskgraph/qemu"
+ *
+ * const path = Effect.scoped(
+ *   Effect.map(QemuImg.overlay({ base: ".cache/guest/base.qcow2" }), (overlay: QemuImg.Overlay) => overlay.path)
+ * )
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */

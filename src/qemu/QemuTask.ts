@@ -46,6 +46,15 @@ import * as Text from "../internal/reporter/text.js"
  * A forwarded host port that accepts TCP connections (QEMU's forwarder, not
  * yet necessarily the guest's server: see `sshReady`).
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { QemuTask } from "effect-taskgraph/qemu"
+ *
+ * const { Port } = QemuTask.tags("vm1")
+ * const address = Effect.map(Port, (ready: QemuTask.ReadyPort) => `${ready.host}:${ready.port}`)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -57,6 +66,15 @@ export interface ReadyPort {
 
 /**
  * Sources copied into the guest.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { QemuTask } from "effect-taskgraph/qemu"
+ *
+ * const { Synced } = QemuTask.tags("vm1")
+ * const changed = Effect.map(Synced, (synced: QemuTask.Synced) => synced.itemized.length)
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -72,6 +90,18 @@ export interface Synced {
 
 /**
  * What a successful `runTests` task produces (its value in the run report).
+ *
+ * @example
+ * ```ts
+ * import { Option } from "effect"
+ * import { RunReport } from "effect-taskgraph"
+ * import { QemuTask } from "effect-taskgraph/qemu"
+ *
+ * declare const machine: QemuTask.Machine
+ * declare const report: RunReport.RunReport
+ * const vm1 = QemuTask.pipeline("vm1", { machine, source: "project/", command: "sh run-tests.sh" })
+ * const passed: Option.Option<QemuTask.TestsPassed> = RunReport.value(report, vm1.tests)
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -117,6 +147,14 @@ export class TestsFailedError extends Data.TaggedError("TestsFailedError")<{
  * The test guest as built by `TestGuest.build` (its manifest plus the pinned
  * host key line).
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { QemuTask } from "effect-taskgraph/qemu"
+ *
+ * const user = Effect.map(QemuTask.Guest, (guest: QemuTask.BuiltGuest) => `${guest.user} (${guest.kernelVersion})`)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -135,6 +173,7 @@ export type BuiltGuest = TestGuest.Guest & { readonly hostKeyLine: string }
  * ```
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const BuiltGuestSchema = Schema.transform(
   Schema.Struct({ ...TestGuest.Guest.fields, hostKeyLine: Schema.String }),
@@ -170,6 +209,14 @@ export class Guest extends Context.Tag("qemu/Guest")<Guest, BuiltGuest>() {}
  * `tags("vm1")` and `tags("vm2")` are different types and the compiler
  * notices a task wired to the wrong VM.
  *
+ * @example
+ * ```ts
+ * import type { QemuTask } from "effect-taskgraph/qemu"
+ *
+ * type Vm1 = QemuTask.Tags.Vm<"vm1"> // "vm1/Vm"
+ * const key: Vm1 = "vm1/Vm"
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -203,6 +250,14 @@ export declare namespace Tags {
 
 /**
  * One VM's set of tags.
+ *
+ * @example
+ * ```ts
+ * import { QemuTask } from "effect-taskgraph/qemu"
+ *
+ * const vm1: QemuTask.Tags<"vm1"> = QemuTask.tags("vm1")
+ * const overlay = QemuTask.overlay("vm1: create overlay", { provides: vm1.Overlay, image: { base: "base.qcow2" } })
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -247,6 +302,15 @@ export const tags = <const Name extends string>(name: Name): Tags<Name> => ({
  * A task parameter: a value, or an Effect computing it when the task runs
  * (which may read tags other tasks provide: list them in `requires`).
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { QemuTask } from "effect-taskgraph/qemu"
+ *
+ * const fixed: QemuTask.Param<string> = "/root/project"
+ * const computed: QemuTask.Param<string, never, QemuTask.Guest> = Effect.map(QemuTask.Guest, (g) => `/home/${g.user}`)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -266,6 +330,14 @@ const resolve = <A, E, R>(param: Param<A, E, R>): Effect.Effect<A, E, Exclude<R,
 
 /**
  * Options every ready-made task accepts (see `Task.make`).
+ *
+ * @example
+ * ```ts
+ * import { QemuTask } from "effect-taskgraph/qemu"
+ *
+ * const options: QemuTask.TaskOptions = { timeout: "10 minutes" }
+ * const guest = QemuTask.testGuest("build test guest", options)
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -352,6 +424,17 @@ export function testGuest<I>(name: string, options: TaskOptions & {
  * its disk, the VM's options (the overlay is added as the first drive) and
  * the SSH identity with the pinned host key.
  *
+ * @example
+ * ```ts
+ * import type { QemuTask } from "effect-taskgraph/qemu"
+ *
+ * const machine: QemuTask.Machine = {
+ *   base: "images/debian.qcow2",
+ *   vm: { memory: 1024, forwards: [{ name: "ssh", guest: 22 }] },
+ *   ssh: { user: "root", privateKeyPath: "keys/id_ed25519", hostKey: "ssh-ed25519 AAAAC3Nza..." }
+ * }
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -365,6 +448,13 @@ export interface Machine {
 
 /**
  * Who to log in as, with which key, and the guest's host key (pinned).
+ *
+ * @example
+ * ```ts
+ * import type { QemuTask } from "effect-taskgraph/qemu"
+ *
+ * const identity: QemuTask.Identity = { user: "root", privateKeyPath: "keys/id_ed25519", hostKey: "ssh-ed25519 AAAAC3Nza..." }
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -772,6 +862,20 @@ const runCommand = <IS>(options: {
 
 /**
  * Options of {@link pipeline}.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { QemuTask } from "effect-taskgraph/qemu"
+ *
+ * const options: QemuTask.PipelineOptions<[typeof QemuTask.Guest], never, QemuTask.Guest> = {
+ *   requires: [QemuTask.Guest],
+ *   machine: Effect.map(QemuTask.Guest, (g) => QemuTask.testGuestMachine(g)),
+ *   source: "project/",
+ *   command: ["sh", "run-tests.sh"]
+ * }
+ * const chain = QemuTask.pipeline("vm1", options)
+ * ```
  *
  * @since 0.1.0
  * @category models

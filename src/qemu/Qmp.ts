@@ -30,6 +30,15 @@ import * as LineSocket from "./internal/lineSocket.js"
 /**
  * The greeting QEMU sends first on a QMP connection.
  *
+ * @example
+ * ```ts
+ * import { Qmp } from "effect-taskgraph/qemu"
+ *
+ * declare const qmp: Qmp.QmpClient
+ * const greeting: Qmp.Greeting = qmp.greeting
+ * const { major, minor } = greeting.QMP.version.qemu
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -45,6 +54,15 @@ export class Greeting extends Schema.Class<Greeting>("Qmp/Greeting")({
 
 /**
  * An asynchronous QMP event (`POWERDOWN`, `SHUTDOWN`, `STOP`, `RESUME`, …).
+ *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { Qmp } from "effect-taskgraph/qemu"
+ *
+ * declare const qmp: Qmp.QmpClient
+ * const shutdown = qmp.events.pipe(Stream.filter((e: Qmp.QmpEvent) => e.event === "SHUTDOWN"), Stream.runHead)
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -68,6 +86,15 @@ const decodeMessage = Schema.decodeUnknownEither(Schema.parseJson(Message))
 /**
  * The reply of `query-status`.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Qmp } from "effect-taskgraph/qemu"
+ *
+ * declare const qmp: Qmp.QmpClient
+ * const running = Effect.map(Qmp.queryStatus(qmp), (status: Qmp.StatusInfo) => status.running)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -79,6 +106,15 @@ export class StatusInfo extends Schema.Class<StatusInfo>("Qmp/StatusInfo")({
 
 /**
  * The reply of `query-version`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Qmp } from "effect-taskgraph/qemu"
+ *
+ * declare const qmp: Qmp.QmpClient
+ * const version = Effect.map(Qmp.execute(qmp, "query-version"), (v: Qmp.VersionInfo) => `${v.qemu.major}.${v.qemu.minor}`)
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -93,6 +129,13 @@ const Empty = Schema.Struct({})
 /**
  * The commands this module knows the types of: their arguments and the
  * Schema of their reply. Anything else goes through {@link executeRaw}.
+ *
+ * @example
+ * ```ts
+ * import { Qmp } from "effect-taskgraph/qemu"
+ *
+ * const known = Object.keys(Qmp.Commands) // ["query-status", "query-version", …]
+ * ```
  *
  * @since 0.1.0
  * @category commands
@@ -110,6 +153,15 @@ export const Commands = {
 /**
  * The name of a command with a known reply type.
  *
+ * @example
+ * ```ts
+ * import { Qmp } from "effect-taskgraph/qemu"
+ *
+ * declare const qmp: Qmp.QmpClient
+ * const command: Qmp.Command = "system_reset"
+ * const reset = Qmp.execute(qmp, command)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -117,6 +169,15 @@ export type Command = keyof typeof Commands
 
 /**
  * The decoded reply of a known command.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Qmp } from "effect-taskgraph/qemu"
+ *
+ * declare const qmp: Qmp.QmpClient
+ * const status: Effect.Effect<Qmp.Result<"query-status">, Qmp.QmpError> = Qmp.execute(qmp, "query-status")
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -175,6 +236,18 @@ export class QmpError extends Data.TaggedError("QmpError")<{
 
 /**
  * A connected QMP client (after the capabilities handshake).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Qmp } from "effect-taskgraph/qemu"
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const qmp: Qmp.QmpClient = yield* Qmp.connect("/tmp/qemu-x/qmp.sock")
+ *   yield* Qmp.systemPowerdown(qmp)
+ *   yield* qmp.closed
+ * }))
+ * ```
  *
  * @since 0.1.0
  * @category models

@@ -27,6 +27,13 @@ import type * as Ssh from "./Ssh.js"
 /**
  * What rsync's exit codes mean (from its manual; 255 is ssh's own failure).
  *
+ * @example
+ * ```ts
+ * import { Rsync } from "effect-taskgraph/qemu"
+ *
+ * Rsync.exitCodeMeanings[23] // "partial transfer due to error"
+ * ```
+ *
  * @since 0.1.0
  * @category constants
  */
@@ -86,6 +93,17 @@ export class RsyncError extends Data.TaggedError("RsyncError")<{
 /**
  * A finished transfer: the itemized changes (`>f+++++++++ src/a.ts`, …).
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Rsync, type Ssh } from "effect-taskgraph/qemu"
+ *
+ * declare const target: Ssh.Target
+ * const copied = Rsync.push(target, { source: "project/", destination: "/root/project" }).pipe(
+ *   Effect.map((result: Rsync.RsyncResult) => result.itemized.length)
+ * )
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -95,6 +113,15 @@ export interface RsyncResult {
 
 /**
  * Options of a transfer.
+ *
+ * @example
+ * ```ts
+ * import { Rsync, type Ssh } from "effect-taskgraph/qemu"
+ *
+ * declare const target: Ssh.Target
+ * const options: Rsync.Options = { source: "project/", destination: "/root/project", delete: true, exclude: ["node_modules"] }
+ * const push = Rsync.push(target, options)
+ * ```
  *
  * @since 0.1.0
  * @category models

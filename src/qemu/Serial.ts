@@ -68,6 +68,17 @@ export class SerialError extends Data.TaggedError("SerialError")<{
 /**
  * A connected serial console.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Serial } from "effect-taskgraph/qemu"
+ *
+ * declare const serial: Serial.SerialConsole
+ * const booted = Serial.waitForLine(serial, /login:/, "2 minutes").pipe(
+ *   Effect.zipRight(Serial.tail(serial, 5))
+ * )
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -219,6 +230,15 @@ export const tail = (self: SerialConsole, n: number = 20): Effect.Effect<Readonl
  * received count (`since: "start"`, the default: "has the guest printed
  * GUEST-READY yet?") or only lines from now on (`since: "now"`, for the
  * answer to something you just wrote).
+ *
+ * @example
+ * ```ts
+ * import { Serial } from "effect-taskgraph/qemu"
+ *
+ * declare const serial: Serial.SerialConsole
+ * const options: Serial.WaitOptions = { timeout: "30 seconds", since: "start" }
+ * const ready = Serial.waitForLine(serial, /READY/, options)
+ * ```
  *
  * @since 0.1.0
  * @category models

@@ -48,6 +48,14 @@ type ClientChannel = Parameters<Parameters<Client["exec"]>[1]>[1]
 /**
  * Where and as whom to connect.
  *
+ * @example
+ * ```ts
+ * import { Ssh } from "effect-taskgraph/qemu"
+ *
+ * const target: Ssh.Target = { port: 2222, user: "root", privateKeyPath: "keys/id_ed25519", hostKey: "ssh-ed25519 AAAAC3Nza..." }
+ * const session = Ssh.connect(target)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -110,6 +118,18 @@ export class SshError extends Data.TaggedError("SshError")<{
 
 /**
  * A connected, authenticated SSH session.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Ssh } from "effect-taskgraph/qemu"
+ *
+ * declare const target: Ssh.Target
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const session: Ssh.Session = yield* Ssh.connect(target)
+ *   return yield* Ssh.exec(session, ["uname", "-a"])
+ * }))
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -343,6 +363,16 @@ export const waitReady = (
 
 /**
  * Options of {@link exec}.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Ssh } from "effect-taskgraph/qemu"
+ *
+ * declare const session: Ssh.Session
+ * const options: Ssh.ExecOptions = { output: false, onStdout: (line) => Effect.log(line), killGrace: "5 seconds" }
+ * const exitCode = Ssh.exec(session, "make test", options)
+ * ```
  *
  * @since 0.1.0
  * @category models

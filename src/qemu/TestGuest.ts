@@ -32,6 +32,14 @@ import type * as Ssh from "./Ssh.js"
  * The manifest written by `scripts/build-guest.sh` (`guest.json`), plus the
  * pinned host key read from its file.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { TestGuest } from "effect-taskgraph/qemu"
+ *
+ * const kernel = Effect.map(TestGuest.load(".cache/guest"), (guest: TestGuest.Guest) => guest.kernel)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -75,6 +83,14 @@ export class TestGuestError extends Data.TaggedError("TestGuestError")<{
 
 /**
  * The repository's `scripts/` directory (next to `src/`).
+ *
+ * @example
+ * ```ts
+ * import * as path from "node:path"
+ * import { TestGuest } from "effect-taskgraph/qemu"
+ *
+ * const guestScript = path.join(TestGuest.scriptsDir, "guest.sh")
+ * ```
  *
  * @since 0.1.0
  * @category constants
