@@ -105,6 +105,19 @@ export class BackgroundWorkerCancelledError extends Data.TaggedError("Background
 /**
  * A running background worker.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { BackgroundWorker } from "effect-taskgraph/workers"
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const uploader: BackgroundWorker.BackgroundWorker<string, number> = yield* BackgroundWorker.make({
+ *     process: (file: string) => Effect.succeed(file.length)
+ *   })
+ *   return yield* uploader.submit("report.html")
+ * }))
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -133,6 +146,20 @@ export interface BackgroundWorker<in I, out A, out E = never> {
 
 /**
  * How to build a background worker.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { BackgroundWorker } from "effect-taskgraph/workers"
+ *
+ * const options: BackgroundWorker.Options<string, void, never, never> = {
+ *   process: (line) => Effect.log(line),
+ *   capacity: 100,
+ *   onStop: "drain",
+ *   drainTimeout: "5 seconds"
+ * }
+ * const worker = BackgroundWorker.make(options)
+ * ```
  *
  * @since 0.1.0
  * @category models

@@ -24,6 +24,15 @@ import { Cause, Data, Effect, Exit, FiberId, FiberSet, Runtime, Stream } from "e
  * What `fromEmitter` and `once` need from an emitter: Node's `EventEmitter`
  * (streams, sockets, child processes, `ssh2` clients…) has it.
  *
+ * @example
+ * ```ts
+ * import { EventEmitter } from "node:events"
+ * import { Bridge } from "effect-taskgraph/workers"
+ *
+ * const emitter: Bridge.EmitterLike = new EventEmitter()
+ * const ticks = Bridge.fromEmitter<number>(emitter, "tick", { end: "done" })
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -64,6 +73,15 @@ export class EmitterError extends Data.TaggedError("EmitterError")<{
 
 /**
  * Options of `fromEmitter`.
+ *
+ * @example
+ * ```ts
+ * import { Bridge } from "effect-taskgraph/workers"
+ *
+ * declare const socket: Bridge.EmitterLike
+ * const options: Bridge.FromEmitterOptions<string> = { end: ["end", "close"], map: (chunk) => String(chunk), bufferSize: 64, strategy: "sliding" }
+ * const lines = Bridge.fromEmitter(socket, "data", options)
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -224,6 +242,19 @@ export class PortalStoppedError extends Data.TaggedError("PortalStoppedError")<{
  * A door for plain Promise code into a running Effect program: what an event
  * loop in a background thread is for in Python (`run_coroutine_threadsafe`,
  * `loop.stop()`, `thread.join()`).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Bridge } from "effect-taskgraph/workers"
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const portal: Bridge.Portal<never> = yield* Bridge.makePortal()
+ *   const answer = yield* Effect.promise(() => portal.submit(Effect.succeed(42)))
+ *   yield* Effect.promise(() => portal.stop())
+ *   return answer
+ * }))
+ * ```
  *
  * @since 0.1.0
  * @category models

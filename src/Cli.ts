@@ -232,6 +232,18 @@ type Parsed = Command.Command.ParseConfig<typeof options>
  * A run the command line asks for: the graph FILE exports and the options
  * its flags give, handed from the command's handler to `Main.runMain`.
  *
+ * @example
+ * ```ts
+ * import type { TaskGraph } from "effect-taskgraph"
+ * import { Main } from "effect-taskgraph/node"
+ * import { Cli } from "effect-taskgraph/cli"
+ *
+ * const cli = Cli.command((request: Cli.RunRequest) =>
+ *   request.durable === undefined
+ *     ? Main.runMain(request.graph as TaskGraph.TaskGraph<unknown, never, unknown>, request.options)
+ *     : console.log(`durable run ${request.durable.runId}`))
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -250,6 +262,17 @@ export interface RunRequest {
 /**
  * A runner the command line asks for (`effect-taskgraph runner FILE --store
  * URL --listen HOST:PORT`).
+ *
+ * @example
+ * ```ts
+ * import { Durable } from "effect-taskgraph/durable"
+ * import { Cli } from "effect-taskgraph/cli"
+ *
+ * const cli = Cli.command(
+ *   () => {},
+ *   (request: Cli.RunnerRequest) => Durable.runnerMain([request.graph], { store: request.store, listen: request.listen })
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category models

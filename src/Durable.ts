@@ -199,6 +199,14 @@ export class GraphChangedError extends Data.TaggedError("GraphChangedError")<{
 /**
  * Every way preparing a durable run can fail before anything runs.
  *
+ * @example
+ * ```ts
+ * import type { Durable } from "effect-taskgraph/durable"
+ *
+ * const hint = (error: Durable.DurableError): string =>
+ *   error._tag === "GraphChangedError" ? "the graph changed: start it under a new run id" : error.message
+ * ```
+ *
  * @since 0.1.0
  * @category errors
  */
@@ -206,6 +214,16 @@ export type DurableError = NotDurableError | GraphChangedError | StoreError
 
 /**
  * What the store keeps of a run that succeeded.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Durable } from "effect-taskgraph/durable"
+ *
+ * declare const json: string
+ * const stored = Schema.decodeUnknownSync(Schema.parseJson(Durable.StoredRun))(json)
+ * console.log(Durable.describe(stored))
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -225,6 +243,14 @@ export const StoredRun = Schema.Struct({
 })
 
 /**
+ * @example
+ * ```ts
+ * import { Durable } from "effect-taskgraph/durable"
+ *
+ * declare const stored: Durable.StoredRun
+ * const restored = stored.tasks.filter((task) => task.restored).map((task) => task.name)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -233,6 +259,16 @@ export interface StoredRun extends Schema.Schema.Type<typeof StoredRun> {}
 /**
  * The options of a durable run: a run id, plus every option of
  * `TaskGraph.run`.
+ *
+ * @example
+ * ```ts
+ * import { Durable } from "effect-taskgraph/durable"
+ * import type { TaskGraph } from "effect-taskgraph"
+ *
+ * declare const graph: TaskGraph.TaskGraph
+ * const options: Durable.DurableOptions = { runId: "release-1.4.0" }
+ * const report = Durable.run(graph, { ...options, concurrency: 4 })
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -245,6 +281,19 @@ export interface DurableOptions {
 /**
  * A prepared durable run: either it had already succeeded (nothing to run),
  * or a graph to run, whose tasks read from and write to the store.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { TaskGraph } from "effect-taskgraph"
+ * import { Durable } from "effect-taskgraph/durable"
+ *
+ * declare const graph: TaskGraph.TaskGraph
+ * const program = Effect.flatMap(Durable.prepare(graph, { runId: "nightly-42" }), (prepared: Durable.Prepared<never, never, never>) =>
+ *   prepared._tag === "Finished"
+ *     ? Effect.log(Durable.describe(prepared.stored))
+ *     : Effect.ensuring(TaskGraph.run(prepared.graph), prepared.close))
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -633,6 +682,16 @@ export const describe = (stored: StoredRun): string => {
 /**
  * Options of `runMain`: those of `Main.runMain`, a run id and the store.
  *
+ * @example
+ * ```ts
+ * import type { TaskGraph } from "effect-taskgraph"
+ * import { Durable } from "effect-taskgraph/durable"
+ *
+ * declare const graph: TaskGraph.TaskGraph
+ * const options: Durable.MainOptions = { runId: "nightly-42", store: ".taskgraph/runs.db", reporter: "plain" }
+ * Durable.runMain(graph, options)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -758,6 +817,16 @@ export const layerClient = (store: string): Layer.Layer<Client, RemoteError> =>
 /**
  * Options of a remote run: a run id, and how long to wait for a runner.
  *
+ * @example
+ * ```ts
+ * import type { TaskGraph } from "effect-taskgraph"
+ * import { Durable } from "effect-taskgraph/durable"
+ *
+ * declare const graph: TaskGraph.TaskGraph
+ * const options: Durable.RemoteOptions = { runId: "nightly-42", waitForRunners: "1 minute" }
+ * const report = Durable.runRemote(graph, options)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -851,6 +920,16 @@ export const runRemote = <E, R, P>(
  * Options of `runRemoteMain`: those of `Main.runMain`, a run id, the
  * store (a `postgres://` URL) and how long to wait for a runner.
  *
+ * @example
+ * ```ts
+ * import type { TaskGraph } from "effect-taskgraph"
+ * import { Durable } from "effect-taskgraph/durable"
+ *
+ * declare const graph: TaskGraph.TaskGraph
+ * const options: Durable.RemoteMainOptions = { runId: "nightly-42", store: "postgres://ci@127.0.0.1:5432/taskgraph" }
+ * Durable.runRemoteMain(graph, options)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -909,6 +988,16 @@ export const runRemoteMain = <E, R, P, ROut = never, LE = never>(
 
 /**
  * Options of `runnerMain`.
+ *
+ * @example
+ * ```ts
+ * import type { TaskGraph } from "effect-taskgraph"
+ * import { Durable } from "effect-taskgraph/durable"
+ *
+ * declare const graph: TaskGraph.TaskGraph
+ * const options: Durable.RunnerOptions = { store: "postgres://ci@127.0.0.1:5432/taskgraph", listen: "10.0.0.5:34431" }
+ * Durable.runnerMain([graph], options)
+ * ```
  *
  * @since 0.1.0
  * @category models

@@ -120,6 +120,18 @@ export {
  * A running pool of worker threads serving the requests `I` (a union of
  * `Schema.TaggedRequest` classes).
  *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { WorkerPool } from "effect-taskgraph/workers"
+ *
+ * class Fib extends Schema.TaggedRequest<Fib>()("Fib", { failure: Schema.Never, success: Schema.Number, payload: { n: Schema.Number } }) {}
+ *
+ * declare const pool: WorkerPool.WorkerPool<Fib>
+ * const fib30 = pool.execute(new Fib({ n: 30 })) // Effect<number, WorkerPoolError>
+ * const threads = pool.threadIds
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -145,6 +157,14 @@ export interface WorkerPool<in I extends S.TaggedRequest.All> {
 
 /**
  * How to build a pool.
+ *
+ * @example
+ * ```ts
+ * import { WorkerPool } from "effect-taskgraph/workers"
+ *
+ * const options: WorkerPool.Options = { entry: new URL("./fib.worker.ts", import.meta.url), size: 4, startTimeout: "10 seconds" }
+ * const pool = WorkerPool.make(options)
+ * ```
  *
  * @since 0.1.0
  * @category models

@@ -38,6 +38,19 @@ import { prettyCause } from "./internal/errorText.js"
  * an Effect with the request's success and failure types; it may need
  * services (provide them around `serve`, e.g. with `Effect.provide(layer)`).
  *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { WorkerThread } from "effect-taskgraph/workers"
+ *
+ * class Fib extends Schema.TaggedRequest<Fib>()("Fib", { failure: Schema.String, success: Schema.Number, payload: { n: Schema.Number } }) {}
+ *
+ * const handlers: WorkerThread.Handlers<Fib> = {
+ *   Fib: ({ n }) => (n < 0 ? Effect.fail("n must be >= 0") : Effect.succeed(n * 2))
+ * }
+ * const serving = WorkerThread.serve(Fib, handlers)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -54,6 +67,17 @@ export type Handlers<A extends S.TaggedRequest.All> = {
 
 /**
  * What a set of handlers needs from its context.
+ *
+ * @example
+ * ```ts
+ * import { Context, Effect } from "effect"
+ * import type { WorkerThread } from "effect-taskgraph/workers"
+ *
+ * class Cache extends Context.Tag("Cache")<Cache, { readonly get: (key: string) => number }>() {}
+ *
+ * const handlers = { Lookup: ({ key }: { readonly key: string }) => Effect.map(Cache, (cache) => cache.get(key)) }
+ * type Needs = WorkerThread.HandlersContext<typeof handlers> // Cache
+ * ```
  *
  * @since 0.1.0
  * @category models
