@@ -61,6 +61,16 @@ export {
    * The store could not be opened (a bad path, a file that is not a
    * database): nothing ran.
    *
+   * @example
+   * ```ts
+   * import { Effect, Layer } from "effect"
+   * import { Durable } from "effect-taskgraph/durable"
+   *
+   * const store = Durable.layerSqlite("/read-only/runs.db").pipe(
+   *   Layer.catchAll((e: Durable.StoreError) => Layer.fail(`cannot open ${e.store}: ${e.reason}`))
+   * )
+   * ```
+   *
    * @since 0.1.0
    * @category errors
    */

@@ -68,6 +68,16 @@ export class CycleError extends Data.TaggedError("CycleError")<{
   readonly graph?: string | undefined
 }> {
   /**
+   * Marks it as a graph error (see `isGraphError`).
+   *
+   * @example
+   * ```ts
+   * import { GraphError } from "effect-taskgraph"
+   *
+   * declare const error: GraphError.CycleError
+   * error[GraphError.TypeId] === GraphError.TypeId // true
+   * ```
+   *
    * @since 0.1.0
    */
   declare readonly [TypeId]: TypeId
@@ -97,6 +107,16 @@ export class SelfDependencyError extends Data.TaggedError("SelfDependencyError")
   readonly graph?: string | undefined
 }> {
   /**
+   * Marks it as a graph error (see `isGraphError`).
+   *
+   * @example
+   * ```ts
+   * import { GraphError } from "effect-taskgraph"
+   *
+   * declare const error: GraphError.SelfDependencyError
+   * error[GraphError.TypeId] === GraphError.TypeId // true
+   * ```
+   *
    * @since 0.1.0
    */
   declare readonly [TypeId]: TypeId
@@ -127,6 +147,16 @@ export class MissingProviderError extends Data.TaggedError("MissingProviderError
   readonly graph?: string | undefined
 }> {
   /**
+   * Marks it as a graph error (see `isGraphError`).
+   *
+   * @example
+   * ```ts
+   * import { GraphError } from "effect-taskgraph"
+   *
+   * declare const error: GraphError.MissingProviderError
+   * error[GraphError.TypeId] === GraphError.TypeId // true
+   * ```
+   *
    * @since 0.1.0
    */
   declare readonly [TypeId]: TypeId
@@ -154,6 +184,16 @@ export class DuplicateProviderError extends Data.TaggedError("DuplicateProviderE
   readonly graph?: string | undefined
 }> {
   /**
+   * Marks it as a graph error (see `isGraphError`).
+   *
+   * @example
+   * ```ts
+   * import { GraphError } from "effect-taskgraph"
+   *
+   * declare const error: GraphError.DuplicateProviderError
+   * error[GraphError.TypeId] === GraphError.TypeId // true
+   * ```
+   *
    * @since 0.1.0
    */
   declare readonly [TypeId]: TypeId
@@ -185,6 +225,16 @@ export class DuplicateTaskError extends Data.TaggedError("DuplicateTaskError")<{
   readonly listedTwice?: boolean | undefined
 }> {
   /**
+   * Marks it as a graph error (see `isGraphError`).
+   *
+   * @example
+   * ```ts
+   * import { GraphError } from "effect-taskgraph"
+   *
+   * declare const error: GraphError.DuplicateTaskError
+   * error[GraphError.TypeId] === GraphError.TypeId // true
+   * ```
+   *
    * @since 0.1.0
    */
   declare readonly [TypeId]: TypeId
@@ -222,6 +272,16 @@ export class UnknownTaskError extends Data.TaggedError("UnknownTaskError")<{
   readonly sameName?: boolean | undefined
 }> {
   /**
+   * Marks it as a graph error (see `isGraphError`).
+   *
+   * @example
+   * ```ts
+   * import { GraphError } from "effect-taskgraph"
+   *
+   * declare const error: GraphError.UnknownTaskError
+   * error[GraphError.TypeId] === GraphError.TypeId // true
+   * ```
+   *
    * @since 0.1.0
    */
   declare readonly [TypeId]: TypeId
@@ -255,6 +315,16 @@ export class InvalidOptionError extends Data.TaggedError("InvalidOptionError")<{
   readonly graph?: string | undefined
 }> {
   /**
+   * Marks it as a graph error (see `isGraphError`).
+   *
+   * @example
+   * ```ts
+   * import { GraphError } from "effect-taskgraph"
+   *
+   * declare const error: GraphError.InvalidOptionError
+   * error[GraphError.TypeId] === GraphError.TypeId // true
+   * ```
+   *
    * @since 0.1.0
    */
   declare readonly [TypeId]: TypeId

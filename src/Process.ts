@@ -43,6 +43,19 @@ import type * as TaskEvent from "./TaskEvent.js"
 
 export {
   /**
+   * A program exited with a code that is not accepted (or was killed by a
+   * signal); the message ends with the last lines of its output.
+   *
+   * @example
+   * ```ts
+   * import { Effect } from "effect"
+   * import { Process } from "effect-taskgraph"
+   *
+   * const tests = Process.run("npm", ["test"]).pipe(
+   *   Effect.catchTag("ProcessExitError", (e: Process.ProcessExitError) => Effect.logError(e.message))
+   * )
+   * ```
+   *
    * @since 0.1.0
    * @category errors
    */
@@ -50,6 +63,18 @@ export {
 }
 export {
   /**
+   * The program is not on the `PATH` (the error lists the directories searched).
+   *
+   * @example
+   * ```ts
+   * import { Effect } from "effect"
+   * import { Process } from "effect-taskgraph"
+   *
+   * const version = Process.run("qemu-img", ["--version"]).pipe(
+   *   Effect.catchTag("ProcessNotFoundError", (e: Process.ProcessNotFoundError) => Effect.logError(`${e.command} is not installed`))
+   * )
+   * ```
+   *
    * @since 0.1.0
    * @category errors
    */
@@ -57,6 +82,19 @@ export {
 }
 export {
   /**
+   * The program could not be started (e.g. a missing working directory, or a
+   * file that is not executable).
+   *
+   * @example
+   * ```ts
+   * import { Effect } from "effect"
+   * import { Process } from "effect-taskgraph"
+   *
+   * const build = Process.run("make", [], { cwd: "no/such/dir" }).pipe(
+   *   Effect.catchTag("ProcessSpawnError", (e: Process.ProcessSpawnError) => Effect.logError(e.reason))
+   * )
+   * ```
+   *
    * @since 0.1.0
    * @category errors
    */
@@ -64,6 +102,16 @@ export {
 }
 export {
   /**
+   * Writing to a program's stdin failed (e.g. it exited before reading it).
+   *
+   * @example
+   * ```ts
+   * import { Effect } from "effect"
+   * import type { Process } from "effect-taskgraph"
+   *
+   * const explain = (e: Process.ProcessStdinError) => Effect.logWarning(`${e.command}: stdin: ${e.reason}`)
+   * ```
+   *
    * @since 0.1.0
    * @category errors
    */

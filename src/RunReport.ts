@@ -29,12 +29,28 @@ export {
   /**
    * A data edge of the graph, as a report lists it (defined in `TaskGraph`).
    *
+   * @example
+   * ```ts
+   * import type { RunReport } from "effect-taskgraph"
+   *
+   * declare const report: RunReport.RunReport
+   * const providers = report.dependencies.map((edge: RunReport.DataEdge) => `${edge.from} -> ${edge.to} (${edge.tag})`)
+   * ```
+   *
    * @since 0.1.0
    * @category models
    */
   type DataEdge,
   /**
    * A precedence edge of the graph, as a report lists it (defined in `TaskGraph`).
+   *
+   * @example
+   * ```ts
+   * import type { RunReport } from "effect-taskgraph"
+   *
+   * declare const report: RunReport.RunReport
+   * const order = report.precedences.map((edge: RunReport.PrecedenceEdge) => `${edge.before} before ${edge.after}`)
+   * ```
    *
    * @since 0.1.0
    * @category models

@@ -36,6 +36,14 @@ export {
   /**
    * Which stream a line of output came from (defined in `TaskEvent`, re-exported here).
    *
+   * @example
+   * ```ts
+   * import { Task } from "effect-taskgraph"
+   *
+   * const stream: Task.OutputStream = "stderr"
+   * const warn = Task.output("disk almost full", stream)
+   * ```
+   *
    * @since 0.1.0
    * @category models
    */
@@ -206,11 +214,30 @@ export declare namespace Task {
   /**
    * Any task.
    *
+   * @example
+   * ```ts
+   * import { Effect } from "effect"
+   * import { Task } from "effect-taskgraph"
+   *
+   * const tasks: ReadonlyArray<Task.Task.Any> = [Task.make("a", { run: Effect.succeed(1) }), Task.make("b", { run: Effect.fail("x") })]
+   * const names = tasks.map((task) => task.name)
+   * ```
+   *
    * @since 0.1.0
+   * @category models
    */
   export type Any = Task<unknown, unknown, unknown, unknown, unknown>
   /**
    * The value a task produces.
+   *
+   * @example
+   * ```ts
+   * import { Effect } from "effect"
+   * import { Task } from "effect-taskgraph"
+   *
+   * const count = Task.make("count", { run: Effect.succeed(3) })
+   * type Count = Task.Task.Success<typeof count> // number
+   * ```
    *
    * @since 0.1.0
    * @category models
@@ -219,12 +246,31 @@ export declare namespace Task {
   /**
    * How a task can fail.
    *
+   * @example
+   * ```ts
+   * import { Effect } from "effect"
+   * import { Task } from "effect-taskgraph"
+   *
+   * const fetch = Task.make("fetch", { run: Effect.fail("offline" as const) })
+   * type FetchError = Task.Task.Error<typeof fetch> // "offline"
+   * ```
+   *
    * @since 0.1.0
    * @category models
    */
   export type Error<T> = T extends Task<infer _A, infer E, infer _R, infer _P, infer _Q> ? E : never
   /**
    * What a task's run needs from its context.
+   *
+   * @example
+   * ```ts
+   * import { Context, Effect } from "effect"
+   * import { Task } from "effect-taskgraph"
+   *
+   * class Clock extends Context.Tag("Clock")<Clock, { readonly now: number }>() {}
+   * const stamp = Task.make("stamp", { run: Effect.map(Clock, (c) => c.now) })
+   * type Needs = Task.Task.Context<typeof stamp> // Clock
+   * ```
    *
    * @since 0.1.0
    * @category models
@@ -233,12 +279,32 @@ export declare namespace Task {
   /**
    * The identifier of the tag a task provides.
    *
+   * @example
+   * ```ts
+   * import { Context, Effect } from "effect"
+   * import { Task } from "effect-taskgraph"
+   *
+   * class Vm extends Context.Tag("Vm")<Vm, { readonly sshPort: number }>() {}
+   * const vm = Task.make("start vm", { provides: Vm, run: Effect.succeed({ sshPort: 2222 }) })
+   * type Provided = Task.Task.Provides<typeof vm> // Vm
+   * ```
+   *
    * @since 0.1.0
    * @category models
    */
   export type Provides<T> = T extends Task<infer _A, infer _E, infer _R, infer P, infer _Q> ? P : never
   /**
    * The identifiers of the tags a task requires.
+   *
+   * @example
+   * ```ts
+   * import { Context, Effect } from "effect"
+   * import { Task } from "effect-taskgraph"
+   *
+   * class Vm extends Context.Tag("Vm")<Vm, { readonly sshPort: number }>() {}
+   * const tests = Task.make("run tests", { requires: [Vm], run: Effect.void })
+   * type Required = Task.Task.Requires<typeof tests> // Vm
+   * ```
    *
    * @since 0.1.0
    * @category models

@@ -49,6 +49,16 @@ export {
   /**
    * The state of a task (defined in `RunReport`, re-exported here).
    *
+   * @example
+   * ```ts
+   * import { Effect } from "effect"
+   * import type { TaskGraph } from "effect-taskgraph"
+   *
+   * declare const handle: TaskGraph.Handle<never>
+   * const running = Effect.map(handle.status, (states) =>
+   *   Object.keys(states).filter((name) => states[name] === ("running" satisfies TaskGraph.TaskState)))
+   * ```
+   *
    * @since 0.1.0
    * @category models
    */
@@ -199,12 +209,30 @@ export declare namespace TaskGraph {
   /**
    * Any graph.
    *
+   * @example
+   * ```ts
+   * import { Effect } from "effect"
+   * import { Task, TaskGraph } from "effect-taskgraph"
+   *
+   * const graphs: ReadonlyArray<TaskGraph.TaskGraph.Any> = [TaskGraph.make("a", [Task.make("a", { run: Effect.void })])]
+   * const names = graphs.map((graph) => graph.name)
+   * ```
+   *
    * @since 0.1.0
    * @category models
    */
   export type Any = TaskGraph<unknown, unknown, unknown>
   /**
    * The union of a graph's task errors.
+   *
+   * @example
+   * ```ts
+   * import { Effect } from "effect"
+   * import { Task, TaskGraph } from "effect-taskgraph"
+   *
+   * const graph = TaskGraph.make("g", [Task.make("a", { run: Effect.fail("boom" as const) })])
+   * type Errors = TaskGraph.TaskGraph.Error<typeof graph> // "boom"
+   * ```
    *
    * @since 0.1.0
    * @category models
@@ -213,12 +241,32 @@ export declare namespace TaskGraph {
   /**
    * What running a graph needs from outside.
    *
+   * @example
+   * ```ts
+   * import { Context, Effect } from "effect"
+   * import { Task, TaskGraph } from "effect-taskgraph"
+   *
+   * class Db extends Context.Tag("Db")<Db, { readonly url: string }>() {}
+   * const graph = TaskGraph.make("g", [Task.make("migrate", { requires: [Db], run: Effect.void })])
+   * type Needs = TaskGraph.TaskGraph.Context<typeof graph> // Db
+   * ```
+   *
    * @since 0.1.0
    * @category models
    */
   export type Context<G> = G extends TaskGraph<infer _E, infer R, infer _P> ? R : never
   /**
    * What a graph provides.
+   *
+   * @example
+   * ```ts
+   * import { Context, Effect } from "effect"
+   * import { Task, TaskGraph } from "effect-taskgraph"
+   *
+   * class Vm extends Context.Tag("Vm")<Vm, { readonly sshPort: number }>() {}
+   * const graph = TaskGraph.make("g", [Task.make("start vm", { provides: Vm, run: Effect.succeed({ sshPort: 2222 }) })])
+   * type Built = TaskGraph.TaskGraph.Provides<typeof graph> // Vm
+   * ```
    *
    * @since 0.1.0
    * @category models
@@ -631,12 +679,31 @@ export {
   /**
    * A run in which at least one task failed (defined in `TaskError`, re-exported here).
    *
+   * @example
+   * ```ts
+   * import { Effect } from "effect"
+   * import { TaskGraph } from "effect-taskgraph"
+   *
+   * declare const graph: TaskGraph.TaskGraph<string>
+   * const program = TaskGraph.run(graph).pipe(
+   *   Effect.catchTag("RunFailedError", (e: TaskGraph.RunFailedError<string>) => Effect.succeed(e.report))
+   * )
+   * ```
+   *
    * @since 0.1.0
    * @category errors
    */
   RunFailedError,
   /**
    * One failed task of a failed run (defined in `TaskError`, re-exported here).
+   *
+   * @example
+   * ```ts
+   * import type { TaskGraph } from "effect-taskgraph"
+   *
+   * const where = (failure: TaskGraph.TaskFailure<string>): string =>
+   *   failure.during === "release" ? `${failure.task}: a finalizer died` : `${failure.task} failed`
+   * ```
    *
    * @since 0.1.0
    * @category models

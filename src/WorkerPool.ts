@@ -68,6 +68,18 @@ import * as Thread from "./internal/worker/thread.js"
 
 export {
   /**
+   * The worker thread running a request exited (crashed, or was terminated);
+   * the pool replaces it.
+   *
+   * @example
+   * ```ts
+   * import { Effect } from "effect"
+   * import type { WorkerPool } from "effect-taskgraph/workers"
+   *
+   * declare const result: Effect.Effect<number, WorkerPool.WorkerPoolError>
+   * result.pipe(Effect.catchTag("WorkerCrashError", (e) => Effect.logError(`thread ${e.threadId} exited with ${e.exitCode}`)))
+   * ```
+   *
    * @since 0.1.0
    * @category errors
    */
@@ -75,6 +87,17 @@ export {
 } from "./internal/worker/errors.js"
 export type {
   /**
+   * Every way running a request on the pool can fail, besides the request's own
+   * failure.
+   *
+   * @example
+   * ```ts
+   * import { Effect } from "effect"
+   * import type { WorkerPool } from "effect-taskgraph/workers"
+   *
+   * const describe = (error: WorkerPool.WorkerPoolError): string => `${error._tag}: ${error.message}`
+   * ```
+   *
    * @since 0.1.0
    * @category errors
    */
@@ -82,6 +105,18 @@ export type {
 } from "./internal/worker/errors.js"
 export {
   /**
+   * A request died inside the worker with a defect (a thrown exception or
+   * `Effect.die`) rather than a failure its schema declares.
+   *
+   * @example
+   * ```ts
+   * import { Effect } from "effect"
+   * import type { WorkerPool } from "effect-taskgraph/workers"
+   *
+   * declare const result: Effect.Effect<number, WorkerPool.WorkerPoolError>
+   * result.pipe(Effect.catchTag("WorkerDefectError", (e) => Effect.logError(`${e.request} died on thread ${e.threadId}`)))
+   * ```
+   *
    * @since 0.1.0
    * @category errors
    */
@@ -89,6 +124,17 @@ export {
 } from "./internal/worker/errors.js"
 export {
   /**
+   * A request was submitted to a pool whose scope has closed.
+   *
+   * @example
+   * ```ts
+   * import { Effect } from "effect"
+   * import type { WorkerPool } from "effect-taskgraph/workers"
+   *
+   * declare const result: Effect.Effect<number, WorkerPool.WorkerPoolError>
+   * result.pipe(Effect.catchTag("WorkerPoolClosedError", (e) => Effect.logWarning(`${e.request}: the pool for ${e.entry} is closed`)))
+   * ```
+   *
    * @since 0.1.0
    * @category errors
    */
@@ -96,6 +142,17 @@ export {
 } from "./internal/worker/errors.js"
 export {
   /**
+   * A request or its result could not be encoded or decoded with the request's schema.
+   *
+   * @example
+   * ```ts
+   * import { Effect } from "effect"
+   * import type { WorkerPool } from "effect-taskgraph/workers"
+   *
+   * declare const result: Effect.Effect<number, WorkerPool.WorkerPoolError>
+   * result.pipe(Effect.catchTag("WorkerProtocolError", (e) => Effect.logError(`${e.request}: cannot ${e.step}`)))
+   * ```
+   *
    * @since 0.1.0
    * @category errors
    */
@@ -103,6 +160,19 @@ export {
 } from "./internal/worker/errors.js"
 export {
   /**
+   * A worker thread of the pool did not start (its entry is missing, throws on
+   * load, or never calls `serve`).
+   *
+   * @example
+   * ```ts
+   * import { Effect } from "effect"
+   * import { WorkerPool } from "effect-taskgraph/workers"
+   *
+   * const pool = WorkerPool.make({ entry: new URL("./missing.worker.ts", import.meta.url) }).pipe(
+   *   Effect.catchTag("WorkerStartError", (e) => Effect.logError(e.reason))
+   * )
+   * ```
+   *
    * @since 0.1.0
    * @category errors
    */
@@ -110,6 +180,18 @@ export {
 } from "./internal/worker/errors.js"
 export {
   /**
+   * A request failed inside the worker with an error its schema does not
+   * describe; the worker side's name, message and stack are kept.
+   *
+   * @example
+   * ```ts
+   * import { Effect } from "effect"
+   * import type { WorkerPool } from "effect-taskgraph/workers"
+   *
+   * declare const result: Effect.Effect<number, WorkerPool.WorkerPoolError>
+   * result.pipe(Effect.catchTag("WorkerTaskError", (e) => Effect.logError(e.errorName, e.errorMessage)))
+   * ```
+   *
    * @since 0.1.0
    * @category errors
    */

@@ -17,6 +17,17 @@
  */
 
 /**
+ * Running a graph as a Node program: reporter, exit code and signal handling.
+ *
+ * @example
+ * ```ts
+ * import type { TaskGraph } from "effect-taskgraph"
+ * import { Main } from "effect-taskgraph/node"
+ *
+ * declare const graph: TaskGraph.TaskGraph
+ * Main.runMain(graph, { reporter: "plain" })
+ * ```
+ *
  * @since 0.1.0
  * @category modules
  */

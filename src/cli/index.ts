@@ -14,6 +14,15 @@
  */
 
 /**
+ * The `effect-taskgraph` command line, as an `@effect/cli` command.
+ *
+ * @example
+ * ```ts
+ * import { Cli } from "effect-taskgraph/cli"
+ *
+ * const graph = Cli.loadGraph("graphs/ci.ts") // Effect<TaskGraph.Any, CliError>
+ * ```
+ *
  * @since 0.1.0
  * @category modules
  */

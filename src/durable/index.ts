@@ -13,6 +13,18 @@
  */
 
 /**
+ * Durable runs that resume, locally on sqlite or on a cluster of runners.
+ *
+ * @example
+ * ```ts
+ * import type { TaskGraph } from "effect-taskgraph"
+ * import { Durable } from "effect-taskgraph/durable"
+ *
+ * declare const graph: TaskGraph.TaskGraph
+ * Durable.runMain(graph, { runId: "nightly-42" })
+ * ```
+ *
  * @since 0.1.0
+ * @category modules
  */
 export * as Durable from "../Durable.js"

@@ -222,26 +222,71 @@ export class Guest extends Context.Tag("qemu/Guest")<Guest, BuiltGuest>() {}
  */
 export declare namespace Tags {
   /**
+   * The identifier of a VM's `Overlay` tag: `"<name>/Overlay"`.
+   *
+   * @example
+   * ```ts
+   * import type { QemuTask } from "effect-taskgraph/qemu"
+   *
+   * const key: QemuTask.Tags.Overlay<"vm1"> = "vm1/Overlay"
+   * ```
+   *
    * @since 0.1.0
    * @category models
    */
   export type Overlay<Name extends string> = `${Name}/Overlay`
   /**
+   * The identifier of a VM's `Vm` tag: `"<name>/Vm"`.
+   *
+   * @example
+   * ```ts
+   * import type { QemuTask } from "effect-taskgraph/qemu"
+   *
+   * const key: QemuTask.Tags.Vm<"vm1"> = "vm1/Vm"
+   * ```
+   *
    * @since 0.1.0
    * @category models
    */
   export type Vm<Name extends string> = `${Name}/Vm`
   /**
+   * The identifier of a VM's `Port` tag: `"<name>/Port"`.
+   *
+   * @example
+   * ```ts
+   * import type { QemuTask } from "effect-taskgraph/qemu"
+   *
+   * const key: QemuTask.Tags.Port<"vm1"> = "vm1/Port"
+   * ```
+   *
    * @since 0.1.0
    * @category models
    */
   export type Port<Name extends string> = `${Name}/Port`
   /**
+   * The identifier of a VM's `SshSession` tag: `"<name>/SshSession"`.
+   *
+   * @example
+   * ```ts
+   * import type { QemuTask } from "effect-taskgraph/qemu"
+   *
+   * const key: QemuTask.Tags.SshSession<"vm1"> = "vm1/SshSession"
+   * ```
+   *
    * @since 0.1.0
    * @category models
    */
   export type SshSession<Name extends string> = `${Name}/SshSession`
   /**
+   * The identifier of a VM's `Synced` tag: `"<name>/Synced"`.
+   *
+   * @example
+   * ```ts
+   * import type { QemuTask } from "effect-taskgraph/qemu"
+   *
+   * const key: QemuTask.Tags.Synced<"vm1"> = "vm1/Synced"
+   * ```
+   *
    * @since 0.1.0
    * @category models
    */
