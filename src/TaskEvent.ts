@@ -191,12 +191,20 @@ export class TaskTimedOut extends Schema.TaggedClass<TaskTimedOut>()("TaskTimedO
  * ```ts
  * import { TaskEvent } from "effect-taskgraph"
  * new TaskEvent.TaskInterrupted({ task: "run tests", timestamp: Date.now() })
+ * // fail-fast: "lint" did not need "build", whose failure stopped the run
+ * new TaskEvent.TaskInterrupted({ task: "lint", timestamp: Date.now(), stoppedBy: "build" })
  * ```
  *
  * @since 0.1.0
  * @category models
  */
-export class TaskInterrupted extends Schema.TaggedClass<TaskInterrupted>()("TaskInterrupted", base) {}
+export class TaskInterrupted extends Schema.TaggedClass<TaskInterrupted>()("TaskInterrupted", {
+  ...base,
+  /** the failed task it needed (its run used that task's resources) */
+  blockedBy: Schema.optional(Schema.String),
+  /** the failed task whose failure stopped the run (fail-fast); this one did not need it */
+  stoppedBy: Schema.optional(Schema.String)
+}) {}
 
 /**
  * The task never started because a task it depends on failed (or the run stopped).

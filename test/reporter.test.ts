@@ -143,11 +143,13 @@ describe("fail-fast", () => {
       const lines = out.text().split("\n")
       expect(lines).toContain("[deploy] -- skipped (blocked by unit)")
       expect(lines).toContain("[publish docs] -- skipped (stopped when unit failed)")
+      expect(lines).toContain("[docs] -- interrupted (stopped when unit failed)")
       expect(lines.find((l) => /^ {2}docs /.test(l))).toMatch(/docs +interrupted +\S+ +stopped when unit failed$/)
       expect(lines.find((l) => /^ {2}publish docs /.test(l))).toMatch(/publish docs +skipped +stopped when unit failed$/)
       const xml = fs.readFileSync(path.join(dir, "junit.xml"), "utf8")
       expect(xml).toContain(`<skipped message="skipped: blocked by unit"/>`)
       expect(xml).toContain(`<skipped message="skipped: stopped when unit failed"/>`)
+      expect(fs.readFileSync(path.join(dir, "run.log"), "utf8")).toMatch(/ \[docs\] --- interrupted \(stopped when unit failed\)\n/)
       const report = JSON.parse(fs.readFileSync(path.join(dir, "report.json"), "utf8"))
       expect(report.tasks.map((t: { name: string; blockedBy: string | null; stoppedBy: string | null }) => [t.name, t.blockedBy, t.stoppedBy])).toEqual([
         ["unit", null, null],

@@ -575,8 +575,21 @@ class Run implements Scheduler {
         return emit(
           new TaskEvent.TaskTimedOut({ task: this.nameOf(i), timestamp: at, timeoutMs: Duration.toMillis(Duration.decode(task.timeout!)) }, true)
         )
-      case "interrupted":
-        return emit(new TaskEvent.TaskInterrupted({ task: this.nameOf(i), timestamp: at }, true))
+      case "interrupted": {
+        const blocked = this.blockedBy[i]!
+        const stopped = this.stoppedBy === undefined ? NONE : this.stoppedBy[i]!
+        const task = this.nameOf(i)
+        return emit(
+          new TaskEvent.TaskInterrupted(
+            blocked !== NONE
+              ? { task, timestamp: at, blockedBy: this.nameOf(blocked) }
+              : stopped !== NONE
+              ? { task, timestamp: at, stoppedBy: this.nameOf(stopped) }
+              : { task, timestamp: at },
+            true
+          )
+        )
+      }
       case "failed":
         return emit(new TaskEvent.TaskFailed({ task: this.nameOf(i), timestamp: at, error: prettyCause(cause) }, true))
     }

@@ -98,6 +98,7 @@ describe("TaskEvent", () => {
       new TaskEvent.TaskOutput({ task: "a", timestamp: 3, stream: "log", line: "cache miss", level: "Warning" }),
       new TaskEvent.TaskSkipped({ task: "b", timestamp: 7, blockedBy: "a" }),
       new TaskEvent.TaskSkipped({ task: "c", timestamp: 7, stoppedBy: "a" }),
+      new TaskEvent.TaskInterrupted({ task: "d", timestamp: 7, stoppedBy: "a" }),
       new TaskEvent.TaskReleased({ task: "a", timestamp: 8 }),
       new TaskEvent.RunFinished({ task: "g", timestamp: 9, status: "failed", durationMs: 9 })
     ]

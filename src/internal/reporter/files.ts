@@ -137,9 +137,11 @@ export const open = (plan: Model.PlanLike, dir: string): Writer => {
         case "TaskTimedOut":
           all += line(timestamp, task, "---", `TIMED OUT (timeout ${Text.duration(event.timeoutMs)})`)
           break
-        case "TaskInterrupted":
-          all += line(timestamp, task, "---", "interrupted")
+        case "TaskInterrupted": {
+          const note = Text.stopNote(event)
+          all += line(timestamp, task, "---", `interrupted${note === undefined ? "" : ` (${note})`}`)
           break
+        }
         case "TaskSkipped": {
           const note = Text.stopNote(event)
           all += line(timestamp, task, "---", `skipped${note === undefined ? "" : ` (${note})`}`)

@@ -142,6 +142,8 @@ export const apply = (
       break
     case "TaskInterrupted":
       t.state = "interrupted"
+      t.blockedBy = event.blockedBy
+      t.stoppedBy = event.stoppedBy
       t.endedAt = event.timestamp
       t.stopping = false
       break

@@ -104,9 +104,11 @@ export const make = (plan: Model.PlanLike, config: Config): View => {
           case "TaskTimedOut":
             out.push(`${tag} -- TIMED OUT after ${took(t, event.timestamp)} (timeout ${Text.duration(event.timeoutMs)})`)
             break
-          case "TaskInterrupted":
-            out.push(`${tag} -- interrupted${t?.blockedBy === undefined ? "" : ` (because ${t.blockedBy} failed)`}`)
+          case "TaskInterrupted": {
+            const note = Text.stopNote(event)
+            out.push(`${tag} -- interrupted${note === undefined ? "" : ` (${note})`}`)
             break
+          }
           case "TaskSkipped": {
             const note = Text.stopNote(event)
             out.push(`${tag} -- skipped${note === undefined ? "" : ` (${note})`}`)
