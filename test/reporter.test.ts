@@ -358,6 +358,37 @@ describe("pretty", () => {
     expect(frame[0]).toMatch(/^ big {2}26\/40 done · 4 running · 1 failed {2}1\.5s$/)
   })
 
+  it("a running task's last line, when it is a logged warning or error, is drawn in yellow or red", () => {
+    const out = capture()
+    const view = PrettyView.make({ graph: "g", tasks: ["a", "b", "c"], dependencies: [], precedences: [] }, {
+      output: out.output,
+      color: true,
+      unicode: false,
+      tailLines: 5,
+      columns: 80,
+      rows: 24
+    })
+    view.begin(0)
+    view.events([
+      new TaskEvent.TaskStarted({ task: "a", timestamp: 0 }),
+      new TaskEvent.TaskStarted({ task: "b", timestamp: 0 }),
+      new TaskEvent.TaskStarted({ task: "c", timestamp: 0 }),
+      new TaskEvent.TaskOutput({ task: "a", timestamp: 5, stream: "log", line: "cache miss", level: "Warning" }),
+      new TaskEvent.TaskOutput({ task: "b", timestamp: 5, stream: "log", line: "disk full", level: "Error" }),
+      new TaskEvent.TaskOutput({ task: "c", timestamp: 5, stream: "log", line: "3 files", level: "Info" })
+    ])
+    view.tick(100)
+    const frame = view.frame(100)
+    expect(frame.find((l) => l.includes(" a "))).toMatch(/WARN cache miss$/)
+    expect(frame.find((l) => l.includes(" b "))).toMatch(/ERROR disk full$/)
+    expect(frame.find((l) => l.includes(" c "))).toMatch(/ 3 files$/)
+    const raw = out.text()
+    expect(raw).toContain("\x1b[33mWARN cache miss\x1b[39m")
+    expect(raw).toContain("\x1b[31mERROR disk full\x1b[39m")
+    expect(raw).toContain("\x1b[2m3 files\x1b[22m")
+    view.close()
+  })
+
   it("while stopping: what each finalizer prints, the reason, how to force, the programs left", () => {
     const view = PrettyView.make({ graph: "vms", tasks: ["vm", "tests"], dependencies: [{ from: "vm", to: "tests" }], precedences: [] }, {
       output: capture().output,

@@ -21,6 +21,8 @@ export interface TaskView {
   endedAt: number | undefined
   releasedAt: number | undefined
   lastLine: string | undefined
+  /** the level of `lastLine` when it was an `Effect.log` line */
+  lastLevel: TaskEvent.LogLevel | undefined
   /** when `lastLine` was printed */
   lastLineAt: number | undefined
   /** the last output lines (any stream), oldest first */
@@ -81,6 +83,7 @@ const view = (name: string, index: number, waitsFor: ReadonlyArray<string>): Tas
     endedAt: undefined,
     releasedAt: undefined,
     lastLine: undefined,
+    lastLevel: undefined,
     lastLineAt: undefined,
     tail: [],
     lines: 0,
@@ -118,6 +121,7 @@ export const apply = (
     case "TaskOutput": {
       const text = Text.outputText(event)
       t.lastLine = text
+      t.lastLevel = event.level
       t.lastLineAt = event.timestamp
       t.lines++
       t.tail.push(text)

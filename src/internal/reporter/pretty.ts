@@ -85,6 +85,9 @@ export const make = (plan: Model.PlanLike, config: Config): View => {
   }
 
   // ---- one task line ---------------------------------------------------------
+  const lineStyle = (level: Model.TaskView["lastLevel"]): (s: string) => string =>
+    level === "Warning" ? p.yellow : level === "Error" || level === "Fatal" ? p.red : p.dim
+
   const detailOf = (t: Model.TaskView): string => {
     switch (t.state) {
       case "pending": {
@@ -98,8 +101,10 @@ export const make = (plan: Model.PlanLike, config: Config): View => {
         const line = t.lastLine === undefined ? "" : Text.displayLine(t.lastLine)
         const attempt = t.attempt > 1 ? `attempt ${t.attempt}` : ""
         if (t.stopping) return p.yellow("stopping") + (line === "" ? "" : p.dim(` · ${line}`))
-        const parts = [attempt, line].filter((s) => s !== "")
-        return parts.length === 0 ? p.dim("running") : p.dim(parts.join(" · "))
+        // a logged warning or error stands out from the task's other lines
+        const shown = line === "" ? "" : lineStyle(t.lastLevel)(line)
+        if (attempt === "") return shown === "" ? p.dim("running") : shown
+        return p.dim(attempt) + (shown === "" ? "" : p.dim(" · ") + shown)
       }
       case "ready": {
         // what its finalizers print while they run ("powering off (QMP quit)")
