@@ -7,6 +7,7 @@
 import { Effect, Schema } from "effect"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
+import { threadId } from "node:worker_threads"
 import * as zlib from "node:zlib"
 import { WorkerThread } from "effect-taskgraph/workers"
 
@@ -22,6 +23,9 @@ export class Digest extends Schema.TaggedRequest<Digest>()("Digest", {
   payload: { path: Schema.String, gzipPath: Schema.String }
 }) {}
 
+/** Requests this thread has served. */
+let served = 0
+
 // The same module is imported by the main thread (for the Digest class):
 // serve only inside a worker thread.
 if (WorkerThread.isWorkerThread) {
@@ -34,6 +38,9 @@ if (WorkerThread.isWorkerThread) {
         const gzipped = zlib.gzipSync(data, { level: 9 })
         fs.writeFileSync(gzipPath, gzipped)
         return { bytes: data.length, sha256, gzipBytes: gzipped.length, millis: performance.now() - t0 }
-      })
+      }).pipe(
+        // logged in this thread, shown by the main thread as the calling task's output ("[digest files] …")
+        Effect.tap(() => (served++ === 0 ? Effect.log(`worker thread ${threadId}: first file done`) : Effect.void))
+      )
   }).pipe(WorkerThread.launch)
 }

@@ -51,7 +51,7 @@
  * @since 0.1.0
  */
 import type { Context, Scope } from "effect"
-import { Cause, Duration, Effect, Exit, FiberSet, Layer, Option, type ParseResult, Queue, Schema } from "effect"
+import { Cause, Duration, Effect, Exit, FiberSet, Layer, LogLevel, Option, type ParseResult, Queue, Runtime, Schema } from "effect"
 import type { Schema as S } from "effect"
 import * as os from "node:os"
 import type * as WT from "node:worker_threads"
@@ -63,7 +63,7 @@ import {
   WorkerStartError,
   WorkerTaskError
 } from "./internal/worker/errors.js"
-import type { Reply } from "./internal/worker/protocol.js"
+import type { LogLine, Reply } from "./internal/worker/protocol.js"
 import * as Thread from "./internal/worker/thread.js"
 
 export {
@@ -418,8 +418,14 @@ export const make = <I extends S.TaggedRequest.All>(
           const payload = yield* Schema.serialize(request).pipe(
             Effect.mapError((cause) => new WorkerProtocolError({ request: tag, step: "encode request", cause }))
           )
+          // what the handler logs is logged here, by the caller, at its level: inside a task it is the
+          // task's output (annotated task=…), as the task's own lines; synchronously, so in order
+          const runLog = Runtime.runFork(yield* Effect.runtime<never>())
+          const onLog = (log: LogLine) => {
+            runLog(Effect.logWithLevel(LogLevel.fromLiteral(log.level ?? "Info"), log.line))
+          }
           const thread = yield* restore(take(tag))
-          const pending = Thread.send(thread, nextId++, tag, payload)
+          const pending = Thread.send(thread, nextId++, tag, payload, onLog)
           const exit = yield* Effect.exit(restore(Thread.awaitReply(pending)))
           if (Exit.isSuccess(exit)) {
             yield* idle.offer({ _tag: "Thread", thread })

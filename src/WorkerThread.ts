@@ -27,11 +27,12 @@
  * @since 0.1.0
  */
 import type { Schema as S } from "effect"
-import { Cause, Deferred, Effect, Exit, Fiber, Option, type ParseResult, Runtime, Schema } from "effect"
+import { Cause, Deferred, Effect, Exit, Fiber, FiberRef, HashSet, Logger, Option, type ParseResult, Runtime, Schema } from "effect"
 import { parentPort, workerData } from "node:worker_threads"
 import type { FromWorker, Reply, ToWorker } from "./internal/worker/protocol.js"
 import { encodeError, isToWorker, poolThreadKey } from "./internal/worker/protocol.js"
 import { prettyCause } from "./internal/errorText.js"
+import { levelOf, lineOf } from "./internal/taskLogging.js"
 
 /**
  * One handler per request tag. A handler gets the decoded request and returns
@@ -201,12 +202,21 @@ export const serve = <A extends S.TaggedRequest.All, I, R, const H extends Handl
         })
       )
 
+    // the handler's log lines go to the caller, which logs them (inside a task: its output, with their
+    // levels), instead of this thread's console; other loggers here (e.g. OpenTelemetry) keep them too
+    const sendingLogs = <X, Y, Z>(id: number, effect: Effect.Effect<X, Y, Z>) => {
+      const toCaller = Logger.make<unknown, void>(({ logLevel, message }) =>
+        post({ _tag: "Log", id, level: levelOf(logLevel), line: lineOf(message) }))
+      return Effect.locallyWith(effect, FiberRef.currentLoggers, (loggers) =>
+        HashSet.add(HashSet.remove(HashSet.remove(loggers, Logger.defaultLogger), Logger.prettyLoggerDefault), toCaller))
+    }
+
     const onMessage = (message: unknown) => {
       if (!isToWorker(message)) return
       const m: ToWorker = message
       switch (m._tag) {
         case "Run": {
-          const fiber = runFork(handle(m.id, m.request))
+          const fiber = runFork(sendingLogs(m.id, handle(m.id, m.request)))
           fibers.set(m.id, fiber)
           fiber.addObserver((exit) => {
             fibers.delete(m.id)

@@ -6,14 +6,15 @@
  * reports its own tid, and a thread that has exited is gone from there.
  */
 import { describe, expect, it, layer } from "@effect/vitest"
-import { Context, Effect, Exit, Fiber, Scope } from "effect"
+import { Chunk, Context, Effect, Exit, Fiber, Logger, Scope, Stream } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { BroadcastChannel } from "node:worker_threads"
 import * as WorkerPool from "../src/WorkerPool.js"
 import type { Announcement } from "./fixtures/worker/requests.js"
-import { Boom, channelName, Crash, Echo, Fib, FibError, Nap, Spin, WhoAmI } from "./fixtures/worker/requests.js"
+import { Boom, channelName, Chatty, Crash, Echo, Fib, FibError, Nap, Spin, WhoAmI } from "./fixtures/worker/requests.js"
+import { Task, TaskGraph } from "../src/index.js"
 import type { Requests } from "./fixtures/worker/requests.js"
 
 const fixture = (name: string) => new URL(`./fixtures/worker/${name}`, import.meta.url)
@@ -63,6 +64,26 @@ layer(WorkerPool.layer(Compute, { entry: fixture("compute.ts"), size: 2 }), { ti
           concurrency: "unbounded"
         })
         expect(results).toEqual([55, 6765, 75025])
+      }))
+
+    it.scoped("what a handler logs is logged by the caller, at its level: in a task, the task's output lines", () =>
+      Effect.gen(function*() {
+        const pool = yield* Compute
+        const task = Task.make("compute", { run: pool.execute(new Chatty({ text: "img-3" })) })
+        const handle = yield* TaskGraph.start(TaskGraph.make("chatty", [task]))
+        yield* handle.await
+        const events = Chunk.toReadonlyArray(yield* Stream.runCollect(handle.events))
+        const lines = events.flatMap((e) => (e._tag === "TaskOutput" ? [[e.task, e.stream, e.level, e.line]] : []))
+        expect(lines).toEqual([
+          ["compute", "log", "Info", "img-3"],
+          ["compute", "log", "Warning", "img-3: cache miss"],
+          ["compute", "log", "Error", `img-3: disk full {"bytes":10}`]
+        ])
+        // outside a task: through the caller's own loggers (here one that records), not the worker's console
+        const seen: Array<string> = []
+        const recording = Logger.make(({ logLevel, message }) => void seen.push(`${logLevel.label} ${String((message as Array<unknown>)[0])}`))
+        yield* pool.execute(new Chatty({ text: "plain" })).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, recording)))
+        expect(seen).toEqual(["INFO plain", "WARN plain: cache miss", `ERROR plain: disk full {"bytes":10}`])
       }))
 
     it.effect("a declared failure fails that call, typed, with the worker's stack", () =>

@@ -118,15 +118,22 @@ export const annotateWithTask = <A>(options: Logger.Logger.Options<A>): Logger.L
   return { ...options, annotations: HashMap.set(options.annotations, "task", hooks.name) }
 }
 
-/** A line's `LogLevel` as the events store it (`All` and `None` are filters, not a line's level). */
-const levelOf = (level: LogLevelValue.LogLevel): LogLevel | undefined =>
+/** A line's `LogLevel` as the events store it (`All` and `None` are filters, not a line's level). @internal */
+export const levelOf = (level: LogLevelValue.LogLevel): LogLevel | undefined =>
   level._tag === "All" || level._tag === "None" ? undefined : level._tag
+
+/**
+ * The text of a logged message as an output line: its parts joined by spaces, values as JSON (a safe
+ * one: a logged value holding a bigint or a cycle must not fail the task that logs it). @internal
+ */
+export const lineOf = (message: unknown): string => {
+  const parts = Array.isArray(message) ? message : [message]
+  return parts.map((p) => (typeof p === "string" ? p : safeJson(p))).join(" ")
+}
 
 /** Sends `Effect.log` lines of a task to its output events. @internal */
 export const eventLogger = Logger.make<unknown, void>(({ context, logLevel, message }) => {
   const hooks = hooksOf(context)
   if (hooks === undefined) return
-  const parts = Array.isArray(message) ? message : [message]
-  // safeJson: a logged value holding a bigint or a cycle must not fail the task that logs it
-  hooks.output("log", parts.map((p) => (typeof p === "string" ? p : safeJson(p))).join(" "), levelOf(logLevel))
+  hooks.output("log", lineOf(message), levelOf(logLevel))
 })

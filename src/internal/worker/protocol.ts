@@ -6,6 +6,8 @@
  * @internal
  */
 
+import type { LogLevel } from "../../TaskEvent.js"
+
 /** Main → worker. */
 export type ToWorker =
   | { readonly _tag: "Run"; readonly id: number; readonly request: unknown }
@@ -26,10 +28,19 @@ export type Reply =
   | { readonly _tag: "Defect"; readonly id: number; readonly error: EncodedError }
   | { readonly _tag: "Interrupted"; readonly id: number }
 
+/** Worker → main: a line the handler of request `id` logged; the caller logs it (in its task, if any). */
+export interface LogLine {
+  readonly _tag: "Log"
+  readonly id: number
+  readonly level: LogLevel | undefined
+  readonly line: string
+}
+
 /** Worker → main. */
 export type FromWorker =
   | { readonly _tag: "Ready" }
   | { readonly _tag: "StartFailed"; readonly error: EncodedError }
+  | LogLine
   | Reply
 
 /** The key under which the entry is passed to `boot.mjs` in `workerData`. */

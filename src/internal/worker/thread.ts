@@ -10,7 +10,7 @@ import * as NodePath from "node:path"
 import { pathToFileURL } from "node:url"
 import * as WT from "node:worker_threads"
 import { WorkerCrashError, WorkerStartError } from "./errors.js"
-import type { FromWorker, Reply, ToWorker } from "./protocol.js"
+import type { FromWorker, LogLine, Reply, ToWorker } from "./protocol.js"
 import { entryKey, isFromWorker, poolThreadKey } from "./protocol.js"
 
 /** The bootstrap that registers tsx inside the thread. */
@@ -42,6 +42,8 @@ export interface SpawnOptions {
 export interface Pending {
   readonly id: number
   readonly request: string
+  /** where the handler's log lines go: logged by the caller, as if it had logged them */
+  readonly onLog: (line: LogLine) => void
   result: Exit.Exit<Reply, WorkerCrashError> | undefined
   readonly waiters: Set<(exit: Exit.Exit<Reply, WorkerCrashError>) => void>
 }
@@ -204,13 +206,20 @@ const onReply = (thread: Thread, message: FromWorker): void => {
   if (message._tag === "Ready" || message._tag === "StartFailed") return
   const pending = thread.pending
   if (pending === undefined || pending.id !== message.id) return // a late reply to a cancelled request
+  if (message._tag === "Log") return pending.onLog(message)
   thread.pending = undefined
   settle(pending, Exit.succeed(message))
 }
 
 /** Sends one request; its reply (or the thread's crash) settles the returned `Pending`. */
-export const send = (thread: Thread, id: number, request: string, payload: unknown): Pending => {
-  const pending: Pending = { id, request, result: undefined, waiters: new Set() }
+export const send = (
+  thread: Thread,
+  id: number,
+  request: string,
+  payload: unknown,
+  onLog: (line: LogLine) => void
+): Pending => {
+  const pending: Pending = { id, request, onLog, result: undefined, waiters: new Set() }
   thread.pending = pending
   try {
     post(thread.worker, { _tag: "Run", id, request: payload })
