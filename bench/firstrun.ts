@@ -8,6 +8,8 @@
  * `Effect.promise(() => Promise.resolve(work(i)))`, or a 0–5 ms sleep then `work(i)`; the JavaScript
  * runners call the same function from a Promise. Timed: building the graph (tasks, edges), validating
  * and running it, to the last task done. Module loading is not timed (the same for every runner).
+ * `taskgraph-sync`: the same graph as `taskgraph-after` made with `Task.sync` (opt-in: the scheduler
+ * calls `work(i)` itself, no fiber per task), for sync bodies only.
  * A tag per task (`taskgraph-tags`): the workload's own `Context.GenericTag`s are made first and timed
  * apart (`tagsMs`, Effect's cost: a stack trace captured per tag). Prints one JSON line.
  */
@@ -16,7 +18,7 @@ import { PGraph } from "p-graph"
 import { Task, TaskGraph } from "effect-taskgraph"
 import { criticalPath, type Shape, sleeps, workload } from "./workloads.js"
 
-export type FirstRunner = "taskgraph-after" | "taskgraph-tags" | "effect-floor" | "p-graph" | "promise"
+export type FirstRunner = "taskgraph-after" | "taskgraph-sync" | "taskgraph-tags" | "effect-floor" | "p-graph" | "promise"
 export type FirstBody = "sync" | "promise" | "sleep"
 
 const [mode, runner, body, shape, nText] = process.argv.slice(2) as [
@@ -63,6 +65,18 @@ const runOnce = async (tags: ReadonlyArray<Context.Tag<"Node", number>>): Promis
       for (let i = 0; i < size; i++) {
         const d = deps[i]!
         tasks[i] = Task.make(`task ${i}`, { after: d.map((j) => tasks[j]!), run: effectBody(i) })
+      }
+      const graph = TaskGraph.make("bench", tasks)
+      const report = await Effect.runPromise(TaskGraph.run(graph))
+      return [graph, report]
+    }
+    case "taskgraph-sync": {
+      // opt-in: `Task.sync`, the same call made by the scheduler without a fiber (sync bodies only)
+      if (body !== "sync") throw new Error(`taskgraph-sync runs sync bodies only, not ${body}`)
+      const tasks = new Array<Task.Task<number>>(size)
+      for (let i = 0; i < size; i++) {
+        const d = deps[i]!
+        tasks[i] = Task.sync(`task ${i}`, { after: d.map((j) => tasks[j]!), run: () => work(i) })
       }
       const graph = TaskGraph.make("bench", tasks)
       const report = await Effect.runPromise(TaskGraph.run(graph))

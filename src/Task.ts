@@ -416,6 +416,100 @@ export const make: {
   internal.make<never, never, never, never, never>(name, options)
 
 /**
+ * What `Task.sync` accepts besides `run`: ordering and pools. No `timeout`
+ * (a synchronous call cannot be interrupted) and no `retry` (a function
+ * that throws is a defect, which a retry does not repeat).
+ *
+ * @example
+ * ```ts
+ * import type { Task } from "effect-taskgraph"
+ *
+ * const options: Task.SyncOptions = { pools: { cpu: 1 } }
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SyncOptions {
+  /** Tasks that must finish before this one starts. */
+  readonly after?: ReadonlyArray<Task.Any> | undefined
+  /** Weighted use of named pools, e.g. `{ cpu: 1 }`; sizes are given to `TaskGraph.run`. */
+  readonly pools?: Readonly<Record<string, number>> | undefined
+}
+
+/**
+ * Makes a task whose work is one synchronous function call: the task's
+ * `run` is `Effect.sync(run)`, and the scheduler calls `run` itself, on its
+ * own stack, instead of starting a fiber for it. A graph of many small
+ * synchronous tasks runs at about the cost of bare Effect fibers this way
+ * (see the README's Performance section).
+ *
+ * What is given up is what a fiber would add around a plain function: no
+ * fiber exists for the call (`Fiber.getCurrentFiber()` inside `run` sees the
+ * scheduler's fiber, a `Supervisor` sees no fiber start, no fiber metrics),
+ * and `run` cannot use services or a `Scope`. Events, reports, spans (with a
+ * tracer), `after` edges, pools and failure handling are those of any task:
+ * a `run` that throws fails the task with that defect.
+ *
+ * With `provides`, `run` returns that tag's service and the tasks that
+ * require the tag receive it. Durable and cluster runs run `run` as the
+ * `Effect.sync` it is.
+ *
+ * @example
+ * ```ts
+ * import { Context, Effect } from "effect"
+ * import { Task, TaskGraph } from "effect-taskgraph"
+ *
+ * class Checksum extends Context.Tag("Checksum")<Checksum, number>() {}
+ *
+ * const sum = Task.sync("checksum", { provides: Checksum, run: () => [1, 2, 3].reduce((a, b) => a + b, 0) })
+ * const show = Task.make("show", { requires: [Checksum], run: Effect.map(Checksum, (n) => `sum ${n}`) })
+ * const graph = TaskGraph.make("sync", [sum, show])
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const sync: {
+  <I, S, SI = S>(
+    name: string,
+    options: SyncOptions & {
+      readonly provides: Context.Tag<I, S>
+      readonly run: () => S
+      /** Durable runs: how the service is stored (its encoded side must be JSON). */
+      readonly schema?: Schema.Schema<NoInfer<S>, SI> | undefined
+    }
+  ): Task<S, never, never, I, never>
+  <A, SI = A>(
+    name: string,
+    options: SyncOptions & {
+      readonly provides?: undefined
+      readonly run: () => A
+      /** Durable runs: how the value is stored (its encoded side must be JSON). */
+      readonly schema?: Schema.Schema<A, SI> | undefined
+    }
+  ): Task<A, never, never, never, never>
+} = (name: string, options: SyncOptions & {
+  readonly provides?: AnyTag | undefined
+  readonly run: () => unknown
+  readonly schema?: Schema.Schema.AnyNoContext | undefined
+}) => {
+  const body = options.run
+  // the overloads above checked `run` against the task's types; `Task<never, …>` is the bottom task type
+  return internal.make<never, never, never, never, never>(name, {
+    after: options.after,
+    pools: options.pools,
+    provides: options.provides,
+    schema: options.schema,
+    // not a function (JavaScript callers, casts): no effect, which the graph reports as this task's error
+    ...(typeof body === "function"
+      ? { run: Effect.sync(body), syncBody: body }
+      : { run: new internal.NotAFunction(body) as unknown as Effect.Effect<unknown> }),
+    sync: true
+  })
+}
+
+/**
  * The task `Task.fromLayer` makes when `Listed` (the tags given in
  * `provides`) are exactly the layer's output `ROut`; otherwise an object type
  * whose property name tells what to change, which the compiler shows where

@@ -9,7 +9,7 @@ import { execFileSync, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Cause, Context, Effect, Exit, Layer, Schema } from "effect"
+import { Cause, Context, Effect, Exit, Layer, Option, Schema } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
 import { cli, printed, ranCounts, ranLines, root, start } from "./helpers/cli.js"
 import { Durable } from "../src/durable/index.js"
@@ -206,6 +206,27 @@ describe("durable runs (library)", () => {
     expect(previousU !== undefined && Exit.isFailure(previousU) && Cause.isDie(previousU.cause)).toBe(true)
     const defect = previousU !== undefined && Exit.isFailure(previousU) ? Cause.squash(previousU.cause) : undefined
     expect(String((defect as Error).message)).toContain("plain object")
+  }, 120_000)
+
+  it("a Task.sync task is stored and restored like any other: run again, its function is not called", async () => {
+    const store = path.join(tmp, "sync.db")
+    const calls: Array<string> = []
+    const sum = Task.sync("sum", {
+      provides: Out,
+      schema: Schema.Number,
+      run: () => {
+        calls.push("sum")
+        return 6
+      }
+    })
+    const show = Task.make("show", { requires: [Out], run: Effect.map(Out, (n) => `sum ${n}`) })
+    const graph = TaskGraph.make("sync", [sum, show])
+    const runOnce = Durable.run(graph, { runId: "s1" }).pipe(Effect.provide(Durable.layerSqlite(store)))
+    const first = await Effect.runPromise(runOnce)
+    expect(calls).toEqual(["sum"])
+    expect(first.tasks.find((t) => t.name === "show")?.value).toEqual(Option.some("sum 6"))
+    await Effect.runPromise(runOnce)
+    expect(calls).toEqual(["sum"])
   }, 120_000)
 })
 

@@ -2,7 +2,8 @@
  * Copies of a graph with some of each task's fields replaced: what a durable
  * run (its tasks restore and store their outcomes) and a remote run (their
  * bodies run on runner processes, a resource group as one sub-graph) give
- * the scheduler. Names, tags, retries and pools stay; `after` references
+ * the scheduler. Names, tags, retries and pools stay (a `Task.sync` task
+ * given a new `run` becomes a task like any other, run in a fiber); `after` references
  * and precedences follow the copies (those naming a task left out are
  * dropped).
  *
@@ -11,6 +12,7 @@
 import type { Effect } from "effect"
 import type * as Task from "../Task.js"
 import * as TaskGraph from "../TaskGraph.js"
+import * as InternalTask from "./task.js"
 
 /** What a copy may change. */
 export interface Changes {
@@ -32,7 +34,7 @@ export const copyGraph = <E, R, P>(
   const copies = new Map<Task.Task.Any, Task.Task.Any>()
   for (const task of graph.tasks) {
     if (options.only !== undefined && !options.only.has(task.name)) continue
-    copies.set(task, Object.assign(Object.create(Object.getPrototypeOf(task)), task, changes(task)))
+    copies.set(task, InternalTask.copy(task, changes(task)))
   }
   for (const copy of copies.values()) {
     const after = copy.after.filter((a) => options.only === undefined || copies.has(a))

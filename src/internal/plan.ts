@@ -516,6 +516,8 @@ const describe = (u: unknown): string =>
     ? `the string ${JSON.stringify(u)}`
     : typeof u === "function"
     ? "a function"
+    : Effect.isEffect(u)
+    ? "an Effect"
     : typeof u === "object"
     ? "an object"
     : `${typeof u} ${String(u)}`
@@ -534,6 +536,14 @@ const malformed = (task: unknown, i: number): GraphError.GraphError => {
       reason: `must be a non-empty string (it names the task in events, logs and reports), got ${
         task.name === "" ? "an empty string" : describe(task.name)
       }`
+    })
+  }
+  if (InternalTask.isSync(task)) {
+    return new GraphError.InvalidOptionError({
+      option: `run of task "${task.name}"`,
+      reason: `must be a function (Task.sync calls it), got ${
+        describe(task.run instanceof InternalTask.NotAFunction ? task.run.given : task.run)
+      }; for an Effect use Task.make`
     })
   }
   return new GraphError.InvalidOptionError({

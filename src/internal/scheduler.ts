@@ -55,6 +55,7 @@ import * as Nesting from "./nesting.js"
 import type { CompiledPlan } from "./plan.js"
 import { rowHas } from "./plan.js"
 import * as Pools from "./pools.js"
+import * as InternalTask from "./task.js"
 import * as ReadyQueue from "./readyQueue.js"
 import * as TaskFiber from "./taskFiber.js"
 import { TaskHooksKey } from "./taskHooks.js"
@@ -439,6 +440,20 @@ class Run implements Scheduler {
       this.attempts[i] = 1
       return this.onRunExit(i, task.run)
     }
+    // `Task.sync`: the user asked for a plain call without a fiber (see its docs for what that gives
+    // up); the call happens here, as the fiber would have made it, and its outcome is the run's exit
+    const syncBody = InternalTask.syncBodyOf(task)
+    if (syncBody !== undefined) {
+      this.attempts[i] = 1
+      if (tracer !== undefined) this.spans[i] = this.startSpan(tracer, i, startTime)
+      let exit: Exit.Exit<unknown, unknown>
+      try {
+        exit = Exit.succeed(syncBody())
+      } catch (defect) {
+        exit = Exit.die(defect)
+      }
+      return this.onRunExit(i, exit)
+    }
     const scope = TaskScope.make()
     this.scopes[i] = scope
     const context = ContextMap.extend(this.baseContext)
@@ -459,9 +474,7 @@ class Run implements Scheduler {
     }
     context.set(Scope.Scope.key, scope)
     if (tracer !== undefined) {
-      // the report's own start time: span and report agree exactly
-      const span = tracer.span(task.name, this.parentSpan, Context.empty(), [], BigInt(Math.round(startTime * 1e6)), "internal")
-      span.attribute("taskgraph.graph", this.plan.source.name)
+      const span = this.startSpan(tracer, i, startTime)
       this.spans[i] = span
       context.set(Tracer.ParentSpan.key, span)
     }
@@ -471,6 +484,13 @@ class Run implements Scheduler {
     const fiber = this.forkTask(taskContext, TaskRun.effectOf(task, i, this.taskAttempts))
     this.fibers[i] = fiber
     fiber.addObserver((exit) => this.onRunExit(i, exit))
+  }
+
+  /** Task i's span, begun at the report's own start time: span and report agree exactly. */
+  private startSpan(tracer: Tracer.Tracer, i: number, startTime: number): Tracer.Span {
+    const span = tracer.span(this.tasks[i]!.name, this.parentSpan, Context.empty(), [], BigInt(Math.round(startTime * 1e6)), "internal")
+    span.attribute("taskgraph.graph", this.plan.source.name)
+    return span
   }
 
   // ---- run exits -----------------------------------------------------------

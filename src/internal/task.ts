@@ -35,6 +35,10 @@ export interface Options {
   readonly errorSchema?: Schema.Schema.AnyNoContext | undefined
   /** durable runs: a live resource, re-run with every task that uses it */
   readonly resource?: boolean | undefined
+  /** `Task.sync`: the function `run` calls, which the scheduler calls itself, without a fiber */
+  readonly syncBody?: (() => unknown) | undefined
+  /** made by `Task.sync` (with a `run` that may not be a function: the graph says so) */
+  readonly sync?: boolean | undefined
 }
 
 /**
@@ -67,6 +71,8 @@ class TaskImpl {
   declare readonly schema: Schema.Schema.AnyNoContext | undefined
   declare readonly errorSchema: Schema.Schema.AnyNoContext | undefined
   declare readonly resource: boolean
+  declare readonly syncBody: (() => unknown) | undefined
+  declare readonly sync: boolean
   constructor(name: string, options: Options) {
     this[Position] = -1
     this.name = name
@@ -86,6 +92,8 @@ class TaskImpl {
     this.schema = options.schema
     this.errorSchema = options.errorSchema
     this.resource = options.resource ?? false
+    this.syncBody = options.syncBody
+    this.sync = options.sync ?? false
   }
   pipe() {
     // eslint-disable-next-line prefer-rest-params
@@ -129,6 +137,34 @@ export const notePosition = (task: Task.Any, i: number): void => {
 export const positionIn = (task: Task.Any, tasks: ReadonlyArray<Task.Any>): number | undefined => {
   const i = task instanceof TaskImpl ? task[Position] : -1
   return i >= 0 && tasks[i] === task ? i : undefined
+}
+
+/**
+ * The function a `Task.sync` task calls (its `run` is `Effect.sync` of it), or `undefined` for any
+ * other task, a task of another copy of the library included. @internal
+ */
+export const syncBodyOf = (task: Task.Any): (() => unknown) | undefined =>
+  task instanceof TaskImpl ? task.syncBody : undefined
+
+/**
+ * A copy of `task` with some fields replaced. A `Task.sync` task given a new `run` loses its own
+ * function: the scheduler runs the new `run` in a fiber, as for any task. @internal
+ */
+export const copy = <T extends Task.Any>(task: T, changes: Partial<Options>): T => {
+  const copied: T = Object.assign(Object.create(Object.getPrototypeOf(task)), task, changes)
+  if (changes.run !== undefined && copied instanceof TaskImpl) Object.assign(copied, { syncBody: undefined })
+  return copied
+}
+
+/** Was this task made by `Task.sync`? @internal */
+export const isSync = (task: Task.Any): boolean => task instanceof TaskImpl && task.sync
+
+/**
+ * The `run` of a `Task.sync` task given something other than a function (JavaScript callers, casts):
+ * not an Effect, so the graph rejects the task, and its error can say what was given. @internal
+ */
+export class NotAFunction {
+  constructor(readonly given: unknown) {}
 }
 
 /** Makes a task of the type its caller declares (and checked its options against). @internal */

@@ -97,6 +97,19 @@ describe("types", () => {
     Task.make("bad vm", { provides: Vm, run: Effect.succeed({ port: 1 }) })
   })
 
+  it("Task.sync: a plain function's result is the task's value; with provides it must be the service", () => {
+    const sum = Task.sync("sum", { provides: Secret, run: () => "s3cret" })
+    expectTypeOf(sum).toEqualTypeOf<Task.Task<string, never, never, Secret, never>>()
+    const count = Task.sync("count", { after: [sum], run: () => 3 })
+    expectTypeOf(count).toEqualTypeOf<Task.Task<number, never, never, never, never>>()
+    // @ts-expect-error Secret's service is a string
+    Task.sync("wrong", { provides: Secret, run: () => 42 })
+    // @ts-expect-error run is a function, not an Effect (that is Task.make)
+    Task.sync("effect", { run: Effect.succeed(1) })
+    // @ts-expect-error no timeout: a synchronous call cannot be interrupted
+    Task.sync("timed", { run: () => 1, timeout: "1 second" })
+  })
+
   it("Scope is given to every task and is not a requirement of the graph", () => {
     const scoped = Task.make("scoped", {
       run: Effect.acquireRelease(Effect.succeed(1), () => Effect.void)

@@ -1,0 +1,150 @@
+/**
+ * `Task.sync`: a task whose work is one synchronous call, made by the scheduler
+ * itself without a fiber. What it promises: the same value, events, report,
+ * failure handling and spans as the same function under `Task.make` with
+ * `Effect.sync`; no fiber started for it.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Cause, Chunk, Context, Effect, Option, Stream, Supervisor, Tracer } from "effect"
+import { GraphError, RunReport, Task, TaskGraph } from "../../src/index.js"
+
+class Sum extends Context.Tag("Sum")<Sum, number>() {}
+
+/** Counts every fiber started under it. */
+class StartCounter extends Supervisor.AbstractSupervisor<number> {
+  started = 0
+  value = Effect.sync(() => this.started)
+  override onStart() {
+    this.started++
+  }
+}
+
+describe("Task.sync", () => {
+  it.effect("calls the function once, without a fiber; its value reaches the tasks that require its tag", () =>
+    Effect.gen(function*() {
+      const calls: Array<string> = []
+      const sum = Task.sync("sum", {
+        provides: Sum,
+        run: () => {
+          calls.push("sum")
+          return 1 + 2 + 3
+        }
+      })
+      const after = Task.sync("after sum", { after: [sum], run: () => calls.push("after sum") })
+      const show = Task.make("show", { requires: [Sum], run: Effect.map(Sum, (n) => `sum ${n}`) })
+      const counter = new StartCounter()
+      const report = yield* TaskGraph.run(TaskGraph.make("sync", [sum, after, show])).pipe(Effect.supervised(counter))
+      expect(calls).toEqual(["sum", "after sum"])
+      expect(RunReport.value(report, "sum")).toEqual(Option.some(6))
+      expect(RunReport.value(report, "show")).toEqual(Option.some("sum 6"))
+      expect(report.tasks.map((t) => [t.name, t.status, t.attempts])).toEqual([
+        ["sum", "released", 1],
+        ["after sum", "released", 1],
+        ["show", "released", 1]
+      ])
+      // only "show" ran in a fiber
+      expect(counter.started).toBe(1)
+    }))
+
+  it.effect("its events come in the same order as for the same call in Effect.sync", () =>
+    Effect.gen(function*() {
+      const eventsOf = (make: (name: string, after: ReadonlyArray<Task.Task.Any>) => Task.Task.Any) =>
+        Effect.gen(function*() {
+          const a = make("a", [])
+          const b = make("b", [a])
+          const handle = yield* TaskGraph.start(TaskGraph.make("events", [a, b]))
+          yield* handle.await
+          return Chunk.toArray(yield* Stream.runCollect(handle.events)).map((e) => `${e._tag} ${e.task}`)
+        }).pipe(Effect.scoped)
+      const plain = yield* eventsOf((name, after) => Task.sync(name, { after, run: () => name }))
+      const fiber = yield* eventsOf((name, after) => Task.make(name, { after, run: Effect.sync(() => name) }))
+      expect(plain).toEqual(fiber)
+      expect(plain).toEqual([
+        "TaskStarted a",
+        "TaskReady a",
+        "TaskReleased a",
+        "TaskStarted b",
+        "TaskReady b",
+        "TaskReleased b",
+        "RunFinished events"
+      ])
+    }))
+
+  it.effect("a function that throws fails its task with that defect, and stops what needs it", () =>
+    Effect.gen(function*() {
+      const boom = new Error("checksum mismatch")
+      const bad = Task.sync("bad", {
+        provides: Sum,
+        run: (): number => {
+          throw boom
+        }
+      })
+      const needs = Task.make("needs", { requires: [Sum], run: Effect.map(Sum, (n) => n) })
+      const other = Task.sync("other", { run: () => "fine" })
+      const error = yield* Effect.flip(TaskGraph.run(TaskGraph.make("throws", [bad, needs, other]), { mode: "continue" }))
+      if (error._tag !== "RunFailedError") return expect.fail(`expected a RunFailedError, got ${error._tag}`)
+      expect(error.failures.map((f) => [f.task, Cause.dieOption(f.cause)])).toEqual([["bad", Option.some(boom)]])
+      expect(Object.fromEntries(error.report.tasks.map((t) => [t.name, t.status]))).toEqual({
+        bad: "failed",
+        needs: "skipped",
+        other: "released"
+      })
+    }))
+
+  it.effect("a long chain runs on a flat stack", () =>
+    Effect.gen(function*() {
+      const tasks: Array<Task.Task<number>> = []
+      for (let i = 0; i < 50_000; i++) {
+        tasks.push(Task.sync(`t${i}`, { after: i === 0 ? [] : [tasks[i - 1]!], run: () => i }))
+      }
+      const report = yield* TaskGraph.run(TaskGraph.make("chain", tasks))
+      expect(RunReport.value(report, "t49999")).toEqual(Option.some(49_999))
+    }))
+
+  it.effect("with a tracer, each call has its span, ended with the task's status", () =>
+    Effect.gen(function*() {
+      const native = yield* Effect.tracer
+      const made: Array<Tracer.Span> = []
+      const recording = Tracer.make({
+        span: (...args) => {
+          const span = native.span(...args)
+          made.push(span)
+          return span
+        },
+        context: native.context
+      })
+      const ok = Task.sync("ok", { run: () => 1 })
+      const bad = Task.sync("bad", {
+        run: () => {
+          throw new Error("no")
+        }
+      })
+      yield* Effect.flip(
+        TaskGraph.run(TaskGraph.make("g", [ok, bad]), { mode: "continue" }).pipe(
+          Effect.withSpan("outer"),
+          Effect.withTracer(recording)
+        )
+      )
+      const byName = Object.fromEntries(made.map((s) => [s.name, s]))
+      expect(Object.keys(byName).sort()).toEqual(["bad", "ok", "outer"])
+      for (const [name, status] of [["ok", "ready"], ["bad", "failed"]] as const) {
+        const span = byName[name]!
+        expect(span.status._tag).toBe("Ended")
+        expect(span.parent.pipe(Option.map((p) => p.spanId))).toEqual(Option.some(byName["outer"]!.spanId))
+        expect(span.attributes.get("taskgraph.status")).toBe(status)
+        expect(span.attributes.get("taskgraph.attempts")).toBe(1)
+      }
+    }))
+
+  it("a run that is not a function (an Effect, nothing) is the graph's error, saying what to pass", () => {
+    const given: ReadonlyArray<[unknown, string]> = [[Effect.succeed(1), "an Effect"], [undefined, "undefined"]]
+    for (const [run, described] of given) {
+      const task = Task.sync("not a function", { run: run as () => number })
+      const error = Effect.runSync(Effect.flip(TaskGraph.run(TaskGraph.make("bad", [task]))))
+      expect(error).toBeInstanceOf(GraphError.InvalidOptionError)
+      expect(error.message).toContain(`run of task "not a function"`)
+      expect(error.message).toContain(`must be a function (Task.sync calls it), got ${described}`)
+      expect(error.message).toContain("for an Effect use Task.make")
+    }
+  })
+})
