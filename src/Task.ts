@@ -504,8 +504,7 @@ export const sync: {
     // not a function (JavaScript callers, casts): no effect, which the graph reports as this task's error
     ...(typeof body === "function"
       ? { run: Effect.sync(body), syncBody: body }
-      : { run: new internal.NotAFunction(body) as unknown as Effect.Effect<unknown> }),
-    sync: true
+      : { run: new internal.NotAFunction(body) as unknown as Effect.Effect<unknown> })
   })
 }
 

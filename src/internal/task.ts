@@ -37,8 +37,6 @@ export interface Options {
   readonly resource?: boolean | undefined
   /** `Task.sync`: the function `run` calls, which the scheduler calls itself, without a fiber */
   readonly syncBody?: (() => unknown) | undefined
-  /** made by `Task.sync` (with a `run` that may not be a function: the graph says so) */
-  readonly sync?: boolean | undefined
 }
 
 /**
@@ -72,7 +70,6 @@ class TaskImpl {
   declare readonly errorSchema: Schema.Schema.AnyNoContext | undefined
   declare readonly resource: boolean
   declare readonly syncBody: (() => unknown) | undefined
-  declare readonly sync: boolean
   constructor(name: string, options: Options) {
     this[Position] = -1
     this.name = name
@@ -93,7 +90,6 @@ class TaskImpl {
     this.errorSchema = options.errorSchema
     this.resource = options.resource ?? false
     this.syncBody = options.syncBody
-    this.sync = options.sync ?? false
   }
   pipe() {
     // eslint-disable-next-line prefer-rest-params
@@ -155,9 +151,6 @@ export const copy = <T extends Task.Any>(task: T, changes: Partial<Options>): T 
   if (changes.run !== undefined && copied instanceof TaskImpl) Object.assign(copied, { syncBody: undefined })
   return copied
 }
-
-/** Was this task made by `Task.sync`? @internal */
-export const isSync = (task: Task.Any): boolean => task instanceof TaskImpl && task.sync
 
 /**
  * The `run` of a `Task.sync` task given something other than a function (JavaScript callers, casts):
