@@ -1,13 +1,14 @@
 /**
  * Many small synchronous steps: a digest of 20,000 chunks of data. Each
  * chunk's hash is a `Task.sync` task, a plain function the scheduler calls
- * itself, with no fiber per task; blocks of 100 hashes are combined by
- * ordinary `Task.make` tasks that require the chunks' tags, and one task
- * combines the blocks.
+ * itself, with no fiber per task; blocks of 100 hashes are `Task.sync` tasks
+ * too, reading the chunks' tags from the services they are given, and one
+ * `Task.make` task combines the blocks.
  *
  * The same graph is then built with `Task.make` + `Effect.sync` for every
- * chunk: same digest, and the time of each run is printed (the second run
- * is in a process the first one warmed up; bench/ has the fair comparison).
+ * chunk and block: same digest, and the time of each run is printed (the
+ * second run is in a process the first one warmed up; bench/ has the fair
+ * comparison).
  *
  * Run: npx tsx examples/sync-tasks.ts [chunks]
  */
@@ -35,12 +36,18 @@ type Chunk = Context.Tag<"Chunk", number>
 const tags: ReadonlyArray<Chunk> = Array.from({ length: chunks }, (_, i) => Context.GenericTag<"Chunk", number>(`chunk ${i}`))
 const blockTags = Array.from({ length: chunks / 100 }, (_, b) => Context.GenericTag<"Block", number>(`block ${b}`))
 
-/** The graph; `chunkTask` makes the task that hashes one chunk. */
-const digestGraph = (chunkTask: (i: number, tag: Chunk) => Task.Task<number, never, never, "Chunk">) => {
-  const hashes = tags.map((tag, i) => chunkTask(i, tag))
+/** The graph, its chunks and blocks as `Task.sync` tasks or as `Task.make` tasks. */
+const digestGraph = (kind: "Task.sync" | "Task.make") => {
+  const hashes = tags.map((tag, i) =>
+    kind === "Task.sync"
+      ? Task.sync(`hash ${i}`, { provides: tag, run: () => hashChunk(i) })
+      : Task.make(`hash ${i}`, { provides: tag, run: Effect.sync(() => hashChunk(i)) })
+  )
   const blocks = blockTags.map((tag, b) => {
     const mine = tags.slice(b * 100, b * 100 + 100)
-    return Task.make(`block ${b}`, { provides: tag, requires: mine, run: Effect.map(Effect.all(mine), combine) })
+    return kind === "Task.sync"
+      ? Task.sync(`block ${b}`, { provides: tag, requires: mine, run: (services) => combine(mine.map((t) => Context.get(services, t))) })
+      : Task.make(`block ${b}`, { provides: tag, requires: mine, run: Effect.map(Effect.all(mine), combine) })
   })
   const total = Task.make("digest", { requires: blockTags, run: Effect.map(Effect.all(blockTags), combine) })
   return { graph: TaskGraph.make("digest", [...hashes, ...blocks, total]), total }
@@ -60,14 +67,8 @@ const timed = <P>(label: string, { graph, total }: {
   })
 
 const program = Effect.gen(function*() {
-  const plain = yield* timed(
-    "Task.sync",
-    digestGraph((i, tag) => Task.sync(`hash ${i}`, { provides: tag, run: () => hashChunk(i) }))
-  )
-  const fibers = yield* timed(
-    "Task.make + Effect.sync (warm process)",
-    digestGraph((i, tag) => Task.make(`hash ${i}`, { provides: tag, run: Effect.sync(() => hashChunk(i)) }))
-  )
+  const plain = yield* timed("Task.sync", digestGraph("Task.sync"))
+  const fibers = yield* timed("Task.make + Effect.sync (warm process)", digestGraph("Task.make"))
   console.log(`digest of ${chunks} chunks: ${plain.toString(16)}; same digest both ways: ${plain === fibers}`)
 })
 

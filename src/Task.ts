@@ -416,7 +416,8 @@ export const make: {
   internal.make<never, never, never, never, never>(name, options)
 
 /**
- * What `Task.sync` accepts besides `run`: ordering and pools. No `timeout`
+ * What `Task.sync` accepts besides `run`, `provides` and `requires`:
+ * ordering and pools. No `timeout`
  * (a synchronous call cannot be interrupted) and no `retry` (a function
  * that throws is a defect, which a retry does not repeat).
  *
@@ -439,59 +440,70 @@ export interface SyncOptions {
 
 /**
  * Makes a task whose work is one synchronous function call: the task's
- * `run` is `Effect.sync(run)`, and the scheduler calls `run` itself, on its
+ * `run` is that function applied to the task's services
+ * (`Effect.contextWith(run)`), and the scheduler calls `run` itself, on its
  * own stack, instead of starting a fiber for it. A graph of many small
  * synchronous tasks runs at about the cost of bare Effect fibers this way
  * (see the README's Performance section).
  *
+ * With `requires`, `run` receives a `Context` of those tags' services (read
+ * them with `Context.get`); with `provides`, it returns that tag's service and
+ * the tasks that require the tag receive it.
+ *
  * What is given up is what a fiber would add around a plain function: no
  * fiber exists for the call (`Fiber.getCurrentFiber()` inside `run` sees the
  * scheduler's fiber, a `Supervisor` sees no fiber start, no fiber metrics),
- * and `run` cannot use services or a `Scope`. Events, reports, spans (with a
- * tracer), `after` edges, pools and failure handling are those of any task:
- * a `run` that throws fails the task with that defect.
- *
- * With `provides`, `run` returns that tag's service and the tasks that
- * require the tag receive it. Durable and cluster runs run `run` as the
- * `Effect.sync` it is.
+ * and `run` cannot run effects, so there is no `Scope`, `timeout` or `retry`.
+ * Events, reports, spans (with a tracer), edges, pools and failure handling
+ * are those of any task: a `run` that throws fails the task with that defect.
+ * Durable and cluster runs run the `Effect.contextWith(run)` it is.
  *
  * @example
  * ```ts
  * import { Context, Effect } from "effect"
  * import { Task, TaskGraph } from "effect-taskgraph"
  *
- * class Checksum extends Context.Tag("Checksum")<Checksum, number>() {}
+ * class Sizes extends Context.Tag("Sizes")<Sizes, ReadonlyArray<number>>() {}
+ * class Total extends Context.Tag("Total")<Total, number>() {}
  *
- * const sum = Task.sync("checksum", { provides: Checksum, run: () => [1, 2, 3].reduce((a, b) => a + b, 0) })
- * const show = Task.make("show", { requires: [Checksum], run: Effect.map(Checksum, (n) => `sum ${n}`) })
- * const graph = TaskGraph.make("sync", [sum, show])
+ * const sizes = Task.sync("sizes", { provides: Sizes, run: () => [3, 5, 8] })
+ * const total = Task.sync("total", {
+ *   provides: Total,
+ *   requires: [Sizes],
+ *   run: (services) => Context.get(services, Sizes).reduce((a, b) => a + b, 0)
+ * })
+ * const show = Task.make("show", { requires: [Total], run: Effect.map(Total, (n) => `total ${n}`) })
+ * const graph = TaskGraph.make("sync", [sizes, total, show])
  * ```
  *
  * @since 0.1.0
  * @category constructors
  */
 export const sync: {
-  <I, S, SI = S>(
+  <I, S, const Requires extends ReadonlyArray<AnyTag> = readonly [], SI = S>(
     name: string,
     options: SyncOptions & {
       readonly provides: Context.Tag<I, S>
-      readonly run: () => S
+      readonly requires?: Requires | undefined
+      readonly run: (services: Context.Context<Identifiers<Requires>>) => S
       /** Durable runs: how the service is stored (its encoded side must be JSON). */
       readonly schema?: Schema.Schema<NoInfer<S>, SI> | undefined
     }
-  ): Task<S, never, never, I, never>
-  <A, SI = A>(
+  ): Task<S, never, never, I, Identifiers<Requires>>
+  <A, const Requires extends ReadonlyArray<AnyTag> = readonly [], SI = A>(
     name: string,
     options: SyncOptions & {
       readonly provides?: undefined
-      readonly run: () => A
+      readonly requires?: Requires | undefined
+      readonly run: (services: Context.Context<Identifiers<Requires>>) => A
       /** Durable runs: how the value is stored (its encoded side must be JSON). */
       readonly schema?: Schema.Schema<A, SI> | undefined
     }
-  ): Task<A, never, never, never, never>
+  ): Task<A, never, never, never, Identifiers<Requires>>
 } = (name: string, options: SyncOptions & {
   readonly provides?: AnyTag | undefined
-  readonly run: () => unknown
+  readonly requires?: ReadonlyArray<AnyTag> | undefined
+  readonly run: (services: Context.Context<unknown>) => unknown
   readonly schema?: Schema.Schema.AnyNoContext | undefined
 }) => {
   const body = options.run
@@ -500,10 +512,11 @@ export const sync: {
     after: options.after,
     pools: options.pools,
     provides: options.provides,
+    requires: options.requires,
     schema: options.schema,
     // not a function (JavaScript callers, casts): no effect, which the graph reports as this task's error
     ...(typeof body === "function"
-      ? { run: Effect.sync(body), syncBody: body }
+      ? { run: Effect.contextWith(body), syncBody: body }
       : { run: new internal.NotAFunction(body) as unknown as Effect.Effect<unknown> })
   })
 }

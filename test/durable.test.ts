@@ -220,13 +220,21 @@ describe("durable runs (library)", () => {
       }
     })
     const show = Task.make("show", { requires: [Out], run: Effect.map(Out, (n) => `sum ${n}`) })
-    const graph = TaskGraph.make("sync", [sum, show])
+    const line = Task.sync("line", {
+      requires: [Out],
+      run: (services) => {
+        calls.push("line")
+        return `line ${Context.get(services, Out)}`
+      }
+    })
+    const graph = TaskGraph.make("sync", [sum, show, line])
     const runOnce = Durable.run(graph, { runId: "s1" }).pipe(Effect.provide(Durable.layerSqlite(store)))
     const first = await Effect.runPromise(runOnce)
-    expect(calls).toEqual(["sum"])
+    expect(calls.sort()).toEqual(["line", "sum"])
     expect(first.tasks.find((t) => t.name === "show")?.value).toEqual(Option.some("sum 6"))
+    expect(first.tasks.find((t) => t.name === "line")?.value).toEqual(Option.some("line 6"))
     await Effect.runPromise(runOnce)
-    expect(calls).toEqual(["sum"])
+    expect(calls).toEqual(["line", "sum"])
   }, 120_000)
 })
 

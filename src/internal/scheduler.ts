@@ -446,9 +446,14 @@ class Run implements Scheduler {
     if (syncBody !== undefined) {
       this.attempts[i] = 1
       if (tracer !== undefined) this.spans[i] = this.startSpan(tracer, i, startTime)
+      // the services `Effect.contextWith(syncBody)` would see, less what only a fiber has (scope, hooks, span)
+      const services = this.depStart[i] === this.depStart[i + 1]
+        ? this.baseContext
+        : ContextMap.build(this.baseContext, this.addDependencies(i, ContextMap.extend(this.baseContext)))
       let exit: Exit.Exit<unknown, unknown>
       try {
-        exit = Exit.succeed(syncBody())
+        // the plan gave this context every service the task requires, which is all `syncBody` reads
+        exit = Exit.succeed(syncBody(services as Context.Context<unknown>))
       } catch (defect) {
         exit = Exit.die(defect)
       }
@@ -456,9 +461,27 @@ class Run implements Scheduler {
     }
     const scope = TaskScope.make()
     this.scopes[i] = scope
-    const context = ContextMap.extend(this.baseContext)
-    // a dependency's value goes under the key of the tag it provides (the tag this task requires);
-    // from a provider that publishes a Context (Task.fromLayer), the service under that key
+    const context = this.addDependencies(i, ContextMap.extend(this.baseContext))
+    context.set(Scope.Scope.key, scope)
+    if (tracer !== undefined) {
+      const span = this.startSpan(tracer, i, startTime)
+      this.spans[i] = span
+      context.set(Tracer.ParentSpan.key, span)
+    }
+    context.set(TaskHooksKey, this.makeHooks(i, this.nameOf(i)))
+    const taskContext = ContextMap.build(this.baseContext, context)
+    this.contexts[i] = taskContext
+    const fiber = this.forkTask(taskContext, TaskRun.effectOf(task, i, this.taskAttempts))
+    this.fibers[i] = fiber
+    fiber.addObserver((exit) => this.onRunExit(i, exit))
+  }
+
+  /**
+   * Task i's dependencies set on a task's context entries: a dependency's value goes under the key of
+   * the tag it provides (the tag this task requires); from a provider that publishes a Context
+   * (Task.fromLayer), the service under that key.
+   */
+  private addDependencies(i: number, context: Map<string, unknown>): Map<string, unknown> {
     const depStart = this.depStart
     const depItems = this.depItems
     const depKeys = this.depKeys
@@ -472,18 +495,7 @@ class Run implements Scheduler {
         context.set(depKeys[k]!, depPicks[k] === 1 ? ContextMap.get(value as Context.Context<never>, depKeys[k]!) : value)
       }
     }
-    context.set(Scope.Scope.key, scope)
-    if (tracer !== undefined) {
-      const span = this.startSpan(tracer, i, startTime)
-      this.spans[i] = span
-      context.set(Tracer.ParentSpan.key, span)
-    }
-    context.set(TaskHooksKey, this.makeHooks(i, this.nameOf(i)))
-    const taskContext = ContextMap.build(this.baseContext, context)
-    this.contexts[i] = taskContext
-    const fiber = this.forkTask(taskContext, TaskRun.effectOf(task, i, this.taskAttempts))
-    this.fibers[i] = fiber
-    fiber.addObserver((exit) => this.onRunExit(i, exit))
+    return context
   }
 
   /** Task i's span, begun at the report's own start time: span and report agree exactly. */

@@ -8,7 +8,7 @@
  *
  * @internal
  */
-import type { Duration, Effect, Schedule, Schema } from "effect"
+import type { Context, Duration, Effect, Schedule, Schema } from "effect"
 import { NodeInspectSymbol } from "effect/Inspectable"
 import { pipeArguments } from "effect/Pipeable"
 import type { AnyTag, Task } from "../Task.js"
@@ -35,8 +35,11 @@ export interface Options {
   readonly errorSchema?: Schema.Schema.AnyNoContext | undefined
   /** durable runs: a live resource, re-run with every task that uses it */
   readonly resource?: boolean | undefined
-  /** `Task.sync`: the function `run` calls, which the scheduler calls itself, without a fiber */
-  readonly syncBody?: (() => unknown) | undefined
+  /**
+   * `Task.sync`: the function of the task's services `run` applies, which the scheduler calls itself,
+   * without a fiber; its overloads typed the services it reads (`requires`), which the plan checked
+   */
+  readonly syncBody?: ((services: Context.Context<unknown>) => unknown) | undefined
 }
 
 /**
@@ -69,7 +72,7 @@ class TaskImpl {
   declare readonly schema: Schema.Schema.AnyNoContext | undefined
   declare readonly errorSchema: Schema.Schema.AnyNoContext | undefined
   declare readonly resource: boolean
-  declare readonly syncBody: (() => unknown) | undefined
+  declare readonly syncBody: ((services: Context.Context<unknown>) => unknown) | undefined
   constructor(name: string, options: Options) {
     this[Position] = -1
     this.name = name
@@ -136,10 +139,10 @@ export const positionIn = (task: Task.Any, tasks: ReadonlyArray<Task.Any>): numb
 }
 
 /**
- * The function a `Task.sync` task calls (its `run` is `Effect.sync` of it), or `undefined` for any
+ * The function a `Task.sync` task calls (its `run` is `Effect.contextWith` of it), or `undefined` for any
  * other task, a task of another copy of the library included. @internal
  */
-export const syncBodyOf = (task: Task.Any): (() => unknown) | undefined =>
+export const syncBodyOf = (task: Task.Any): ((services: Context.Context<unknown>) => unknown) | undefined =>
   task instanceof TaskImpl ? task.syncBody : undefined
 
 /**

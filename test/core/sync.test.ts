@@ -5,10 +5,13 @@
  * `Effect.sync`; no fiber started for it.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Chunk, Context, Effect, Option, Stream, Supervisor, Tracer } from "effect"
+import { Cause, Chunk, Context, Effect, Layer, Option, Stream, Supervisor, Tracer } from "effect"
 import { GraphError, RunReport, Task, TaskGraph } from "../../src/index.js"
 
 class Sum extends Context.Tag("Sum")<Sum, number>() {}
+class Sizes extends Context.Tag("Sizes")<Sizes, ReadonlyArray<number>>() {}
+class Unit extends Context.Tag("Unit")<Unit, string>() {}
+class Scale extends Context.Tag("Scale")<Scale, number>() {}
 
 /** Counts every fiber started under it. */
 class StartCounter extends Supervisor.AbstractSupervisor<number> {
@@ -44,6 +47,42 @@ describe("Task.sync", () => {
       ])
       // only "show" ran in a fiber
       expect(counter.started).toBe(1)
+    }))
+
+  it.effect("with requires, the function reads its dependencies' services, from any kind of task", () =>
+    Effect.gen(function*() {
+      const sizes = Task.make("sizes", { provides: Sizes, run: Effect.succeed([3, 5, 8]) })
+      const unit = Task.fromLayer("unit", Layer.merge(Layer.succeed(Unit, "KB"), Layer.succeed(Scale, 2)), {
+        provides: [Unit, Scale]
+      })
+      const sum = Task.sync("sum", {
+        provides: Sum,
+        requires: [Sizes, Scale],
+        run: (services) => Context.get(services, Sizes).reduce((a, b) => a + b, 0) * Context.get(services, Scale)
+      })
+      const line = Task.sync("line", { requires: [Sum, Unit], run: (services) => `${Context.get(services, Sum)} ${Context.get(services, Unit)}` })
+      const counter = new StartCounter()
+      const report = yield* TaskGraph.run(TaskGraph.make("requires", [sizes, unit, sum, line])).pipe(Effect.supervised(counter))
+      expect(RunReport.value(report, "sum")).toEqual(Option.some(32))
+      expect(RunReport.value(report, "line")).toEqual(Option.some("32 KB"))
+      // the same two steps as Task.make + Effect.sync: same values, a fiber each more
+      const sumInFiber = Task.make("sum", {
+        provides: Sum,
+        requires: [Sizes, Scale],
+        run: Effect.map(Effect.all([Sizes, Scale]), ([sizes, scale]) => sizes.reduce((a, b) => a + b, 0) * scale)
+      })
+      const lineInFiber = Task.make("line", { requires: [Sum, Unit], run: Effect.map(Effect.all([Sum, Unit]), ([n, u]) => `${n} ${u}`) })
+      const inFibers = new StartCounter()
+      const same = yield* TaskGraph.run(TaskGraph.make("requires", [sizes, unit, sumInFiber, lineInFiber])).pipe(Effect.supervised(inFibers))
+      expect(RunReport.value(same, "line")).toEqual(Option.some("32 KB"))
+      expect(inFibers.started - counter.started).toBe(2)
+      // a tag no task provides comes from the run's context, as for any task; else validation names it
+      const outer = TaskGraph.make("outer", [Task.sync("from context", { requires: [Unit], run: (services) => Context.get(services, Unit) })])
+      const fromContext = yield* TaskGraph.run(outer).pipe(Effect.provideService(Unit, "MB"))
+      expect(RunReport.value(fromContext, "from context")).toEqual(Option.some("MB"))
+      // the compiler already insists on Unit (it is in R); erase R to see the runtime check
+      const error = yield* Effect.flip(TaskGraph.run(outer) as Effect.Effect<unknown, TaskGraph.TaskGraphError>)
+      expect(error._tag).toBe("MissingProviderError")
     }))
 
   it.effect("its events come in the same order as for the same call in Effect.sync", () =>

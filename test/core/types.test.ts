@@ -108,6 +108,10 @@ describe("types", () => {
     Task.sync("effect", { run: Effect.succeed(1) })
     // @ts-expect-error no timeout: a synchronous call cannot be interrupted
     Task.sync("timed", { run: () => 1, timeout: "1 second" })
+    const shown = Task.sync("shown", { requires: [Secret], run: (services) => Context.get(services, Secret).length })
+    expectTypeOf(shown).toEqualTypeOf<Task.Task<number, never, never, never, Secret>>()
+    // @ts-expect-error Vm is not in requires, so the function's services do not have it
+    Task.sync("unlisted", { requires: [Secret], run: (services) => Context.get(services, Vm) })
   })
 
   it("Scope is given to every task and is not a requirement of the graph", () => {
