@@ -9,7 +9,8 @@
  * runners call the same function from a Promise. Timed: building the graph (tasks, edges), validating
  * and running it, to the last task done. Module loading is not timed (the same for every runner).
  * `taskgraph-sync`: the same graph as `taskgraph-after` made with `Task.sync` (opt-in: the scheduler
- * calls `work(i)` itself, no fiber per task), for sync bodies only.
+ * calls `work(i)` itself, no fiber per task), for sync bodies only; `taskgraph-sync-tags` the same with a
+ * tag per task (each function is given its dependencies' services, and reads them).
  * A tag per task (`taskgraph-tags`): the workload's own `Context.GenericTag`s are made first and timed
  * apart (`tagsMs`, Effect's cost: a stack trace captured per tag). Prints one JSON line.
  */
@@ -18,7 +19,7 @@ import { PGraph } from "p-graph"
 import { Task, TaskGraph } from "effect-taskgraph"
 import { criticalPath, type Shape, sleeps, workload } from "./workloads.js"
 
-export type FirstRunner = "taskgraph-after" | "taskgraph-sync" | "taskgraph-tags" | "effect-floor" | "p-graph" | "promise"
+export type FirstRunner = "taskgraph-after" | "taskgraph-sync" | "taskgraph-sync-tags" | "taskgraph-tags" | "effect-floor" | "p-graph" | "promise"
 export type FirstBody = "sync" | "promise" | "sleep"
 
 const [mode, runner, body, shape, nText] = process.argv.slice(2) as [
@@ -77,6 +78,25 @@ const runOnce = async (tags: ReadonlyArray<Context.Tag<"Node", number>>): Promis
       for (let i = 0; i < size; i++) {
         const d = deps[i]!
         tasks[i] = Task.sync(`task ${i}`, { after: d.map((j) => tasks[j]!), run: () => work(i) })
+      }
+      const graph = TaskGraph.make("bench", tasks)
+      const report = await Effect.runPromise(TaskGraph.run(graph))
+      return [graph, report]
+    }
+    case "taskgraph-sync-tags": {
+      if (body !== "sync") throw new Error(`taskgraph-sync-tags runs sync bodies only, not ${body}`)
+      const tasks = new Array<Task.Task<number, never, never, "Node", "Node">>(size)
+      for (let i = 0; i < size; i++) {
+        const requires = deps[i]!.map((j) => tags[j]!)
+        tasks[i] = Task.sync(`task ${i}`, {
+          provides: tags[i]!,
+          requires,
+          // reads what it was given, as a task that uses its inputs does
+          run: (services) => {
+            for (const tag of requires) Context.get(services, tag)
+            return work(i)
+          }
+        })
       }
       const graph = TaskGraph.make("bench", tasks)
       const report = await Effect.runPromise(TaskGraph.run(graph))
@@ -154,7 +174,7 @@ const runOnce = async (tags: ReadonlyArray<Context.Tag<"Node", number>>): Promis
 const main = async () => {
   const before = mode === "mem" ? heap() : 0
   const t0 = performance.now()
-  const tags = runner === "taskgraph-tags"
+  const tags = runner === "taskgraph-tags" || runner === "taskgraph-sync-tags"
     ? Array.from({ length: deps.length }, (_, i) => Context.GenericTag<"Node", number>(`node ${i}`))
     : []
   const t1 = performance.now()

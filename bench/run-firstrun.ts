@@ -23,7 +23,7 @@ const sizes = [1_000, 10_000, 100_000]
 
 bundle("bench/firstrun.ts", "bench/.build/firstrun.mjs")
 
-type Runner = "taskgraph-after" | "taskgraph-sync" | "taskgraph-tags" | "effect-floor" | "p-graph" | "promise" | "asyncio"
+type Runner = "taskgraph-after" | "taskgraph-sync" | "taskgraph-sync-tags" | "taskgraph-tags" | "effect-floor" | "p-graph" | "promise" | "asyncio"
 const allJsRunners: ReadonlyArray<Runner> = ["taskgraph-after", "taskgraph-tags", "effect-floor", "p-graph", "promise"]
 // `--without=promise,asyncio` leaves those out (bare fibers and p-graph are always measured: the ratios need them)
 const without = (process.argv.find((arg) => arg.startsWith("--without="))?.slice("--without=".length) ?? "").split(",")
@@ -89,6 +89,7 @@ const log = (line = "") => {
 const label: Record<Runner, string> = {
   "taskgraph-after": "taskgraph `after`",
   "taskgraph-sync": "taskgraph `Task.sync` (opt-in, no fiber)",
+  "taskgraph-sync-tags": "taskgraph `Task.sync`, tag per task",
   "taskgraph-tags": "taskgraph tag per task",
   "effect-floor": "bare Effect fibers",
   "p-graph": "p-graph",
@@ -187,9 +188,8 @@ log()
 log("### `Effect.sync(() => work(i))` bodies (the JS runners: `Promise.resolve(work(i))`): wall time, µs per task")
 log()
 // `Task.sync` (opt-in: no fiber per task) beside the default, for these bodies only
-const syncRunners: ReadonlyArray<Runner> = without.includes("taskgraph-sync")
-  ? jsRunners
-  : [jsRunners[0]!, "taskgraph-sync", ...jsRunners.slice(1)]
+const syncOnly = (["taskgraph-sync", "taskgraph-sync-tags"] as const).filter((r) => !without.includes(r))
+const syncRunners: ReadonlyArray<Runner> = [jsRunners[0]!, ...syncOnly, ...jsRunners.slice(1)]
 const sync = perTask("sync", shapes, syncRunners)
 results.sync = { wall: sync.wall, cpu: sync.cpu }
 valueTable(sync.wall, sync.all, true)
