@@ -7,19 +7,12 @@ import { describe, expect, it } from "@effect/vitest"
 import { Cause, Chunk, Context, Effect, FiberRef, Option, Ref, Stream, Supervisor } from "effect"
 import { RunReport, Task, TaskGraph } from "../../src/index.js"
 import * as TaskFiber from "../../src/internal/taskFiber.js"
+import { StartCounter } from "../helpers/observe.js"
 
 class Depth extends Context.Tag("Depth")<Depth, number>() {}
 
 const Counter = FiberRef.unsafeMake(0)
 
-/** Counts every fiber started under it. */
-class StartCounter extends Supervisor.AbstractSupervisor<number> {
-  started = 0
-  value = Effect.sync(() => this.started)
-  override onStart() {
-    this.started++
-  }
-}
 
 describe("task fibers", () => {
   it("use the fast path on the pinned effect version", () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Context, Effect, Exit, Fiber, HashMap, Logger, Option, Ref, Stream, TestClock, Tracer } from "effect"
+import { Chunk, Context, Effect, Exit, Fiber, HashMap, Logger, Option, Ref, Stream, TestClock } from "effect"
 import { Task, TaskEvent, TaskGraph } from "../../src/index.js"
+import { recordingTracer } from "../helpers/observe.js"
 
 class A extends Context.Tag("A")<A, number>() {}
 
@@ -207,16 +208,7 @@ describe("task context", () => {
 
   it.effect("with a tracer installed, every task runs in a span named after it, child of the caller's span", () =>
     Effect.gen(function*() {
-      const native = yield* Effect.tracer
-      const made: Array<Tracer.Span> = []
-      const recording = Tracer.make({
-        span: (...args) => {
-          const span = native.span(...args)
-          made.push(span)
-          return span
-        },
-        context: native.context
-      })
+      const { made, tracer: recording } = yield* recordingTracer
       const seen = yield* Ref.make<Array<string>>([])
       const a = Task.make("a", { provides: A, run: Effect.succeed(1) })
       const b = Task.make("b", {

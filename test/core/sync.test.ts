@@ -5,22 +5,15 @@
  * `Effect.sync`; no fiber started for it.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Chunk, Context, Effect, Layer, Option, Stream, Supervisor, Tracer } from "effect"
+import { Cause, Chunk, Context, Effect, Layer, Option, Stream } from "effect"
 import { GraphError, RunReport, Task, TaskGraph } from "../../src/index.js"
+import { recordingTracer, StartCounter } from "../helpers/observe.js"
 
 class Sum extends Context.Tag("Sum")<Sum, number>() {}
 class Sizes extends Context.Tag("Sizes")<Sizes, ReadonlyArray<number>>() {}
 class Unit extends Context.Tag("Unit")<Unit, string>() {}
 class Scale extends Context.Tag("Scale")<Scale, number>() {}
 
-/** Counts every fiber started under it. */
-class StartCounter extends Supervisor.AbstractSupervisor<number> {
-  started = 0
-  value = Effect.sync(() => this.started)
-  override onStart() {
-    this.started++
-  }
-}
 
 describe("Task.sync", () => {
   it.effect("calls the function once, without a fiber; its value reaches the tasks that require its tag", () =>
@@ -142,16 +135,7 @@ describe("Task.sync", () => {
 
   it.effect("with a tracer, each call has its span, ended with the task's status", () =>
     Effect.gen(function*() {
-      const native = yield* Effect.tracer
-      const made: Array<Tracer.Span> = []
-      const recording = Tracer.make({
-        span: (...args) => {
-          const span = native.span(...args)
-          made.push(span)
-          return span
-        },
-        context: native.context
-      })
+      const { made, tracer: recording } = yield* recordingTracer
       const ok = Task.sync("ok", { run: () => 1 })
       const bad = Task.sync("bad", {
         run: () => {
