@@ -416,27 +416,54 @@ export const make: {
   internal.make<never, never, never, never, never>(name, options)
 
 /**
- * What `Task.sync` accepts besides `run`, `provides` and `requires`:
- * ordering and pools. No `timeout`
- * (a synchronous call cannot be interrupted) and no `retry` (a function
- * that throws is a defect, which a retry does not repeat).
+ * What `Task.sync` and `Task.promise` accept besides `run`, `provides` and
+ * `requires`: ordering and pools. No `timeout` or `retry`: those are run by
+ * a fiber, which these tasks do without.
  *
  * @example
  * ```ts
  * import type { Task } from "effect-taskgraph"
  *
- * const options: Task.SyncOptions = { pools: { cpu: 1 } }
+ * const options: Task.CallOptions = { pools: { cpu: 1 } }
  * ```
  *
  * @since 0.1.0
  * @category models
  */
-export interface SyncOptions {
+export interface CallOptions {
   /** Tasks that must finish before this one starts. */
   readonly after?: ReadonlyArray<Task.Any> | undefined
   /** Weighted use of named pools, e.g. `{ cpu: 1 }`; sizes are given to `TaskGraph.run`. */
   readonly pools?: Readonly<Record<string, number>> | undefined
 }
+
+/** What `Task.sync` and `Task.promise` are given, their types erased. */
+interface ErasedCallOptions<F> extends CallOptions {
+  readonly provides?: AnyTag | undefined
+  readonly requires?: ReadonlyArray<AnyTag> | undefined
+  readonly run: F
+  readonly schema?: Schema.Schema.AnyNoContext | undefined
+}
+
+/** A task whose `run` is `effect` and whose call is `call`, or `NotAFunction` when `run` was not one. */
+const callTask = <F>(
+  maker: "Task.sync" | "Task.promise",
+  name: string,
+  options: ErasedCallOptions<F>,
+  made: (f: F) => { readonly run: Effect.Effect<unknown, never, unknown>; readonly call: internal.Call }
+) =>
+  // the overloads checked `run` against the task's types; `Task<never, …>` is the bottom task type
+  internal.make<never, never, never, never, never>(name, {
+    after: options.after,
+    pools: options.pools,
+    provides: options.provides,
+    requires: options.requires,
+    schema: options.schema,
+    // not a function (JavaScript callers, casts): no effect, which the graph reports as this task's error
+    ...(typeof options.run === "function"
+      ? made(options.run)
+      : { run: new internal.NotAFunction(options.run, maker) as unknown as Effect.Effect<unknown> })
+  })
 
 /**
  * Makes a task whose work is one synchronous function call: the task's
@@ -482,7 +509,7 @@ export interface SyncOptions {
 export const sync: {
   <I, S, const Requires extends ReadonlyArray<AnyTag> = readonly [], SI = S>(
     name: string,
-    options: SyncOptions & {
+    options: CallOptions & {
       readonly provides: Context.Tag<I, S>
       readonly requires?: Requires | undefined
       readonly run: (services: Context.Context<Identifiers<Requires>>) => S
@@ -492,7 +519,7 @@ export const sync: {
   ): Task<S, never, never, I, Identifiers<Requires>>
   <A, const Requires extends ReadonlyArray<AnyTag> = readonly [], SI = A>(
     name: string,
-    options: SyncOptions & {
+    options: CallOptions & {
       readonly provides?: undefined
       readonly requires?: Requires | undefined
       readonly run: (services: Context.Context<Identifiers<Requires>>) => A
@@ -500,26 +527,76 @@ export const sync: {
       readonly schema?: Schema.Schema<A, SI> | undefined
     }
   ): Task<A, never, never, never, Identifiers<Requires>>
-} = (name: string, options: SyncOptions & {
-  readonly provides?: AnyTag | undefined
-  readonly requires?: ReadonlyArray<AnyTag> | undefined
-  readonly run: (services: Context.Context<unknown>) => unknown
-  readonly schema?: Schema.Schema.AnyNoContext | undefined
-}) => {
-  const body = options.run
-  // the overloads above checked `run` against the task's types; `Task<never, …>` is the bottom task type
-  return internal.make<never, never, never, never, never>(name, {
-    after: options.after,
-    pools: options.pools,
-    provides: options.provides,
-    requires: options.requires,
-    schema: options.schema,
-    // not a function (JavaScript callers, casts): no effect, which the graph reports as this task's error
-    ...(typeof body === "function"
-      ? { run: Effect.contextWith(body), syncBody: body }
-      : { run: new internal.NotAFunction(body) as unknown as Effect.Effect<unknown> })
-  })
-}
+} = (name: string, options: ErasedCallOptions<(services: Context.Context<unknown>) => unknown>) =>
+  callTask("Task.sync", name, options, (f) => ({ run: Effect.contextWith(f), call: { _tag: "Sync", f } }))
+
+/**
+ * Makes a task whose work is one call that returns a Promise: the task's
+ * `run` is `Effect.promise` of that call, and the scheduler makes the call
+ * itself and waits for the Promise, instead of starting a fiber for it. For
+ * many small asynchronous steps (a request, a timer, a file read) this costs
+ * about what the Promise does (see the README's Performance section).
+ *
+ * `run` gets the services of its `requires` (a `Context`, read with
+ * `Context.get`) and an `AbortSignal`. Interrupting the task (fail-fast, the
+ * run interrupted) aborts the signal and ends the task as interrupted at
+ * once, as `Effect.promise` does; what the Promise does after that is
+ * ignored. A rejected Promise, or a `run` that throws, fails the task with
+ * that defect (as `Effect.promise`: to fail with a typed error, use
+ * `Task.make` with `Effect.tryPromise`).
+ *
+ * Given up, as with `Task.sync`: no fiber exists for the call, and there is
+ * no `Scope`, `timeout` or `retry`. Events, reports, spans, edges, pools and
+ * failure handling are those of any task. Durable and cluster runs run the
+ * `Effect.promise` it is.
+ *
+ * @example
+ * ```ts
+ * import { Context } from "effect"
+ * import { Task, TaskGraph } from "effect-taskgraph"
+ *
+ * class Page extends Context.Tag("Page")<Page, string>() {}
+ *
+ * const page = Task.promise("fetch page", {
+ *   provides: Page,
+ *   run: (_, signal) => fetch("https://example.com", { signal }).then((response) => response.text())
+ * })
+ * const size = Task.sync("size", { requires: [Page], run: (services) => Context.get(services, Page).length })
+ * const graph = TaskGraph.make("pages", [page, size])
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const promise: {
+  <I, S, const Requires extends ReadonlyArray<AnyTag> = readonly [], SI = S>(
+    name: string,
+    options: CallOptions & {
+      readonly provides: Context.Tag<I, S>
+      readonly requires?: Requires | undefined
+      readonly run: (services: Context.Context<Identifiers<Requires>>, signal: AbortSignal) => PromiseLike<S>
+      /** Durable runs: how the service is stored (its encoded side must be JSON). */
+      readonly schema?: Schema.Schema<NoInfer<S>, SI> | undefined
+    }
+  ): Task<S, never, never, I, Identifiers<Requires>>
+  <A, const Requires extends ReadonlyArray<AnyTag> = readonly [], SI = A>(
+    name: string,
+    options: CallOptions & {
+      readonly provides?: undefined
+      readonly requires?: Requires | undefined
+      readonly run: (services: Context.Context<Identifiers<Requires>>, signal: AbortSignal) => PromiseLike<A>
+      /** Durable runs: how the value is stored (its encoded side must be JSON). */
+      readonly schema?: Schema.Schema<A, SI> | undefined
+    }
+  ): Task<A, never, never, never, Identifiers<Requires>>
+} = (
+  name: string,
+  options: ErasedCallOptions<(services: Context.Context<unknown>, signal: AbortSignal) => PromiseLike<unknown>>
+) =>
+  callTask("Task.promise", name, options, (f) => ({
+    run: Effect.contextWithEffect((services: Context.Context<unknown>) => Effect.promise((signal) => f(services, signal))),
+    call: { _tag: "Promise", f }
+  }))
 
 /**
  * The task `Task.fromLayer` makes when `Listed` (the tags given in

@@ -208,7 +208,7 @@ describe("durable runs (library)", () => {
     expect(String((defect as Error).message)).toContain("plain object")
   }, 120_000)
 
-  it("a Task.sync task is stored and restored like any other: run again, its function is not called", async () => {
+  it("Task.sync and Task.promise tasks are stored and restored like any other: run again, their functions are not called", async () => {
     const store = path.join(tmp, "sync.db")
     const calls: Array<string> = []
     const sum = Task.sync("sum", {
@@ -227,14 +227,22 @@ describe("durable runs (library)", () => {
         return `line ${Context.get(services, Out)}`
       }
     })
-    const graph = TaskGraph.make("sync", [sum, show, line])
+    const fetched = Task.promise("fetched", {
+      requires: [Out],
+      run: (services) => {
+        calls.push("fetched")
+        return Promise.resolve(Context.get(services, Out) + 1)
+      }
+    })
+    const graph = TaskGraph.make("sync", [sum, show, line, fetched])
     const runOnce = Durable.run(graph, { runId: "s1" }).pipe(Effect.provide(Durable.layerSqlite(store)))
     const first = await Effect.runPromise(runOnce)
-    expect(calls.sort()).toEqual(["line", "sum"])
+    expect(calls.sort()).toEqual(["fetched", "line", "sum"])
     expect(first.tasks.find((t) => t.name === "show")?.value).toEqual(Option.some("sum 6"))
     expect(first.tasks.find((t) => t.name === "line")?.value).toEqual(Option.some("line 6"))
+    expect(first.tasks.find((t) => t.name === "fetched")?.value).toEqual(Option.some(7))
     await Effect.runPromise(runOnce)
-    expect(calls).toEqual(["line", "sum"])
+    expect(calls).toEqual(["fetched", "line", "sum"])
   }, 120_000)
 })
 

@@ -541,7 +541,7 @@ const malformed = (task: unknown, i: number): GraphError.GraphError => {
   if (task.run instanceof InternalTask.NotAFunction) {
     return new GraphError.InvalidOptionError({
       option: `run of task "${task.name}"`,
-      reason: `must be a function (Task.sync calls it), got ${describe(task.run.given)}; for an Effect use Task.make`
+      reason: `must be a function (${task.run.maker} calls it), got ${describe(task.run.given)}; for an Effect use Task.make`
     })
   }
   return new GraphError.InvalidOptionError({

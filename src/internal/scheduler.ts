@@ -44,7 +44,7 @@
  * @internal
  */
 import * as ServiceNotFound from "./serviceNotFound.js"
-import type { Clock, Fiber, Runtime } from "effect"
+import type { Clock, Runtime } from "effect"
 import { Cause, Context, Deferred, Duration, Exit, FiberId, Option, Scope, Tracer } from "effect"
 import type { TaskState } from "../RunReport.js"
 import * as TaskEvent from "../TaskEvent.js"
@@ -148,6 +148,14 @@ export interface Scheduler {
 
 const NONE = -1
 
+/** What runs a task and can be interrupted: its fiber, or a `Task.promise` call's stand-in. */
+interface Interruptible {
+  readonly unsafeInterruptAsFork: (fiberId: FiberId.FiberId) => void
+}
+
+/** The signal of a `Task.promise` call that does not take one: never aborted. */
+const neverAborted: AbortSignal = new AbortController().signal
+
 /** @internal */
 export const make = (
   plan: CompiledPlan,
@@ -183,7 +191,8 @@ class Run implements Scheduler {
   private readonly blockedBy: Int32Array
   /** made when a failure stops the whole run (fail-fast): for the tasks that did not need it */
   private stoppedBy: Int32Array | undefined
-  private readonly fibers: Array<Fiber.RuntimeFiber<unknown, unknown> | undefined>
+  /** what runs task i: its fiber, or the stand-in of a `Task.promise` call (`startPromise`) */
+  private readonly fibers: Array<Interruptible | undefined>
   private readonly scopes: Array<TaskScope.TaskScope | undefined>
   /** a task's context, kept until its release: its finalizers run with it, as when acquired */
   private readonly contexts: Array<Context.Context<never> | undefined>
@@ -442,18 +451,19 @@ class Run implements Scheduler {
     }
     // `Task.sync`: the user asked for a plain call without a fiber (see its docs for what that gives
     // up); the call happens here, as the fiber would have made it, and its outcome is the run's exit
-    const syncBody = InternalTask.syncBodyOf(task)
-    if (syncBody !== undefined) {
+    const call = InternalTask.callOf(task)
+    if (call !== undefined) {
       this.attempts[i] = 1
       if (tracer !== undefined) this.spans[i] = this.startSpan(tracer, i, startTime)
-      // the services `Effect.contextWith(syncBody)` would see, less what only a fiber has (scope, hooks, span)
-      const services = this.depStart[i] === this.depStart[i + 1]
+      // the services its `run` would see, less what only a fiber has (scope, hooks, span); the plan
+      // gave this context every service the task requires, which is all the call reads
+      const services = (this.depStart[i] === this.depStart[i + 1]
         ? this.baseContext
-        : ContextMap.build(this.baseContext, this.addDependencies(i, ContextMap.extend(this.baseContext)))
+        : ContextMap.build(this.baseContext, this.addDependencies(i, ContextMap.extend(this.baseContext)))) as Context.Context<unknown>
+      if (call._tag === "Promise") return this.startPromise(i, call.f, services)
       let exit: Exit.Exit<unknown, unknown>
       try {
-        // the plan gave this context every service the task requires, which is all `syncBody` reads
-        exit = Exit.succeed(syncBody(services as Context.Context<unknown>))
+        exit = Exit.succeed(call.f(services))
       } catch (defect) {
         exit = Exit.die(defect)
       }
@@ -474,6 +484,42 @@ class Run implements Scheduler {
     const fiber = this.forkTask(taskContext, TaskRun.effectOf(task, i, this.taskAttempts))
     this.fibers[i] = fiber
     fiber.addObserver((exit) => this.onRunExit(i, exit))
+  }
+
+  /**
+   * `Task.promise`: makes the call and ends task i when its Promise settles. In flight, `fibers[i]` is
+   * a stand-in whose interruption aborts the call's signal and ends the task as interrupted, without
+   * waiting for the Promise (what `Effect.promise` does), in a later microtask as a fiber's would.
+   */
+  private startPromise(
+    i: number,
+    f: (services: Context.Context<unknown>, signal: AbortSignal) => PromiseLike<unknown>,
+    services: Context.Context<unknown>
+  ): void {
+    // a call that does not take the signal gets one that is never aborted (no controller to make)
+    const controller = f.length >= 2 ? new AbortController() : undefined
+    let settled = false
+    const settle = (exit: Exit.Exit<unknown, unknown>) => {
+      if (settled) return
+      settled = true
+      this.onRunExit(i, exit)
+    }
+    let pending: PromiseLike<unknown>
+    try {
+      pending = f(services, controller === undefined ? neverAborted : controller.signal)
+      pending.then((value) => settle(Exit.succeed(value)), (defect: unknown) => settle(Exit.die(defect)))
+    } catch (defect) {
+      return settle(Exit.die(defect))
+    }
+    if (settled) return
+    this.fibers[i] = {
+      unsafeInterruptAsFork: (by) => {
+        if (settled) return
+        settled = true
+        controller?.abort()
+        queueMicrotask(() => this.onRunExit(i, Exit.interrupt(by)))
+      }
+    }
   }
 
   /**

@@ -35,11 +35,8 @@ export interface Options {
   readonly errorSchema?: Schema.Schema.AnyNoContext | undefined
   /** durable runs: a live resource, re-run with every task that uses it */
   readonly resource?: boolean | undefined
-  /**
-   * `Task.sync`: the function of the task's services `run` applies, which the scheduler calls itself,
-   * without a fiber; its overloads typed the services it reads (`requires`), which the plan checked
-   */
-  readonly syncBody?: ((services: Context.Context<unknown>) => unknown) | undefined
+  /** `Task.sync` / `Task.promise`: the function the scheduler calls itself, without a fiber */
+  readonly call?: Call | undefined
 }
 
 /**
@@ -72,7 +69,7 @@ class TaskImpl {
   declare readonly schema: Schema.Schema.AnyNoContext | undefined
   declare readonly errorSchema: Schema.Schema.AnyNoContext | undefined
   declare readonly resource: boolean
-  declare readonly syncBody: ((services: Context.Context<unknown>) => unknown) | undefined
+  declare readonly call: Call | undefined
   constructor(name: string, options: Options) {
     this[Position] = -1
     this.name = name
@@ -92,7 +89,7 @@ class TaskImpl {
     this.schema = options.schema
     this.errorSchema = options.errorSchema
     this.resource = options.resource ?? false
-    this.syncBody = options.syncBody
+    this.call = options.call
   }
   pipe() {
     // eslint-disable-next-line prefer-rest-params
@@ -139,28 +136,34 @@ export const positionIn = (task: Task.Any, tasks: ReadonlyArray<Task.Any>): numb
 }
 
 /**
- * The function a `Task.sync` task calls (its `run` is `Effect.contextWith` of it), or `undefined` for any
- * other task, a task of another copy of the library included. @internal
+ * What a `Task.sync` or `Task.promise` task calls: a function of the task's services (and, for a
+ * promise, an `AbortSignal` aborted when the task is interrupted). Their overloads typed the services
+ * it reads (`requires`), which the plan checked. Its `run` is the same call as an Effect
+ * (`Effect.contextWith`, `Effect.promise`), for runners that need one. @internal
  */
-export const syncBodyOf = (task: Task.Any): ((services: Context.Context<unknown>) => unknown) | undefined =>
-  task instanceof TaskImpl ? task.syncBody : undefined
+export type Call =
+  | { readonly _tag: "Sync"; readonly f: (services: Context.Context<unknown>) => unknown }
+  | { readonly _tag: "Promise"; readonly f: (services: Context.Context<unknown>, signal: AbortSignal) => PromiseLike<unknown> }
+
+/** The call of a `Task.sync` or `Task.promise` task, or `undefined` for any other task (of any copy of the library). @internal */
+export const callOf = (task: Task.Any): Call | undefined => task instanceof TaskImpl ? task.call : undefined
 
 /**
- * A copy of `task` with some fields replaced. A `Task.sync` task given a new `run` loses its own
- * function: the scheduler runs the new `run` in a fiber, as for any task. @internal
+ * A copy of `task` with some fields replaced. A `Task.sync` or `Task.promise` task given a new `run`
+ * loses its call: the scheduler runs the new `run` in a fiber, as for any task. @internal
  */
 export const copy = <T extends Task.Any>(task: T, changes: Partial<Options>): T => {
   const copied: T = Object.assign(Object.create(Object.getPrototypeOf(task)), task, changes)
-  if (changes.run !== undefined && copied instanceof TaskImpl) Object.assign(copied, { syncBody: undefined })
+  if (changes.run !== undefined && copied instanceof TaskImpl) Object.assign(copied, { call: undefined })
   return copied
 }
 
 /**
- * The `run` of a `Task.sync` task given something other than a function (JavaScript callers, casts):
+ * The `run` of a `Task.sync` or `Task.promise` task given something other than a function (JavaScript callers, casts):
  * not an Effect, so the graph rejects the task, and its error can say what was given. @internal
  */
 export class NotAFunction {
-  constructor(readonly given: unknown) {}
+  constructor(readonly given: unknown, readonly maker: "Task.sync" | "Task.promise") {}
 }
 
 /** Makes a task of the type its caller declares (and checked its options against). @internal */

@@ -112,6 +112,14 @@ describe("types", () => {
     expectTypeOf(shown).toEqualTypeOf<Task.Task<number, never, never, never, Secret>>()
     // @ts-expect-error Vm is not in requires, so the function's services do not have it
     Task.sync("unlisted", { requires: [Secret], run: (services) => Context.get(services, Vm) })
+    const fetched = Task.promise("fetched", { provides: Secret, run: (_, signal) => Promise.resolve(signal.aborted ? "" : "s3cret") })
+    expectTypeOf(fetched).toEqualTypeOf<Task.Task<string, never, never, Secret, never>>()
+    const port = Task.promise("port", { requires: [Vm], run: (services) => Promise.resolve(Context.get(services, Vm).sshPort) })
+    expectTypeOf(port).toEqualTypeOf<Task.Task<number, never, never, never, Vm>>()
+    // @ts-expect-error run returns a Promise of the service: a string, not a number
+    Task.promise("wrong", { provides: Secret, run: () => Promise.resolve(42) })
+    // @ts-expect-error run returns a Promise, not a plain value (that is Task.sync)
+    Task.promise("plain", { run: () => 1 })
   })
 
   it("Scope is given to every task and is not a requirement of the graph", () => {
