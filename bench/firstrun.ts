@@ -10,7 +10,9 @@
  * and running it, to the last task done. Module loading is not timed (the same for every runner).
  * `taskgraph-sync`: the same graph as `taskgraph-after` made with `Task.sync` (opt-in: the scheduler
  * calls `work(i)` itself, no fiber per task), for sync bodies only; `taskgraph-sync-tags` the same with a
- * tag per task (each function is given its dependencies' services, and reads them).
+ * tag per task (each function is given its dependencies' services, and reads them). `taskgraph-promise`:
+ * the `after` graph made with `Task.promise` (opt-in: the scheduler makes the call and awaits its Promise,
+ * no fiber per task), its body the JavaScript runners' own, for Promise and sleep bodies.
  * A tag per task (`taskgraph-tags`): the workload's own `Context.GenericTag`s are made first and timed
  * apart (`tagsMs`, Effect's cost: a stack trace captured per tag). Prints one JSON line.
  */
@@ -19,7 +21,7 @@ import { PGraph } from "p-graph"
 import { Task, TaskGraph } from "effect-taskgraph"
 import { criticalPath, type Shape, sleeps, workload } from "./workloads.js"
 
-export type FirstRunner = "taskgraph-after" | "taskgraph-sync" | "taskgraph-sync-tags" | "taskgraph-tags" | "effect-floor" | "p-graph" | "promise"
+export type FirstRunner = "taskgraph-after" | "taskgraph-sync" | "taskgraph-sync-tags" | "taskgraph-promise" | "taskgraph-tags" | "effect-floor" | "p-graph" | "promise"
 export type FirstBody = "sync" | "promise" | "sleep"
 
 const [mode, runner, body, shape, nText] = process.argv.slice(2) as [
@@ -78,6 +80,18 @@ const runOnce = async (tags: ReadonlyArray<Context.Tag<"Node", number>>): Promis
       for (let i = 0; i < size; i++) {
         const d = deps[i]!
         tasks[i] = Task.sync(`task ${i}`, { after: d.map((j) => tasks[j]!), run: () => work(i) })
+      }
+      const graph = TaskGraph.make("bench", tasks)
+      const report = await Effect.runPromise(TaskGraph.run(graph))
+      return [graph, report]
+    }
+    case "taskgraph-promise": {
+      // opt-in: `Task.promise`, the JavaScript runners' Promise body awaited without a fiber
+      if (body === "sync") throw new Error("taskgraph-promise runs promise and sleep bodies only, not sync")
+      const tasks = new Array<Task.Task<number>>(size)
+      for (let i = 0; i < size; i++) {
+        const d = deps[i]!
+        tasks[i] = Task.promise(`task ${i}`, { after: d.map((j) => tasks[j]!), run: () => jsBody(i) })
       }
       const graph = TaskGraph.make("bench", tasks)
       const report = await Effect.runPromise(TaskGraph.run(graph))

@@ -23,7 +23,7 @@ const sizes = [1_000, 10_000, 100_000]
 
 bundle("bench/firstrun.ts", "bench/.build/firstrun.mjs")
 
-type Runner = "taskgraph-after" | "taskgraph-sync" | "taskgraph-sync-tags" | "taskgraph-tags" | "effect-floor" | "p-graph" | "promise" | "asyncio"
+type Runner = "taskgraph-after" | "taskgraph-sync" | "taskgraph-sync-tags" | "taskgraph-promise" | "taskgraph-tags" | "effect-floor" | "p-graph" | "promise" | "asyncio"
 const allJsRunners: ReadonlyArray<Runner> = ["taskgraph-after", "taskgraph-tags", "effect-floor", "p-graph", "promise"]
 // `--without=promise,asyncio` leaves those out (bare fibers and p-graph are always measured: the ratios need them)
 const without = (process.argv.find((arg) => arg.startsWith("--without="))?.slice("--without=".length) ?? "").split(",")
@@ -90,6 +90,7 @@ const label: Record<Runner, string> = {
   "taskgraph-after": "taskgraph `after`",
   "taskgraph-sync": "taskgraph `Task.sync` (opt-in, no fiber)",
   "taskgraph-sync-tags": "taskgraph `Task.sync`, tag per task",
+  "taskgraph-promise": "taskgraph `Task.promise` (opt-in, no fiber)",
   "taskgraph-tags": "taskgraph tag per task",
   "effect-floor": "bare Effect fibers",
   "p-graph": "p-graph",
@@ -211,9 +212,11 @@ save()
 log()
 log("### Sleep bodies (0–5 ms, then `work(i)`), 1,000 tasks, first run: makespan ÷ critical path (1.00 is perfect)")
 log()
-const sleepRunners = [...jsRunners, ...(hasAsyncio ? (["asyncio"] as const) : [])]
-log(`| workload | critical path ms | ${sleepRunners.map((r) => label[r]).join(" | ")} | taskgraph \`after\` ÷ p-graph | tag per task ÷ p-graph |`)
-log(`|---|---|${sleepRunners.map(() => "---|").join("")}---|---|`)
+// `Task.promise` (opt-in: no fiber per task) beside the default, for Promise and sleep bodies
+const promiseOnly = (["taskgraph-promise"] as const).filter((r) => !without.includes(r))
+const sleepRunners = [jsRunners[0]!, ...promiseOnly, ...jsRunners.slice(1), ...(hasAsyncio ? (["asyncio"] as const) : [])]
+log(`| workload | critical path ms | ${sleepRunners.map((r) => label[r]).join(" | ")} | taskgraph \`after\` ÷ p-graph | tag per task ÷ p-graph | \`Task.promise\` ÷ p-graph |`)
+log(`|---|---|${sleepRunners.map(() => "---|").join("")}---|---|---|`)
 const sleepRows: Record<string, unknown> = {}
 const sleepCpu: Record<string, Record<string, Stats>> = {}
 for (const shape of ["lattice", "random"] as const) {
@@ -227,7 +230,7 @@ for (const shape of ["lattice", "random"] as const) {
   const critical = criticalPath(workload(shape, 1000), sleeps(1000))
   sleepRows[`${shape}-1000`] = { criticalMs: critical, ...row, cpuMs: cpuRow }
   sleepCpu[`${shape}-1000`] = cpuRow
-  log(`| ${shape}-1000 | ${critical} | ${sleepRunners.map((r) => fmt(row[r]!)).join(" | ")} | ${ratio(row["taskgraph-after"]!, row["p-graph"]!)} | ${ratio(row["taskgraph-tags"]!, row["p-graph"]!)} |`)
+  log(`| ${shape}-1000 | ${critical} | ${sleepRunners.map((r) => fmt(row[r]!)).join(" | ")} | ${ratio(row["taskgraph-after"]!, row["p-graph"]!)} | ${ratio(row["taskgraph-tags"]!, row["p-graph"]!)} | ${row["taskgraph-promise"] === undefined ? "–" : ratio(row["taskgraph-promise"], row["p-graph"]!)} |`)
 }
 results.sleep = sleepRows
 log()
@@ -262,14 +265,18 @@ log("### `Effect.promise(() => Promise.resolve(work(i)))` bodies, random shape, 
 log()
 log("p-graph and the Promise runner run the same Promise bodies as above; the ratios use their figures from there.")
 log()
-const promise = perTask("promise", ["random"], ["taskgraph-after", "taskgraph-tags", "effect-floor"])
+const promise = perTask("promise", ["random"], ["taskgraph-after", "taskgraph-tags", ...promiseOnly, "effect-floor"])
 results.promise = { wall: promise.wall, cpu: promise.cpu }
-log("| workload | taskgraph `after` | tag per task | bare Effect fibers | `after` ÷ fibers | ÷ p-graph | tag ÷ fibers | ÷ p-graph | CPU: `after` ÷ fibers | tag ÷ fibers |")
-log("|---|---|---|---|---|---|---|---|---|---|")
+// `Task.promise` runs the Promise body itself, so beside the fibers it is compared with p-graph's and
+// the Promise runner's own figures (the same body, measured in the sync section's processes)
+const withPromise = promiseOnly.length > 0
+log(`| workload | taskgraph \`after\` | tag per task | bare Effect fibers |${withPromise ? " `Task.promise` |" : ""} \`after\` ÷ fibers | ÷ p-graph | tag ÷ fibers | ÷ p-graph |${withPromise ? " `Task.promise` ÷ fibers | ÷ p-graph |" : ""} CPU: \`after\` ÷ fibers | tag ÷ fibers |`)
+log(`|---|---|---|---|${withPromise ? "---|" : ""}---|---|---|---|${withPromise ? "---|---|" : ""}---|---|`)
 for (const [key, row] of Object.entries(promise.wall)) {
   const pg = sync.wall[key]!["p-graph"]!
   const c = promise.cpu[key]!
-  log(`| ${key} | ${fmt(row["taskgraph-after"]!)} | ${fmt(row["taskgraph-tags"]!)} | ${fmt(row["effect-floor"]!)} | ${ratio(row["taskgraph-after"]!, row["effect-floor"]!)} | ${ratio(row["taskgraph-after"]!, pg)} | ${ratio(row["taskgraph-tags"]!, row["effect-floor"]!)} | ${ratio(row["taskgraph-tags"]!, pg)} | ${ratio(c["taskgraph-after"]!, c["effect-floor"]!)} | ${ratio(c["taskgraph-tags"]!, c["effect-floor"]!)} |`)
+  const p = row["taskgraph-promise"]
+  log(`| ${key} | ${fmt(row["taskgraph-after"]!)} | ${fmt(row["taskgraph-tags"]!)} | ${fmt(row["effect-floor"]!)} |${p === undefined ? "" : ` ${fmt(p)} |`} ${ratio(row["taskgraph-after"]!, row["effect-floor"]!)} | ${ratio(row["taskgraph-after"]!, pg)} | ${ratio(row["taskgraph-tags"]!, row["effect-floor"]!)} | ${ratio(row["taskgraph-tags"]!, pg)} |${p === undefined ? "" : ` ${ratio(p, row["effect-floor"]!)} | ${ratio(p, pg)} |`} ${ratio(c["taskgraph-after"]!, c["effect-floor"]!)} | ${ratio(c["taskgraph-tags"]!, c["effect-floor"]!)} |`)
 }
 
 

@@ -58,6 +58,17 @@ const expected: Readonly<Record<string, Expected>> = {
     code: 0,
     lines: ["Task.sync: 20201 tasks succeeded in ", "Task.make + Effect.sync (warm process): 20201 tasks succeeded in ", "same digest both ways: true"]
   },
+  "promise-tasks.ts": {
+    code: 0,
+    lines: [
+      "Task.promise: 301 tasks succeeded in ",
+      "; 44850 bytes fetched",
+      "  slow request 1: interrupted (stopped when broken request failed)",
+      "  slow request 2: interrupted (stopped when broken request failed)",
+      "  broken request: failed",
+      "fail-fast: the server saw both slow requests' connections close (their fetches were aborted)"
+    ]
+  },
   "large-graph.ts": { code: 0, lines: ["built 100000 tasks", "ran 100000 tasks", ": succeeded", "10000 finalizers ran"] }
 }
 
@@ -79,6 +90,7 @@ const notThroughMain: Readonly<Record<string, string>> = {
   "layer.ts": "shows `TaskGraph.toLayer`: the graph is a Layer provided to an ordinary program",
   "layers.ts": "shows `TaskGraph.run` with pools inside your own program, printing the report",
   "large-graph.ts": "a scale demo that runs two graphs (one interrupted on purpose) and prints timings",
+  "promise-tasks.ts": "serves its own HTTP server and shows a run that fails on purpose, printing what each task ended as",
   "sync-tasks.ts": "runs the same graph two ways (Task.sync, Task.make) and compares their digests and timings",
   "images.worker.ts": "the worker thread of images.ts, not a program",
   "cluster.ts": "an orchestrator of processes (PostgreSQL, 3 runners, a submitter): its runners and its submitter exit through Durable.runnerMain and Durable.runRemoteMain (built on Main.runMain)"
